@@ -88,11 +88,11 @@ def parse_status(value: object) -> tuple[Status, str]:
 
 
 def parse_progress(value: object) -> int | None:
-    """"58%" -> 58; numbers and numeric strings accepted; clamped to 0..100; else None."""
+    """ "58%" -> 58; numbers and numeric strings accepted; clamped to 0..100; else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        number = float(value)
+        number = float(value) if abs(value) < 1e300 else math.inf
     elif isinstance(value, str):
         text = value.strip().rstrip("%").strip()
         try:
@@ -122,14 +122,16 @@ def parse_epoch_ms(value: object) -> datetime | None:
             value = float(value.strip())
         except ValueError:
             return None
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    # Also refuses NaN, infinities and ints too large for a float.
+    if not isinstance(value, (int, float)) or not 0 < value < 1e300:
         return None
     ms = float(value)
     if ms < _MIN_MS / 1000 * 100:  # far too small for ms: seconds
         ms *= 1000
     if not _MIN_MS <= ms <= _MAX_MS:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    # Whole milliseconds, as the server counts and as to_api_dict writes them back.
+    return datetime.fromtimestamp(round(ms) / 1000, tz=UTC)
 
 
 def _to_ms(value: datetime | None) -> int:
@@ -177,7 +179,11 @@ def describe_custom_id(custom_id: str) -> tuple[str, str] | None:
     return None
 
 
+_KEYCAP_RE = re.compile("[0-9#*]\ufe0f?\u20e3")
+
+
 def _is_wordy(label: str) -> bool:
+    label = _KEYCAP_RE.sub("", label)  # 1️⃣ is an emoji, not the word "1"
     return any(ch.isalnum() and unicodedata.category(ch)[0] in "LN" for ch in label)
 
 
@@ -224,8 +230,11 @@ def _parse_int(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
     return None
 
 
@@ -329,7 +338,7 @@ class Task:
             "finishTime": _to_ms(self.finish_time),
             "imageUrl": self.image_url,
             "videoUrl": self.video_url,
-            "status": "" if self.status is Status.PENDING else self.status_raw,
+            "status": "" if self.status is Status.PENDING else (self.status_raw or None),
             "progress": "" if self.progress is None else f"{self.progress}%",
             "failReason": self.fail_reason,
             "buttons": [b.to_api_dict() for b in self.buttons],
@@ -353,7 +362,7 @@ def parse_task(obj: object, expected_id: str | None = None) -> Task | BadTask:
     """Read one task object; never raises. Unknown keys are ignored, missing ones defaulted."""
     try:
         return _parse_task(obj, expected_id)
-    except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
+    except Exception as exc:
         return BadTask(f"unreadable task ({type(exc).__name__})", expected_id)
 
 
@@ -383,7 +392,7 @@ def _parse_task(obj: object, expected_id: str | None) -> Task | BadTask:
         id=task_id,
         status=status,
         status_raw=status_raw,
-        action=clean(obj.get("action"), 40, single_line=True).upper(),
+        action=clean(clean(obj.get("action"), 40, single_line=True).upper(), 40, single_line=True),
         progress=parse_progress(obj.get("progress")),
         submit_time=parse_epoch_ms(obj.get("submitTime")),
         start_time=parse_epoch_ms(obj.get("startTime")),
@@ -406,12 +415,12 @@ def _parse_task(obj: object, expected_id: str | None) -> Task | BadTask:
 # --- task ids in pasted text ----------------------------------------------------------------
 
 # Ids are submit epoch-ms plus random digits: 16 or more digits. `rand=` previews are not ids.
-_TASK_ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{16,20})(?![0-9A-Za-z])")
-_EXACT_ID_RE = re.compile(r"^\d{16,20}$")
+_TASK_ID_RE = re.compile(r"(?<![0-9A-Za-z])([0-9]{16,20})(?![0-9A-Za-z])")
+_EXACT_ID_RE = re.compile(r"[0-9]{16,20}")
 
 
 def is_task_id(text: str) -> bool:
-    return bool(_EXACT_ID_RE.match(text))
+    return bool(_EXACT_ID_RE.fullmatch(text))
 
 
 def extract_task_ids(text: str) -> list[str]:

@@ -1,0 +1,619 @@
+"""MjdashApp: wiring, bindings, the poll loop, saving.
+
+The poll loop re-arms after each poll completes (dolphie's shape): a slow server slows the
+cadence instead of stacking requests. Each poll result updates only the rows that changed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker, WorkerState
+
+from mjdash.cache import TaskCache
+from mjdash.client import MidjourneyClient
+from mjdash.config import Config
+from mjdash.poller import Poller, PollerState, PollResult
+from mjdash.task import Status, Task
+from mjdash.ui.cells import (
+    elapsed_text,
+    one_line,
+    progress_text,
+    short_id,
+    status_text,
+)
+from mjdash.ui.clipboard import copy_text
+from mjdash.ui.detail import ButtonList, DetailModel, DetailPane
+from mjdash.ui.messages import TasksFinished, TasksPolled
+from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
+from mjdash.ui.status_line import BatchCounts, PollView, render_status_line
+from mjdash.ui.table import ID_WIDTH, TaskTable, columns_for_width
+from mjdash.urls import url_refusal
+from mjdash.view import TreeRow, tree_order
+from mjdash.watchlist import Watchlist, WatchlistError
+
+INTERVAL_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
+WIDE = 120
+SAVE_DELAY = 0.5
+
+
+class MjdashApp(App[None]):
+    CSS_PATH = "mjdash.tcss"
+    TITLE = "mjdash"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("a", "add", "Add", id="add"),
+        Binding("d,delete", "remove", "Remove", id="remove"),
+        Binding("c", "copy_custom_id", "Copy customId", id="copy_custom_id"),
+        Binding("y", "copy_task_id", "Copy id", id="copy_task_id"),
+        Binding("u", "copy_image_url", "Copy URL", show=False, id="copy_image_url"),
+        Binding("o", "open_image", "Open image", show=False, id="open_image"),
+        Binding("r", "poll_now", "Refresh", id="poll_now"),
+        Binding("p", "toggle_pause", "Pause", id="toggle_pause"),
+        Binding("plus,equals_sign", "faster", "Faster", key_display="+", show=False, id="faster"),
+        Binding("minus", "slower", "Slower", key_display="-", show=False, id="slower"),
+        Binding("space", "toggle_collapse", "Fold", show=False, id="toggle_collapse"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        client: MidjourneyClient,
+        poller: Poller,
+        watchlist: Watchlist,
+        cache: TaskCache | None,
+        now: Callable[[], datetime] | None = None,
+        auto_poll: bool = True,
+        subtitle: str = "",
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.client = client
+        self.poller = poller
+        self.watchlist = watchlist
+        self.cache = cache
+        self.now = now or (lambda: datetime.now(UTC))
+        self.auto_poll = auto_poll
+        self.sub_title = subtitle
+        self.key_env = config.api.key_env
+        if config.ui.theme in self.available_themes:
+            self.theme = config.ui.theme
+
+        self.tasks: dict[str, Task] = {}
+        self.not_found: set[str] = set()
+        self.stale: dict[str, str] = {}
+        self.collapsed: set[str] = set()
+        self._rows: list[TreeRow] = []
+        self._row_sig: dict[str, tuple] = {}
+        self._poll_timer: Timer | None = None
+        self._polling = False
+        self._poll_again = False
+        self._last_result: PollResult | None = None
+        self._last_poll_at: float | None = None
+        self._save_timer: Timer | None = None
+        self._save_problem = ""
+        self._status_line_text: Text | None = None
+
+    # --- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status-line")
+        with Container(id="main"):
+            yield TaskTable(id="table")
+            yield DetailPane(id="detail")
+        yield Footer()
+
+    @property
+    def table(self) -> TaskTable:
+        return self.query_one(TaskTable)
+
+    @property
+    def detail(self) -> DetailPane:
+        return self.query_one(DetailPane)
+
+    @property
+    def buttons(self) -> ButtonList:
+        return self.query_one(ButtonList)
+
+    def on_mount(self) -> None:
+        ids = self.watchlist.ids
+        if self.cache is not None and ids:
+            self.tasks.update(self.cache.load(ids))
+        self.poller.track(ids, known=self.tasks)
+        self._apply_layout(self.size.width)
+        self._rebuild_rows()
+        self.table.focus()
+        self._show_selected()
+        self._render_status_line()
+        self.set_interval(1.0, self._tick, name="tick")
+        if self.watchlist.warnings:
+            self.notify(
+                "\n".join(self.watchlist.warnings[:5]),
+                title="Watchlist",
+                severity="warning",
+                markup=False,
+            )
+        if self.auto_poll:
+            self._schedule_poll(0)
+
+    def on_resize(self, event) -> None:
+        self._apply_layout(event.size.width)
+
+    def _apply_layout(self, width: int) -> None:
+        wide = width >= WIDE
+        self.query_one("#main").set_class(wide, "-wide")
+        table_width = int(width * 0.58) if wide else width
+        keys, prompt_width = columns_for_width(table_width)
+        if self.table.set_layout(keys, prompt_width):
+            self._row_sig.clear()
+            self._sync_rows(self._rows_ids())
+
+    # --- rows -------------------------------------------------------------------------------
+
+    def _rows_ids(self) -> list[str]:
+        return [row.id for row in self._rows]
+
+    def _rebuild_rows(self) -> None:
+        """Recompute the tree (watchlist changed, a fold toggled) and sync the table."""
+        self._rows = tree_order(self.watchlist.entries, self.collapsed)
+        self._sync_rows(self._rows_ids())
+
+    def _sync_rows(self, changed: Iterable[str]) -> None:
+        now = self.now()
+        by_id = {row.id: row for row in self._rows}
+        cells = {}
+        for task_id in changed:
+            row = by_id.get(task_id)
+            if row is None:
+                continue
+            sig = self._signature(row)
+            if self._row_sig.get(task_id) == sig:
+                continue
+            self._row_sig[task_id] = sig
+            cells[task_id] = self._row_cells(row, now)
+        for gone in set(self._row_sig) - by_id.keys():
+            del self._row_sig[gone]
+        self.table.sync(self._rows_ids(), cells)
+
+    def _signature(self, row: TreeRow) -> tuple:
+        task_id = row.id
+        return (
+            self.tasks.get(task_id),
+            row,
+            task_id in self.not_found,
+            self.stale.get(task_id),
+            task_id in self.collapsed,
+            self.table.prompt_width,
+        )
+
+    def _row_cells(self, row: TreeRow, now: datetime) -> dict[str, Text]:
+        task_id = row.id
+        task = self.tasks.get(task_id)
+        if row.depth:
+            prefix = "  " * (row.depth - 1) + ("└ " if row.last_child else "├ ")
+        elif row.has_children:
+            prefix = "▸ " if task_id in self.collapsed else "▾ "
+        else:
+            prefix = ""
+        tail = short_id(task_id)
+        room = ID_WIDTH - len(prefix)
+        if len(tail) > room:
+            tail = "…" + task_id[-(room - 1) :]
+        id_cell = Text(prefix, style="grey50")
+        id_cell.append(tail)
+        prompt = task.prompt if task else ""
+        return {
+            "id": id_cell,
+            "action": Text(task.action if task else ""),
+            "status": status_text(
+                task, not_found=task_id in self.not_found, stale=task_id in self.stale
+            ),
+            "progress": progress_text(task),
+            "elapsed": elapsed_text(task, now),
+            "prompt": Text(one_line(prompt, self.table.prompt_width)),
+        }
+
+    # --- the selected task ----------------------------------------------------------------
+
+    @property
+    def selected_id(self) -> str | None:
+        return self.table.selected_key
+
+    @property
+    def selected_task(self) -> Task | None:
+        task_id = self.selected_id
+        return self.tasks.get(task_id) if task_id else None
+
+    def _detail_model(self, task_id: str) -> DetailModel:
+        entry = self.watchlist.get(task_id)
+        children = tuple(e.id for e in self.watchlist.entries if e.parent == task_id)
+        last_change = (
+            self.poller.last_change(task_id) if hasattr(self.poller, "last_change") else None
+        )
+        return DetailModel(
+            task_id=task_id,
+            task=self.tasks.get(task_id),
+            label=entry.label if entry else "",
+            parent=entry.parent if entry else "",
+            children=children,
+            used=frozenset(entry.used) if entry else frozenset(),
+            not_found=task_id in self.not_found,
+            stale=self.stale.get(task_id, ""),
+            last_change=last_change,
+        )
+
+    def _show_selected(self) -> None:
+        task_id = self.selected_id
+        self.detail.show(self._detail_model(task_id) if task_id else None, self.now())
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_selected()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        if self.buttons.buttons:
+            self.buttons.focus()
+
+    # --- polling ----------------------------------------------------------------------------
+
+    def _schedule_poll(self, delay: float) -> None:
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+        self._poll_timer = self.set_timer(max(delay, 0.0), self._start_poll, name="poll")
+
+    def _start_poll(self, force: bool = False) -> None:
+        if self._polling:
+            self._poll_again = self._poll_again or force
+            return
+        self._polling = True
+        self._poll_worker(force)
+
+    @work(group="poll", exit_on_error=False)
+    async def _poll_worker(self, force: bool) -> None:
+        result = await self.poller.poll_once(force=force)
+        self.post_message(TasksPolled(result))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "poll" and event.state is WorkerState.ERROR:
+            # poll_once never raises; if it did, keep the app alive and try again later.
+            self._polling = False
+            error = event.worker.error
+            self.notify(f"poll failed: {type(error).__name__}", severity="error", markup=False)
+            self._schedule_poll(30)
+
+    @on(TasksPolled)
+    def _apply_poll(self, message: TasksPolled) -> None:
+        result = message.result
+        self._polling = False
+        self._last_result = result
+        changed: list[str] = []
+        done: list[str] = []
+        failed: list[str] = []
+        modal: list[str] = []
+        watched = set(self.watchlist.ids)
+        for task_id, task in result.tasks.items():
+            if task_id not in watched:
+                continue
+            old = self.tasks.get(task_id)
+            self.stale.pop(task_id, None)
+            self.not_found.discard(task_id)
+            if old == task:
+                continue
+            self.tasks[task_id] = task
+            changed.append(task_id)
+            if old is not None and old.status != task.status:
+                if task.status is Status.SUCCESS:
+                    done.append(task_id)
+                elif task.status in (Status.FAILURE, Status.CANCEL):
+                    failed.append(task_id)
+                elif task.status is Status.MODAL:
+                    modal.append(task_id)
+        for task_id in result.not_found & watched:
+            if task_id not in self.not_found:
+                self.not_found.add(task_id)
+                changed.append(task_id)
+        for task_id, reason in result.bad.items():
+            if task_id in watched and self.stale.get(task_id) != reason:
+                self.stale[task_id] = reason
+                changed.append(task_id)
+        if result.tasks or result.requests:
+            self._last_poll_at = time.monotonic()
+        if changed:
+            if self.cache is not None:
+                self.cache.put_many([self.tasks[i] for i in changed if i in self.tasks])
+            self._sync_rows(changed)
+            if self.selected_id in changed:
+                self._show_selected()
+        if done or failed or modal:
+            self.post_message(TasksFinished(done, failed, modal))
+        self._render_status_line()
+        if self._poll_again:
+            self._poll_again = False
+            self._schedule_poll(0)
+        elif result.state is PollerState.AUTH_FAILED or self.poller.paused:
+            pass  # nothing more until the user presses r or p
+        elif self.auto_poll:
+            self._schedule_poll(result.next_delay)
+
+    @on(TasksFinished)
+    def _announce(self, message: TasksFinished) -> None:
+        parts = []
+        if message.done:
+            parts.append(f"{len(message.done)} done")
+        if message.failed:
+            parts.append(f"{len(message.failed)} failed")
+        if message.modal:
+            parts.append(f"{len(message.modal)} waiting for you (MODAL)")
+        ids = [*message.failed, *message.modal, *message.done]
+        detail = ", ".join(short_id(i) for i in ids[:3]) + (" …" if len(ids) > 3 else "")
+        severity = "error" if message.failed else "information"
+        self.notify(f"{', '.join(parts)}: {detail}", title="Tasks", severity=severity, markup=False)
+        if self.config.ui.bell:
+            self.bell()
+
+    # --- the once-a-second tick -------------------------------------------------------------
+
+    def _tick(self) -> None:
+        now = self.now()
+        changes = {}
+        for task_id in self.table.visible_keys():
+            task = self.tasks.get(task_id)
+            if task is not None and task.status.is_running:
+                changes[task_id] = {"elapsed": elapsed_text(task, now)}
+        if changes:
+            self.table.update_cells(changes)
+        task = self.selected_task
+        if task is not None and task.status.is_running:
+            self.detail.refresh_times(now)
+        self._render_status_line()
+
+    def _poll_view(self) -> PollView:
+        result = self._last_result
+        state = (
+            PollerState.PAUSED
+            if self.poller.paused
+            else (result.state if result else PollerState.OK)
+        )
+        retry_in = None
+        retry_wall = None
+        if result is not None and result.retry_at is not None:
+            retry_in = max(0.0, result.retry_at - self.poller.clock())
+            retry_wall = datetime.now(UTC) + timedelta(seconds=retry_in)
+        polled_ago = None if self._last_poll_at is None else time.monotonic() - self._last_poll_at
+        return PollView(
+            state=state,
+            error=result.error if result else None,
+            retry_in=retry_in,
+            retry_at_wall=retry_wall,
+            polled_ago=polled_ago,
+            interval=self.poller.interval,
+            requests_per_minute=self.poller.requests_per_minute(),
+            save_problem=self._save_problem,
+        )
+
+    def _render_status_line(self) -> None:
+        ids = self.watchlist.ids
+        counts = BatchCounts.of((self.tasks.get(i) for i in ids), missing=len(self.not_found))
+        text = render_status_line(counts, self._poll_view(), self.key_env)
+        if text != self._status_line_text:
+            self._status_line_text = text
+            self.query_one("#status-line", Static).update(text)
+
+    # --- watchlist changes ------------------------------------------------------------------
+
+    def add_ids(self, ids: list[str], *, parent: str = "") -> list[str]:
+        added = self.watchlist.add(ids, parent=parent)
+        if not added:
+            return added
+        known = self.cache.load(added) if self.cache is not None else {}
+        self.tasks.update(known)
+        self.poller.track(added, known=known)
+        self._rebuild_rows()
+        self._save_soon()
+        if self.auto_poll and not self.poller.paused:
+            self._start_poll()
+        return added
+
+    def remove_ids(self, ids: list[str]) -> None:
+        removed = self.watchlist.remove(ids)
+        self.poller.untrack(removed)
+        for task_id in removed:
+            self.tasks.pop(task_id, None)
+            self.not_found.discard(task_id)
+            self.stale.pop(task_id, None)
+        self._rebuild_rows()
+        self._show_selected()
+        self._save_soon()
+
+    def _save_soon(self) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(SAVE_DELAY, self.save_watchlist, name="save")
+
+    def save_watchlist(self) -> bool:
+        if not self.watchlist.dirty:
+            return True
+        try:
+            self.watchlist.save()
+        except WatchlistError as exc:
+            problem = str(exc)
+            if problem != self._save_problem:
+                self.notify(
+                    f"{problem}\nYour ids are kept in memory; mjdash retries on the next change.",
+                    title="Watchlist not saved",
+                    severity="error",
+                    markup=False,
+                )
+            self._save_problem = problem
+            self._render_status_line()
+            return False
+        if self._save_problem:
+            self._save_problem = ""
+            self._render_status_line()
+        before = set(self._rows_ids())
+        if set(self.watchlist.ids) != before:
+            # Another mjdash changed the file: show its ids too.
+            self.poller.track(self.watchlist.ids, known=self.tasks)
+            self._rebuild_rows()
+        return True
+
+    async def on_unmount(self) -> None:
+        self.save_watchlist()
+        if self.cache is not None:
+            self.cache.close()
+        await self.client.aclose()
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        rows = [
+            ("j / k / ↑ / ↓", "move"),
+            ("enter", "focus the task's buttons"),
+            ("tab", "switch between the table and the buttons"),
+            ("space", "fold or unfold a task's children"),
+        ]
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.action != "toggle_collapse":
+                keys = binding.key_display or binding.key.replace(",", " / ")
+                rows.append((keys, binding.description))
+        self.push_screen(HelpScreen(rows))
+
+    def action_add(self) -> None:
+        def added(ids: list[str] | None) -> None:
+            if not ids:
+                return
+            new = self.add_ids(ids)
+            already = len(ids) - len(new)
+            message = f"Added {len(new)} task{'s' if len(new) != 1 else ''}"
+            if already:
+                message += f" ({already} already watched)"
+            self.notify(message, markup=False)
+            if new:
+                self.table.select(new[0])
+
+        self.push_screen(AddScreen(), callback=added)
+
+    def action_remove(self) -> None:
+        task_id = self.selected_id
+        if task_id is None:
+            return
+        task = self.tasks.get(task_id)
+        if (task is not None and task.is_terminal) or task_id in self.not_found:
+            self.remove_ids([task_id])
+            self.notify(f"Removed {task_id}", markup=False)
+            return
+        question = Text("Stop watching ")
+        question.append(task_id, style="bold")
+        question.append("? It has not finished.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.remove_ids([task_id])
+                self.notify(f"Removed {task_id}", markup=False)
+
+        self.push_screen(ConfirmScreen(question, yes="Remove"), callback=answered)
+
+    def _copy(self, what: str, value: str) -> None:
+        report = copy_text(self, value)
+        self.notify(
+            f"{value}\n{report.describe()}",
+            title=f"Copied {what}",
+            severity="warning" if report.problem else "information",
+            markup=False,
+        )
+
+    def action_copy_custom_id(self) -> None:
+        button = self.buttons.selected_button
+        if button is None:
+            self.notify("This task has no buttons (yet).", severity="warning")
+            return
+        self._copy(f"{button.name} customId", button.custom_id)
+
+    def action_copy_task_id(self) -> None:
+        if self.selected_id:
+            self._copy("task id", self.selected_id)
+
+    def action_copy_image_url(self) -> None:
+        task = self.selected_task
+        if task is None or not task.image_url:
+            self.notify("No image URL for this task (yet).", severity="warning")
+            return
+        self._copy("image URL", task.image_url)
+
+    def action_open_image(self) -> None:
+        task = self.selected_task
+        if task is None or not task.image_url:
+            self.notify("No image URL for this task (yet).", severity="warning")
+            return
+        problem = url_refusal(task.image_url)
+        if problem:
+            self.notify(f"Not opened: {problem}", severity="error", markup=False)
+            return
+        self.open_url(task.image_url)
+        self.notify(f"Opening {task.image_url}", markup=False)
+
+    def action_poll_now(self) -> None:
+        self._start_poll(force=True)
+        self.notify("Polling now", timeout=1.5)
+
+    def action_toggle_pause(self) -> None:
+        self.poller.paused = not self.poller.paused
+        if not self.poller.paused and self.auto_poll:
+            self._schedule_poll(0)
+        self._render_status_line()
+
+    def _step_interval(self, direction: int) -> None:
+        current = self.poller.interval
+        if direction < 0:
+            options = [s for s in INTERVAL_STEPS if s < current]
+            new = options[-1] if options else INTERVAL_STEPS[0]
+        else:
+            options = [s for s in INTERVAL_STEPS if s > current]
+            new = options[0] if options else INTERVAL_STEPS[-1]
+        self.poller.interval = new
+        self.notify(f"Polling every {new:g}s", timeout=2)
+        self._render_status_line()
+
+    def action_faster(self) -> None:
+        self._step_interval(-1)
+
+    def action_slower(self) -> None:
+        self._step_interval(+1)
+
+    def action_toggle_collapse(self) -> None:
+        task_id = self.selected_id
+        if task_id is None:
+            return
+        if task_id in self.collapsed:
+            self.collapsed.discard(task_id)
+        elif any(e.parent == task_id for e in self.watchlist.entries):
+            self.collapsed.add(task_id)
+        else:
+            return
+        self._rebuild_rows()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding):
+                keys = binding.key_display or binding.key.split(",")[0]
+                yield SystemCommand(
+                    binding.description,
+                    f"key {keys}",
+                    lambda action=binding.action: self.run_action(action),
+                )

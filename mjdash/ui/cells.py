@@ -1,0 +1,97 @@
+"""Rich `Text` for table cells and the detail pane.
+
+Every cell is a `Text` built from plain strings: DataTable parses `str` cells as markup, and
+server text must never be read as markup.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rich.text import Text
+
+from mjdash.task import Status, Task
+
+# (glyph, word, style) per status; the colours follow the issue: grey, yellow, blue, green,
+# red, amber, magenta.
+STATUS_LOOK: dict[Status, tuple[str, str, str]] = {
+    Status.PENDING: ("○", "pending", "grey62"),
+    Status.NOT_START: ("○", "NOT_START", "grey62"),
+    Status.SUBMITTED: ("◔", "SUBMITTED", "yellow"),
+    Status.IN_PROGRESS: ("◑", "IN_PROGRESS", "dodger_blue1"),
+    Status.SUCCESS: ("✔", "SUCCESS", "green"),
+    Status.FAILURE: ("✘", "FAILURE", "red"),
+    Status.MODAL: ("◆", "MODAL", "dark_orange"),
+    Status.CANCEL: ("⊘", "CANCEL", "magenta"),
+    Status.UNKNOWN: ("?", "?", "grey62"),
+}
+
+BAR_WIDTH = 8
+_BAR_CELLS = " ▏▎▍▌▋▊▉█"
+
+
+def status_text(task: Task | None, *, not_found: bool = False, stale: bool = False) -> Text:
+    if not_found:
+        return Text("✘ not found", style="grey50")
+    if task is None:
+        return Text("… loading", style="grey50")
+    glyph, word, style = STATUS_LOOK[task.status]
+    if task.status is Status.UNKNOWN:
+        word = task.status_text
+    text = Text(f"{glyph} {word}", style=style)
+    if stale:
+        text.append(" ~", style="grey50")
+    return text
+
+
+def progress_bar(progress: int | None, width: int = BAR_WIDTH) -> str:
+    """A bar of eighth-blocks: 58% of 8 cells is 4 full cells and a partial one."""
+    if progress is None:
+        return " " * width
+    eighths = round(progress / 100 * width * 8)
+    full, part = divmod(eighths, 8)
+    bar = "█" * full + (_BAR_CELLS[part] if part and full < width else "")
+    return bar.ljust(width)
+
+
+def progress_text(task: Task | None) -> Text:
+    if task is None or task.progress is None:
+        return Text("")
+    style = STATUS_LOOK[task.status][2]
+    text = Text(progress_bar(task.progress), style=style)
+    text.append(f"{task.progress:>4}%")
+    return text
+
+
+def format_duration(delta: timedelta | None) -> str:
+    """Compact and per-second ("42s", "3m 12s", "1h 05m", "2d 3h"), for a narrow column."""
+    if delta is None:
+        return ""
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
+def elapsed_text(task: Task | None, now: datetime) -> Text:
+    if task is None:
+        return Text("")
+    style = "" if task.status.is_running else "grey62"
+    return Text(format_duration(task.elapsed(now)), style=style)
+
+
+def short_id(task_id: str) -> str:
+    """The tail of the id: ids start with the submit time, so the tail is what differs."""
+    return task_id if len(task_id) <= 9 else "…" + task_id[-8:]
+
+
+def one_line(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"

@@ -1,0 +1,38 @@
+"""The one entry the CLI calls to show the dashboard (the CLI itself never imports textual)."""
+
+from __future__ import annotations
+
+import sys
+
+from mjdash.cache import TaskCache
+from mjdash.client import MidjourneyClient
+from mjdash.config import Config
+from mjdash.poller import Poller
+from mjdash.watchlist import Watchlist
+
+
+def run_dashboard(
+    *,
+    config: Config,
+    client: MidjourneyClient,
+    poller: Poller,
+    watchlist: Watchlist,
+    cache: TaskCache | None,
+    subtitle: str = "",
+) -> int:
+    """Run the app until the user quits; returns the exit code."""
+    from mjdash.ui.app import MjdashApp
+
+    if not sys.stdout.isatty():
+        print("mjdash: the dashboard needs a terminal; try `mjdash status`.", file=sys.stderr)
+        return 2
+    app = MjdashApp(
+        config=config,
+        client=client,
+        poller=poller,
+        watchlist=watchlist,
+        cache=cache,
+        subtitle=subtitle,
+    )
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,107 @@
+"""The line at the top: counts by state, the poll clock and the poller's health."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rich.text import Text
+
+from mjdash.poller import PollerState
+from mjdash.task import Status, Task
+from mjdash.ui.cells import STATUS_LOOK
+
+
+@dataclass(frozen=True)
+class BatchCounts:
+    total: int = 0
+    running: int = 0
+    queued: int = 0
+    done: int = 0
+    failed: int = 0
+    modal: int = 0
+    missing: int = 0
+
+    @classmethod
+    def of(cls, tasks: Iterable[Task | None], missing: int = 0) -> BatchCounts:
+        counts: Counter[Status] = Counter()
+        total = 0
+        for task in tasks:
+            total += 1
+            if task is not None:
+                counts[task.status] += 1
+        return cls(
+            total=total,
+            running=counts[Status.IN_PROGRESS],
+            queued=counts[Status.PENDING] + counts[Status.NOT_START] + counts[Status.SUBMITTED],
+            done=counts[Status.SUCCESS],
+            failed=counts[Status.FAILURE] + counts[Status.CANCEL],
+            modal=counts[Status.MODAL],
+            missing=missing,
+        )
+
+
+@dataclass(frozen=True)
+class PollView:
+    state: PollerState
+    error: str | None
+    retry_in: float | None  # seconds until the next try, when backing off
+    retry_at_wall: datetime | None
+    polled_ago: float | None  # seconds since the last poll answered
+    interval: float
+    requests_per_minute: float
+    save_problem: str = ""
+
+
+def _state_text(view: PollView, key_env: str) -> Text:
+    state = view.state
+    if state is PollerState.PAUSED:
+        return Text("⏸ paused (p resumes)", style="bold yellow")
+    if state is PollerState.AUTH_FAILED:
+        return Text(f"✘ key rejected: set {key_env}, then r", style="bold red")
+    if state is PollerState.RATE_LIMITED and view.retry_at_wall is not None:
+        if (view.retry_in or 0) > 60:
+            return Text(
+                f"rate limited until {view.retry_at_wall.astimezone():%H:%M:%S}", style="bold red"
+            )
+        return Text(f"rate limited, retrying in {int(view.retry_in or 0)}s", style="bold red")
+    if state is PollerState.UNREACHABLE:
+        return Text(f"server unreachable, retrying in {int(view.retry_in or 0)}s", style="bold red")
+    if state is PollerState.RETRYING:
+        return Text(f"retrying in {int(view.retry_in or 0)}s", style="bold yellow")
+    return Text("● ok", style="green")
+
+
+def render_status_line(counts: BatchCounts, view: PollView, key_env: str) -> Text:
+    line = Text()
+    line.append(" mjdash ", style="bold reverse")
+    line.append(f" {counts.total} tasks ")
+    for number, status, word in (
+        (counts.running, Status.IN_PROGRESS, "running"),
+        (counts.queued, Status.SUBMITTED, "queued"),
+        (counts.done, Status.SUCCESS, "done"),
+        (counts.failed, Status.FAILURE, "failed"),
+        (counts.modal, Status.MODAL, "modal"),
+    ):
+        if number:
+            glyph, _, style = STATUS_LOOK[status]
+            line.append(f"{glyph}{number} {word} ", style=style)
+    if counts.missing:
+        line.append(f"?{counts.missing} not found ", style="grey50")
+    line.append("│ ", style="grey50")
+    line.append_text(_state_text(view, key_env))
+    if view.polled_ago is not None:
+        line.append(f" · polled {format_ago(view.polled_ago)}", style="grey62")
+    line.append(f" · every {view.interval:g}s · {view.requests_per_minute:.0f} req/min", "grey62")
+    if view.save_problem:
+        line.append(f" │ not saved: {view.save_problem}", style="bold red")
+    return line
+
+
+def format_ago(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s ago"
+    return f"{int(timedelta(seconds=seconds).total_seconds() // 60)}m ago"
