@@ -30,6 +30,13 @@ def clean(value: object, max_len: int = MAX_FIELD, *, single_line: bool = False)
 
     Non-strings become "" (None, lists, dicts) or their plain text (numbers).
     """
+    if (
+        isinstance(value, str)
+        and len(value) <= max_len
+        and value.isprintable()  # no Cc/Cf/Cs/Zl/Zp: no controls, bidi marks or surrogates
+        and (not single_line or value == value.strip())
+    ):
+        return value  # the common case, and the cache's hot path: nothing to clean
     if value is None or isinstance(value, (dict, list, tuple)):
         return ""
     if isinstance(value, bool):

@@ -39,3 +39,13 @@ def sim_factory() -> Iterator[Callable[..., SimServer]]:
     yield start
     for server in reversed(servers):
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path_factory, monkeypatch) -> None:
+    """Every test gets its own XDG dirs: nothing reads or writes the real user's files."""
+    home = tmp_path_factory.mktemp("home")
+    for name in ("CONFIG", "DATA", "CACHE", "STATE"):
+        monkeypatch.setenv(f"XDG_{name}_HOME", str(home / name.lower()))
+    for name in ("MJDASH_CONFIG", "MJDASH_WATCHLIST", "MJDASH_BASE_URL", "MJDASH_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)

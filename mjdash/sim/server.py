@@ -107,6 +107,7 @@ class SimState:
         self.seed = seed
         self.stats = Stats()
         self.batch_route = True
+        self.public_url = ""  # image URLs use this instead of the request's host when set
         self.rng = random.Random(f"server:{seed}")
 
 
@@ -184,7 +185,7 @@ async def _dispatch(request: Request) -> Response | TruncatedResponse:
         return unauthorized("No token provided", state.rng)
     if state.key is not None and key != state.key:
         return unauthorized("Invalid token", state.rng)
-    base = _base_url(request)
+    base = state.public_url or _base_url(request)
     if route == "fetch":
         state.stats.ids(1)
         task = engine.task_json(arg, owner=key, base_url=base)
@@ -295,7 +296,10 @@ class SimServer:
         port: int = 0,
         clock: Callable[[], float] | None = None,
         fail_rate: float = 0.05,
+        public_url: str = "",
     ) -> None:
+        """`public_url` replaces this server's address in image URLs (screenshots want the
+        same text on every run; the real service says https://api.cometapi.com)."""
         self.engine = Engine(clock=clock or time.time, seed=seed, speed=speed, fail_rate=fail_rate)
         self.seeded_ids: list[str] = []
         if demo:
@@ -306,6 +310,7 @@ class SimServer:
             self.seeded_ids += self.engine.seed_tasks(tasks)
         self.app = create_app(self.engine, key=key, faults=faults, seed=seed)
         self.batch_route = batch_route
+        self.state.public_url = public_url
         self.host = host
         self.port = port
         self._socket: socket.socket | None = None

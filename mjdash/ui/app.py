@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from rich.text import Text
 from textual import on, work
@@ -102,6 +102,7 @@ class MjdashApp(App[None]):
         self._poll_timer: Timer | None = None
         self._polling = False
         self._poll_again = False
+        self._force_next = False
         self._last_result: PollResult | None = None
         self._last_poll_at: float | None = None
         self._save_timer: Timer | None = None
@@ -156,7 +157,9 @@ class MjdashApp(App[None]):
     def _apply_layout(self, width: int) -> None:
         wide = width >= WIDE
         self.query_one("#main").set_class(wide, "-wide")
-        table_width = int(width * 0.58) if wide else width
+        detail_width = max(40, int(width * 0.35))
+        table_width = width - detail_width if wide else width
+        self.detail.styles.width = detail_width if wide else "100%"
         keys, prompt_width = columns_for_width(table_width)
         if self.table.set_layout(keys, prompt_width):
             self._row_sig.clear()
@@ -218,7 +221,7 @@ class MjdashApp(App[None]):
         prompt = task.prompt if task else ""
         return {
             "id": id_cell,
-            "action": Text(task.action if task else ""),
+            "action": Text(one_line(task.action, 9) if task else ""),
             "status": status_text(
                 task, not_found=task_id in self.not_found, stale=task_id in self.stale
             ),
@@ -274,14 +277,21 @@ class MjdashApp(App[None]):
     def _schedule_poll(self, delay: float) -> None:
         if self._poll_timer is not None:
             self._poll_timer.stop()
-        self._poll_timer = self.set_timer(max(delay, 0.0), self._start_poll, name="poll")
+        # A zero-delay Timer divides by its interval: keep a small floor.
+        self._poll_timer = self.set_timer(max(delay, 0.05), self._start_poll, name="poll")
 
-    def _start_poll(self, force: bool = False) -> None:
+    def poll(self, force: bool = False) -> Worker[None] | None:
+        """Poll now (unless a poll is in flight: then once more right after it)."""
+        self._force_next = self._force_next or force
         if self._polling:
-            self._poll_again = self._poll_again or force
-            return
+            self._poll_again = True
+            return None
         self._polling = True
-        self._poll_worker(force)
+        force, self._force_next = self._force_next, False
+        return self._poll_worker(force)
+
+    def _start_poll(self) -> None:
+        self.poll()
 
     @work(group="poll", exit_on_error=False)
     async def _poll_worker(self, force: bool) -> None:
@@ -383,23 +393,10 @@ class MjdashApp(App[None]):
         self._render_status_line()
 
     def _poll_view(self) -> PollView:
-        result = self._last_result
-        state = (
-            PollerState.PAUSED
-            if self.poller.paused
-            else (result.state if result else PollerState.OK)
-        )
-        retry_in = None
-        retry_wall = None
-        if result is not None and result.retry_at is not None:
-            retry_in = max(0.0, result.retry_at - self.poller.clock())
-            retry_wall = datetime.now(UTC) + timedelta(seconds=retry_in)
         polled_ago = None if self._last_poll_at is None else time.monotonic() - self._last_poll_at
         return PollView(
-            state=state,
-            error=result.error if result else None,
-            retry_in=retry_in,
-            retry_at_wall=retry_wall,
+            state=self.poller.state,
+            line=self.poller.status_line(),
             polled_ago=polled_ago,
             interval=self.poller.interval,
             requests_per_minute=self.poller.requests_per_minute(),
@@ -426,7 +423,7 @@ class MjdashApp(App[None]):
         self._rebuild_rows()
         self._save_soon()
         if self.auto_poll and not self.poller.paused:
-            self._start_poll()
+            self.poll()
         return added
 
     def remove_ids(self, ids: list[str]) -> None:
@@ -568,7 +565,7 @@ class MjdashApp(App[None]):
         self.notify(f"Opening {task.image_url}", markup=False)
 
     def action_poll_now(self) -> None:
-        self._start_poll(force=True)
+        self.poll(force=True)
         self.notify("Polling now", timeout=1.5)
 
     def action_toggle_pause(self) -> None:

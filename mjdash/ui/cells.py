@@ -26,7 +26,7 @@ STATUS_LOOK: dict[Status, tuple[str, str, str]] = {
     Status.UNKNOWN: ("?", "?", "grey62"),
 }
 
-BAR_WIDTH = 8
+BAR_WIDTH = 6
 _BAR_CELLS = " ▏▎▍▌▋▊▉█"
 
 
@@ -58,7 +58,10 @@ def progress_text(task: Task | None) -> Text:
     if task is None or task.progress is None:
         return Text("")
     style = STATUS_LOOK[task.status][2]
-    text = Text(progress_bar(task.progress), style=style)
+    bar = progress_bar(task.progress)
+    filled = bar.rstrip(" ")
+    text = Text(filled, style=style)
+    text.append("·" * (len(bar) - len(filled)), style="grey35")
     text.append(f"{task.progress:>4}%")
     return text
 

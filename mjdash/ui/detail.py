@@ -72,7 +72,12 @@ def _when(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "—"
     local = moment.astimezone()
-    return f"{local:%Y-%m-%d %H:%M:%S} ({humanize.naturaltime(now - moment)})"
+    shown = (
+        f"{local:%H:%M:%S}"
+        if local.date() == now.astimezone().date()
+        else f"{local:%Y-%m-%d %H:%M}"
+    )
+    return f"{shown} ({humanize.naturaltime(now - moment)})"
 
 
 def render_detail(model: DetailModel, now: datetime) -> Text:

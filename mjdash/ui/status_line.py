@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from rich.text import Text
 
@@ -46,32 +46,32 @@ class BatchCounts:
 @dataclass(frozen=True)
 class PollView:
     state: PollerState
-    error: str | None
-    retry_in: float | None  # seconds until the next try, when backing off
-    retry_at_wall: datetime | None
+    line: str | None  # the poller's own words: "server unreachable, retrying in 12s"
     polled_ago: float | None  # seconds since the last poll answered
     interval: float
     requests_per_minute: float
     save_problem: str = ""
 
 
+_STATE_STYLE = {
+    PollerState.OK: "green",
+    PollerState.PAUSED: "bold yellow",
+    PollerState.RETRYING: "bold yellow",
+    PollerState.RATE_LIMITED: "bold red",
+    PollerState.AUTH_FAILED: "bold red",
+    PollerState.UNREACHABLE: "bold red",
+}
+
+
 def _state_text(view: PollView, key_env: str) -> Text:
-    state = view.state
-    if state is PollerState.PAUSED:
-        return Text("⏸ paused (p resumes)", style="bold yellow")
-    if state is PollerState.AUTH_FAILED:
-        return Text(f"✘ key rejected: set {key_env}, then r", style="bold red")
-    if state is PollerState.RATE_LIMITED and view.retry_at_wall is not None:
-        if (view.retry_in or 0) > 60:
-            return Text(
-                f"rate limited until {view.retry_at_wall.astimezone():%H:%M:%S}", style="bold red"
-            )
-        return Text(f"rate limited, retrying in {int(view.retry_in or 0)}s", style="bold red")
-    if state is PollerState.UNREACHABLE:
-        return Text(f"server unreachable, retrying in {int(view.retry_in or 0)}s", style="bold red")
-    if state is PollerState.RETRYING:
-        return Text(f"retrying in {int(view.retry_in or 0)}s", style="bold yellow")
-    return Text("● ok", style="green")
+    style = _STATE_STYLE[view.state]
+    if view.state is PollerState.OK:
+        return Text("● ok", style=style)
+    if view.state is PollerState.PAUSED:
+        return Text("⏸ paused (p resumes)", style=style)
+    if view.state is PollerState.AUTH_FAILED:
+        return Text(f"✘ key rejected: check {key_env}, then press r", style=style)
+    return Text(f"✘ {view.line or view.state.value}", style=style)
 
 
 def render_status_line(counts: BatchCounts, view: PollView, key_env: str) -> Text:

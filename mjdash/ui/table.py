@@ -19,19 +19,19 @@ class Column:
     width: int
 
 
-ID_WIDTH = 12
+ID_WIDTH = 11
 COLUMNS = {
     "id": Column("id", "Task", ID_WIDTH),
-    "action": Column("action", "Action", 11),
+    "action": Column("action", "Action", 9),
     "status": Column("status", "Status", 13),
-    "progress": Column("progress", "Progress", 13),
-    "elapsed": Column("elapsed", "Elapsed", 8),
+    "progress": Column("progress", "Progress", 11),
+    "elapsed": Column("elapsed", "Elapsed", 7),
     "prompt": Column("prompt", "Prompt", 30),
 }
 # What goes first when the pane is narrow: prompt, then action (issue: never refuse to start).
 COLUMN_ORDER = ("id", "action", "status", "progress", "elapsed", "prompt")
 DROP_ORDER = ("prompt", "action")
-MIN_PROMPT = 12
+MIN_PROMPT = 10
 
 Cells = dict[str, Text]
 
