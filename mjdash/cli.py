@@ -731,7 +731,11 @@ async def _status(
                     EXIT_UNREACHABLE,
                 )
             if remaining <= 0:
-                raise Fail(f"server unreachable at {client.base_url}: {error}", EXIT_UNREACHABLE)
+                if result.state is PollerState.UNREACHABLE:
+                    message = f"server unreachable at {client.base_url}: {error}"
+                else:
+                    message = f"no usable answer from {client.base_url}: {error}"
+                raise Fail(message, EXIT_UNREACHABLE)
             wait = min(result.next_delay, remaining)
             force = wait < result.next_delay  # the last try, at the deadline
             await asyncio.sleep(wait)

@@ -430,14 +430,22 @@ def is_task_id(text: str) -> bool:
     return bool(_EXACT_ID_RE.fullmatch(text))
 
 
+# Task ids start with their submit time in epoch milliseconds.
+_ID_EPOCH_MS = (1_420_070_400_000, 4_102_444_800_000)  # 2015-01-01 .. 2100-01-01
+
+
 def extract_task_ids(text: str) -> list[str]:
     """Every task id in any text: bare ids, submit answers, image URLs, log lines.
 
-    Order kept, duplicates dropped; the `?rand=` number of a preview URL is skipped.
+    Order kept, duplicates dropped. Skipped: the `?rand=` number of a preview URL, and long
+    numbers whose first 13 digits are not a submit time in 2015..2100 (a submit answer's
+    `discordInstanceId` is a Discord snowflake, 19 digits that read as 2009).
     """
     seen: dict[str, None] = {}
     for match in _TASK_ID_RE.finditer(text):
         if text[max(0, match.start() - 5) : match.start()] == "rand=":
+            continue
+        if not _ID_EPOCH_MS[0] <= int(match[1][:13]) <= _ID_EPOCH_MS[1]:
             continue
         seen.setdefault(match[1], None)
     return list(seen)

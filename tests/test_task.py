@@ -1008,8 +1008,15 @@ A, B, C = "1773314942177684", "1726667730879410", "17733155007770019999"
         (f"{B}\n{A}\n{B}", [B, A]),
         ("submitTime 1726667730879 startTime 1726667732086", []),  # 13-digit ms
         ("123456789012345", []),  # 15 digits
-        ("1234567890123456", ["1234567890123456"]),  # 16
-        ("12345678901234567890", ["12345678901234567890"]),  # 20
+        ("1773314942177684", ["1773314942177684"]),  # 16
+        ("17733149421776841234", ["17733149421776841234"]),  # 20
+        ("1234567890123456", []),  # starts with a 2009 time: not a task id
+        # A submit answer's discordInstanceId (a Discord snowflake) is not a task id.
+        (
+            '{"code":1,"result":"1773314942177684",'
+            '"properties":{"discordInstanceId":"1257438470981632000"}}',
+            ["1773314942177684"],
+        ),
         ("123456789012345678901", []),  # 21: a longer number, not an id
         (f"task{A}", []),
         (f"{A}ms", []),
@@ -1058,7 +1065,8 @@ def test_is_task_id(text: str, expected: bool) -> None:
     assert is_task_id(text) is expected
 
 
-task_ids = st.from_regex(r"[1-9][0-9]{15,19}", fullmatch=True)
+# Ids start with a submit time in epoch ms (2015..2100): 1.5e12 .. 3.9e12 here.
+task_ids = st.from_regex(r"1[5-9][0-9]{14,18}|[23][0-9]{15,19}", fullmatch=True)
 # Anything but ASCII letters and any kind of decimal digit may sit between ids.
 separators = st.text(
     st.characters(

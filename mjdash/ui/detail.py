@@ -53,7 +53,8 @@ class ButtonList(OptionList):
             line = Text()
             line.append("✓ " if button.custom_id in used else "  ", style="green")
             line.append(button.name.ljust(width), style="bold")
-            line.append(f" {button.emoji}" if button.emoji else "")
+            # No emoji: terminals disagree on the width of 🖌️-style sequences and the
+            # columns after them shift; the derived name says the same thing.
             line.append("\n")
             line.append("  " + button.custom_id, style="dim")
             options.append(Option(line))
