@@ -12,7 +12,6 @@ or rejected, 4 server unreachable; 130 after Ctrl+C.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import dataclasses
 import json
@@ -24,17 +23,21 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from mjdash import __version__, status_report
 from mjdash.cache import TaskCache
-from mjdash.client import MidjourneyClient
 from mjdash.config import Config, ConfigError, load_config, read_key, watchlist_path
-from mjdash.poller import Poller, PollerState
 from mjdash.secret import Secret
 from mjdash.status_report import NOT_FOUND, Row, TemplateError
 from mjdash.task import clean, extract_task_ids, is_task_id
 from mjdash.watchlist import Watchlist, WatchlistError
+
+if TYPE_CHECKING:
+    from mjdash.client import MidjourneyClient
+
+# httpx (through mjdash.client and mjdash.poller) and asyncio are imported inside the functions
+# that use them: `mjdash status --cached` in tmux's status line must start in well under 150 ms.
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -44,7 +47,7 @@ EXIT_UNREACHABLE = 4
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 
-COMMANDS = ("demo", "status", "add", "rm", "ls", "sim")
+COMMANDS = ("demo", "status", "add", "rm", "ls", "sim", "submit", "export")
 DEFAULT_TIMEOUT = 20.0
 # The demo batch was planned at speed 1 (finishing over ~4 minutes); at 2 the first seconds
 # already show progress moving and statuses changing, and the batch stays alive ~2 minutes.
@@ -71,6 +74,9 @@ _VALUE_OPTIONS = frozenset(
         "--seed",
         "--label",
         "--parent",
+        "--file",
+        "--pace",
+        "--output",
     }
 )
 
@@ -124,6 +130,8 @@ commands:
   mjdash rm TASK_ID ...        stop watching ids
   mjdash ls                    list the watchlist
   mjdash sim                   run the simulator in the foreground
+  mjdash submit PROMPT ...     submit prompts (or --file, one a line) and watch the new tasks
+  mjdash export --format F     the watched tasks as csv, json or md, from the cache (no network)
 `mjdash COMMAND --help` describes each one."""
 
 _EPILOG = """\
@@ -136,7 +144,8 @@ environment:
   MJDASH_BASE_URL   the API base URL (default: https://api.cometapi.com)
 
 exit status:
-  0 ok, 1 a task failed (status --exit-status), 2 usage or config error,
+  0 ok, 1 a task failed (status --exit-status) or a prompt was refused (submit),
+  2 usage or config error,
   3 key missing or rejected, 4 server unreachable"""
 
 _DESCRIPTIONS = {
@@ -151,12 +160,26 @@ _DESCRIPTIONS = {
         "Poll the watchlist (or the ids given, which are not added to it) once and print a\n"
         "table, JSON lines (--json) or one line from a template (--format). Transient server\n"
         "faults are retried for --timeout seconds, then exit 4. Fetched tasks are cached so\n"
-        "the dashboard starts fast."
+        "the dashboard starts fast. --cached reads only that cache: no key, no request, fast\n"
+        "enough for tmux's status-right: mjdash status --cached --format '{done}/{total}'"
+    ),
+    "export": (
+        "Print the watched tasks (or the ids given) as CSV, JSON or a Markdown table, from the\n"
+        "task cache the dashboard and `mjdash status` keep (no key, no request): id, action,\n"
+        "status, progress, prompt, finalPrompt, imageUrl, failReason, times, buttons with their\n"
+        "customIds. Ids never polled have only their id. --output writes a file instead."
     ),
     "add": "Add task ids to the watchlist. `-` reads stdin and adds every task id found in it\n"
     "(submit answers, image URLs, log lines: anything).",
     "rm": "Remove task ids from the watchlist (exit 2 when none of them was watched).",
     "ls": "List the watchlist: id, when added, label, parent.",
+    "submit": (
+        "Submit prompts to /mj/submit/imagine, one request per --pace seconds (default 1),\n"
+        "print `<task id>  <prompt>` for each (or `error (<code> <reason>)  <prompt>`) and add\n"
+        "the new ids to the watchlist. A banned prompt (24) or a full queue (23) is reported\n"
+        "and the rest continue; exit 1 when some prompt was refused. --watch then opens the\n"
+        "dashboard. Each submit spends credits."
+    ),
     "sim": (
         "Serve the simulator (a fake CometAPI) in the foreground until Ctrl+C. It accepts any\n"
         "non-empty key, or only the one given with --key (the fake server's own setting)."
@@ -227,6 +250,17 @@ def build_parser(command: str | None) -> _Parser:
             metavar="SECONDS",
             help=f"give up on an unreachable server after this long (default {DEFAULT_TIMEOUT:g})",
         )
+        parser.add_argument(
+            "--cached",
+            action="store_true",
+            help="no request: what the task cache last saw (for tmux's status line)",
+        )
+    elif command == "export":
+        parser.add_argument("ids", nargs="*", metavar="TASK_ID", help="ids (default: watchlist)")
+        parser.add_argument(
+            "--format", choices=("csv", "json", "md"), default="csv", help="default csv"
+        )
+        parser.add_argument("--output", metavar="PATH", help="write this file instead of stdout")
     elif command == "add":
         parser.add_argument("ids", nargs="+", metavar="TASK_ID", help="ids, or - to read stdin")
         parser.add_argument("--label", default="", help="a label for the added ids")
@@ -235,6 +269,22 @@ def build_parser(command: str | None) -> _Parser:
         parser.add_argument("ids", nargs="+", metavar="TASK_ID", help="ids, or - to read stdin")
     elif command == "ls":
         parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    elif command == "submit":
+        parser.add_argument("prompts", nargs="*", metavar="PROMPT", help="prompts to submit")
+        parser.add_argument(
+            "--file", metavar="PATH", help="read prompts from this file, one a line (- = stdin)"
+        )
+        parser.add_argument(
+            "--pace",
+            type=_seconds,
+            default=1.0,
+            metavar="SECONDS",
+            help="seconds between submits (default 1; 0 = no wait)",
+        )
+        parser.add_argument("--label", default="", help="a label for the new tasks")
+        parser.add_argument(
+            "--watch", action="store_true", help="open the dashboard after submitting"
+        )
     elif command == "sim":
         parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
         parser.add_argument(
@@ -261,6 +311,16 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {_shown(text)}") from None
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be more than 0, got {_shown(text)}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {_shown(text)}") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 3600, got {_shown(text)}")
     return value
 
 
@@ -351,6 +411,8 @@ def _save(watchlist: Watchlist) -> None:
 
 
 def _make_client(config: Config, key: Secret) -> MidjourneyClient:
+    from mjdash.client import MidjourneyClient
+
     try:
         return MidjourneyClient(
             config.api.base_url,
@@ -430,8 +492,10 @@ def cmd_dashboard(args: argparse.Namespace, session: _Session) -> int:
         watchlist.add(ids)
         _save(watchlist)
     client = _make_client(config, key)
-    poller = Poller(client, interval=config.poll.interval)
+    from mjdash.poller import Poller
     from mjdash.ui.run import run_dashboard
+
+    poller = Poller(client, interval=config.poll.interval)
 
     return run_dashboard(
         config=config,
@@ -466,11 +530,15 @@ def cmd_demo(args: argparse.Namespace, session: _Session) -> int:
             watchlist = Watchlist.load(path)
         except WatchlistError as exc:
             raise Fail(str(exc), EXIT_USAGE) from None
-        watchlist.add(sim.seeded_ids)
+        for task_id in sim.seeded_ids:  # with their lineage: children under their parents
+            watchlist.add([task_id], parent=sim.engine.parent_of(task_id))
         _save(watchlist)
         client = _make_client(config, Secret("demo"))
-        poller = Poller(client, interval=interval)
+        from mjdash import journal
+        from mjdash.poller import Poller
         from mjdash.ui.run import run_dashboard
+
+        poller = Poller(client, interval=interval)
 
         return run_dashboard(
             config=config,
@@ -479,6 +547,7 @@ def cmd_demo(args: argparse.Namespace, session: _Session) -> int:
             watchlist=watchlist,
             cache=TaskCache(folder / "tasks.sqlite3"),
             subtitle=f"demo · simulator at {sim.url}",
+            journal=journal.Journal(folder / "journal.jsonl"),  # demo ids stay out of the real one
         )
     return EXIT_OK  # pragma: no cover - the with block returns
 
@@ -571,6 +640,95 @@ def cmd_sim(args: argparse.Namespace, session: _Session) -> int:
     return EXIT_OK
 
 
+# --- submit -----------------------------------------------------------------------------------
+
+
+def _read_prompt_file(name: str) -> list[str]:
+    from mjdash.submit import read_prompts
+
+    shown = clean(name, 300, single_line=True)
+
+    if name == "-":
+        if sys.stdin is None:
+            raise Fail("--file - reads prompts from stdin, but there is no stdin")
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    else:
+        try:
+            data = Path(name).expanduser().read_bytes()
+        except OSError as exc:
+            raise Fail(f"--file {shown}: {exc.strerror or type(exc).__name__}") from None
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError:
+        raise Fail(f"--file {shown} is not UTF-8 text") from None
+    return read_prompts(text)
+
+
+def cmd_submit(args: argparse.Namespace, session: _Session) -> int:
+    from mjdash.submit import Outcome, SubmitAborted, submit_prompts
+
+    config = _load_config(args, session)
+    prompts = [p.strip() for p in args.prompts if p.strip()]
+    if args.file is not None:
+        prompts += _read_prompt_file(args.file)
+    if not prompts:
+        raise Fail("no prompts: give them as arguments or with --file PATH (one a line)")
+    key = _need_key(config, session)
+    watchlist = _load_watchlist(config, args)
+    if args.watch:
+        _needs_terminal()  # before spending credits
+    outcomes: list[Outcome] = []
+
+    def report(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if outcome.ok and outcome.task_id:
+            watchlist.add([outcome.task_id], label=args.label)
+        _out(outcome.line())
+
+    async def run() -> None:
+        client = _make_client(config, key)
+        try:
+            await submit_prompts(client, prompts, pace=args.pace, report=report)
+        finally:
+            await client.aclose()
+
+    import asyncio
+
+    try:
+        asyncio.run(run())
+    except SubmitAborted as exc:
+        raise Fail(exc.message, EXIT_KEY if exc.kind == "key" else EXIT_UNREACHABLE) from None
+    finally:
+        if watchlist.dirty:
+            try:
+                watchlist.save()
+            except WatchlistError as exc:
+                _err(str(exc))
+    ok = sum(1 for o in outcomes if o.ok)
+    refused = len(outcomes) - ok
+    summary = f"{_plural(ok, 'task')} submitted"
+    if refused:
+        summary += f", {refused} refused"
+    _err(f"{summary}; watching them in {watchlist.path}" if ok else summary)
+    code = EXIT_FAILED if refused else EXIT_OK
+    if not args.watch or not ok:
+        return code
+    client = _make_client(config, key)
+    from mjdash.poller import Poller
+    from mjdash.ui.run import run_dashboard
+
+    poller = Poller(client, interval=config.poll.interval)
+    shown = run_dashboard(
+        config=config,
+        client=client,
+        poller=poller,
+        watchlist=watchlist,
+        cache=TaskCache(),
+        subtitle=client.host,
+    )
+    return code or shown
+
+
 # --- status -----------------------------------------------------------------------------------
 
 
@@ -583,6 +741,11 @@ def cmd_status(args: argparse.Namespace, session: _Session) -> int:
             raise Fail(str(exc)) from None
     if args.ids:
         ids = _check_ids(args.ids)
+    elif args.cached:  # tmux's status line: the watchlist's ids from a small index if unchanged
+        from mjdash import cached_status
+
+        path = watchlist_path(config, flag=args.watchlist)
+        ids = cached_status.watchlist_ids(path, lambda: _load_watchlist(config, args).ids)
     else:
         watchlist = _load_watchlist(config, args)
         ids = watchlist.ids
@@ -592,11 +755,63 @@ def cmd_status(args: argparse.Namespace, session: _Session) -> int:
         if args.format is not None:
             _out(status_report.render_template(args.format, status_report.Counts()))
         return EXIT_OK
+    if args.cached:
+        return _status_cached(args, ids)
     key = _need_key(config, session)
     report = _Report(args, sys.stdout)
+    import asyncio
+
     rows = asyncio.run(_status(config, key, ids, args, report))
     if args.exit_status and any(row.failed for row in rows):
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def _status_cached(args: argparse.Namespace, ids: list[str]) -> int:
+    """status --cached: counts (or rows) from the cache alone; no key, no request."""
+    import sqlite3
+
+    from mjdash import cache, cached_status
+
+    if args.watch:
+        raise Fail("--cached reads the cache once; it cannot --watch")
+    try:
+        if args.format is not None:
+            counts = cached_status.cached_counts(cache.default_path(), ids)
+            _out(status_report.render_template(args.format, counts))
+            return EXIT_OK
+        tasks = cached_status.cached_tasks(cache.default_path(), ids)
+    except sqlite3.Error as exc:
+        raise Fail(f"the task cache cannot be read ({exc}); run `mjdash status` once") from None
+    rows = [Row(i, tasks.get(i)) for i in ids]  # never polled: no task, no error
+    _Report(args, sys.stdout).show(rows, interval=0, final=True)
+    if args.exit_status and any(row.failed for row in rows):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, session: _Session) -> int:
+    import sqlite3
+
+    from mjdash import atomic, cache, cached_status, export
+
+    config = _load_config(args, session)
+    ids = _check_ids(args.ids) if args.ids else _load_watchlist(config, args).ids
+    try:
+        tasks = cached_status.cached_tasks(cache.default_path(), ids)
+    except sqlite3.Error as exc:
+        raise Fail(f"the task cache cannot be read ({exc}); run `mjdash status` once") from None
+    text = export.render(export.records_for(ids, tasks), args.format)
+    if args.output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return EXIT_OK
+    target = Path(args.output).expanduser()
+    try:
+        atomic.write_atomic(atomic.real_target(target), text.encode("utf-8"))
+    except OSError as exc:
+        raise Fail(f"cannot write {target}: {exc.strerror or type(exc).__name__}") from None
+    _err(f"exported {_plural(len(ids), 'task')} to {target}")
     return EXIT_OK
 
 
@@ -665,6 +880,10 @@ async def _status(
     config: Config, key: Secret, ids: list[str], args: argparse.Namespace, report: _Report
 ) -> list[Row]:
     """Poll until every id is answered (or, with --watch, settled); print; return the rows."""
+    import asyncio
+
+    from mjdash.poller import Poller, PollerState
+
     client = _make_client(config, key)
     cache = TaskCache()
     try:
@@ -754,6 +973,8 @@ _HANDLERS = {
     "rm": cmd_rm,
     "ls": cmd_ls,
     "sim": cmd_sim,
+    "submit": cmd_submit,
+    "export": cmd_export,
 }
 
 

@@ -11,8 +11,10 @@ chained to ours).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import re
+import sys
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +28,14 @@ from mjdash.secret import Secret
 from mjdash.task import MAX_ID, BadTask, Task, clean, parse_task
 from mjdash.urls import origin, url_refusal
 
+# httpcore tries `import sniffio` again for every lock of every request when it is not
+# installed (a failed import is not cached: ~0.1 ms each, several per request). A None entry in
+# sys.modules makes that import fail at once, exactly as it would have anyway.
+if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
+
 MAX_BODY = 1024 * 1024  # API answers (rule 4)
+MAX_REMEMBERED = 50_000  # last answers kept to skip re-parsing unchanged tasks
 MAX_IMAGE = 20 * 1024 * 1024
 CONNECT_TIMEOUT = 5.0
 AUTH_STYLES = ("bearer", "mj-api-secret")
@@ -38,6 +47,8 @@ ACTION_PATH = "/mj/submit/action"
 MODAL_PATH = "/mj/submit/modal"
 IMAGINE_PATH = "/mj/submit/imagine"
 
+# new-api's cache-buster on a running task's preview image URL.
+_RAND_RE = re.compile(r"(?<=[?&])rand=[0-9]+")
 # Ids go into a URL path: no dots (no ".." segments), no slashes, nothing to escape.
 _PATH_ID_RE = re.compile(r"^[A-Za-z0-9_:-]{1,64}$")
 
@@ -243,6 +254,9 @@ class MidjourneyClient:
         # None until the first batch answer tells whether list-by-condition exists.
         self.batch_route: bool | None = None
         self._oversized: set[str] = set()  # ids whose answer alone passes the size cap
+        # id -> (raw answer, Task) for unfinished tasks: an answer equal to the last one (a
+        # queued or rendering task, between progress steps) is not parsed again.
+        self._last_answers: dict[str, tuple[dict[str, Any], Task]] = {}
         self._semaphore = asyncio.Semaphore(self.concurrency)
         self._auth_headers = self._build_auth_headers()
         self._http = httpx.AsyncClient(
@@ -291,7 +305,7 @@ class MidjourneyClient:
         self._raise_for_status(answer, task_id=task_id)
         if not answer.body.strip():  # novicezk/midjourney-proxy: 200 with an empty body
             raise TaskNotFound(task_id)
-        task = parse_task(self._json(answer), expected_id=task_id)
+        task = self._parse(self._json(answer), task_id)
         if isinstance(task, BadTask):
             if _says_not_found(answer.body):
                 raise TaskNotFound(task_id)
@@ -442,11 +456,27 @@ class MidjourneyClient:
             item_id = clean(item.get("id"), MAX_ID, single_line=True)
             if item_id not in requested or isinstance(found.get(item_id), Task):
                 continue  # other keys' tasks and duplicates are ignored
-            parsed = parse_task(item, expected_id=item_id)
+            parsed = self._parse(item, item_id)
             if isinstance(parsed, Task) and parsed.id != item_id:
                 continue
             found[item_id] = parsed
         return found
+
+    def _parse(self, obj: Any, task_id: str) -> Task | BadTask:
+        """parse_task, skipped when the answer equals the last one for this id (comparing two
+        dicts costs a tenth of parsing one); only unfinished tasks are remembered. The same Task
+        object comes back, so the UI sees at a glance that nothing changed."""
+        last = self._last_answers.get(task_id)
+        if last is not None and _same_answer(last[0], obj):
+            return last[1]
+        parsed = parse_task(obj, expected_id=task_id)
+        if isinstance(parsed, Task) and parsed.id == task_id and parsed.needs_polling:
+            if len(self._last_answers) >= MAX_REMEMBERED:
+                self._last_answers.clear()
+            self._last_answers[task_id] = (obj, parsed)
+        else:
+            self._last_answers.pop(task_id, None)  # finished: not asked again
+        return parsed
 
     async def _fetch_each(self, ids: list[str]) -> dict[str, _Result]:
         outcomes = await self._gather([self._fetch_entry(task_id) for task_id in ids])
@@ -649,6 +679,21 @@ def _severity(exc: BaseException) -> int:
         if isinstance(exc, kind):
             return rank + 1
     return 0 if not isinstance(exc, Exception) else 9  # cancellation first
+
+
+def _same_answer(old: dict[str, Any], new: object) -> bool:
+    """Equal, or equal but for the `rand=` that new-api appends to a running task's preview URL:
+    it changes on every fetch and says nothing about the task (the first URL keeps working)."""
+    if old == new:
+        return True
+    if not isinstance(new, dict) or len(old) != len(new):
+        return False
+    before, after = old.get("imageUrl"), new.get("imageUrl")
+    if not isinstance(before, str) or not isinstance(after, str) or before == after:
+        return False
+    if _RAND_RE.sub("", before) != _RAND_RE.sub("", after):
+        return False
+    return {**new, "imageUrl": before} == old  # everything else equal (compared in C)
 
 
 def _says_not_found(body: bytes) -> bool:

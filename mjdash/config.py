@@ -63,6 +63,24 @@ class UiConfig:
     theme: str = "textual-dark"
     bell: bool = True
     confirm_actions: bool = True
+    download_dir: str = ""  # "" = paths.data_dir()/images
+    auto_download: bool = False
+    preview: bool = True
+    stall_minutes: float = 10.0
+    queue_stall_minutes: float = 15.0
+    export_format: str = "csv"
+
+
+NOTIFY_EVENTS = ("done", "failed", "modal", "stalled", "batch_complete")
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """Which events each channel announces (names from NOTIFY_EVENTS)."""
+
+    bell: tuple[str, ...] = NOTIFY_EVENTS
+    toast: tuple[str, ...] = NOTIFY_EVENTS
+    desktop: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,7 @@ class Config:
     poll: PollConfig = field(default_factory=PollConfig)
     ui: UiConfig = field(default_factory=UiConfig)
     watchlist: WatchlistConfig = field(default_factory=WatchlistConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     path: Path | None = None  # the file read, None when only defaults
 
 
@@ -84,6 +103,7 @@ _SECTIONS: dict[str, type] = {
     "poll": PollConfig,
     "ui": UiConfig,
     "watchlist": WatchlistConfig,
+    "notify": NotifyConfig,
 }
 
 
@@ -196,6 +216,20 @@ def _choice(allowed: tuple[str, ...], explain: str) -> Callable[[object], str]:
     return check
 
 
+def _events(value: object) -> tuple[str, ...]:
+    """A list of event names from NOTIFY_EVENTS (duplicates dropped, order kept)."""
+    if not isinstance(value, list):
+        raise _Invalid(f"expected a list of event names, got {type_name(value)}")
+    listed = ", ".join(repr(e) for e in NOTIFY_EVENTS)
+    for item in value:
+        if not isinstance(item, str) or item not in NOTIFY_EVENTS:
+            text = item if isinstance(item, str) else ""
+            close = difflib.get_close_matches(text, NOTIFY_EVENTS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"events: {listed}"
+            raise _Invalid("lists an unknown event", hint)
+    return tuple(dict.fromkeys(value))
+
+
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
@@ -260,8 +294,19 @@ _CHECKS: dict[str, dict[str, Callable[[object], Any]]] = {
         "batch_size": _integer(1, 1000),
         "concurrency": _integer(1, 64),
     },
-    "ui": {"theme": _nonempty_string, "bell": _boolean, "confirm_actions": _boolean},
+    "ui": {
+        "theme": _nonempty_string,
+        "bell": _boolean,
+        "confirm_actions": _boolean,
+        "download_dir": _string,
+        "auto_download": _boolean,
+        "preview": _boolean,
+        "stall_minutes": _number(0, inclusive=False, unit=" minutes"),
+        "queue_stall_minutes": _number(0, inclusive=False, unit=" minutes"),
+        "export_format": _choice(("csv", "json", "md"), "the format E writes"),
+    },
     "watchlist": {"path": _string},
+    "notify": {"bell": _events, "toast": _events, "desktop": _events},
 }
 
 _SECRET_LOOKING_KEYS = {"key", "api_key", "apikey", "token", "secret", "password", "api_secret"}
@@ -310,6 +355,10 @@ class _Settings:
         self.problems.append(Problem(source, key, message, hint, line, col))
 
 
+# Paths in a config file are relative to that file; ~ is expanded.
+_PATH_KEYS = {("watchlist", "path"), ("ui", "download_dir")}
+
+
 def _read_file(settings: _Settings, path: Path, display: str) -> None:
     try:
         data = path.read_bytes()
@@ -349,7 +398,7 @@ def _read_file(settings: _Settings, path: Path, display: str) -> None:
                     Problem(display, f"{section}.{key}", f"unknown key {key!r}", hint, line, col)
                 )
                 continue
-            if section == "watchlist" and key == "path" and isinstance(raw, str) and raw:
+            if (section, key) in _PATH_KEYS and isinstance(raw, str) and raw:
                 # A relative path in a config file means relative to that file.
                 expanded = Path(raw).expanduser()
                 raw = str(expanded if expanded.is_absolute() else path.parent / expanded)

@@ -131,6 +131,7 @@ class _Entry:
     signature: tuple[Any, ...] | None = None
     not_found: bool = False
     woken: bool = False  # poll once more whatever the last status said
+    seq: int = 0  # order of tracking: due ids come out in watchlist order
 
 
 def _utc_now() -> datetime:
@@ -153,6 +154,10 @@ class Poller:
         self._interval = _clamp_interval(interval, 5.0)
         self.backoff = Backoff(clock=clock, rng=rng)
         self._entries: dict[str, _Entry] = {}
+        # Ids that want polling (not finished, not MODAL, not "not found"): every cycle looks at
+        # these only, so 10,000 finished tasks cost nothing per cycle.
+        self._active: set[str] = set()
+        self._seq = 0
         self._paused = False
         self._auth_failed = False
         self._state = PollerState.OK
@@ -217,17 +222,22 @@ class Poller:
         for task_id in ids:
             entry = self._entries.get(task_id)
             if entry is None:
-                entry = self._entries[task_id] = _Entry(next_due=now, changed_at=now)
+                self._seq += 1
+                entry = self._entries[task_id] = _Entry(
+                    next_due=now, changed_at=now, seq=self._seq
+                )
             elif entry.not_found:
                 entry.not_found = False
                 entry.next_due = now
             task = known.get(task_id)
             if task is not None:
                 self._remember(entry, task, now)
+            self._mark(task_id, entry)
 
     def untrack(self, ids: Iterable[str]) -> None:
         for task_id in ids:
             self._entries.pop(task_id, None)
+            self._active.discard(task_id)
 
     def update_known(self, task: Task) -> bool:
         """Take a task learned elsewhere (cache, a submit); False when its id is not tracked."""
@@ -235,6 +245,7 @@ class Poller:
         if entry is None:
             return False
         self._remember(entry, task, self._clock())
+        self._mark(task.id, entry)
         return True
 
     def wake(self, ids: Iterable[str]) -> None:
@@ -247,6 +258,7 @@ class Poller:
                 entry.woken = True
                 entry.not_found = False
                 entry.next_due = now
+                self._active.add(task_id)
 
     def tracked_ids(self) -> list[str]:
         return list(self._entries)
@@ -259,7 +271,10 @@ class Poller:
 
     def due_ids(self) -> list[str]:
         now = self._clock()
-        return [i for i, e in self._entries.items() if self._wants_poll(e) and now >= e.next_due]
+        entries = self._entries
+        due = [i for i in self._active if now >= entries[i].next_due]
+        due.sort(key=lambda i: entries[i].seq)
+        return due
 
     def unfinished_ids(self) -> list[str]:
         """Everything a forced refresh asks about: all not finished, not-found ones included."""
@@ -268,7 +283,8 @@ class Poller:
     def stalled_ids(self) -> set[str]:
         now, wall_now = self._clock(), self._wall()
         stalled = set()
-        for task_id, entry in self._entries.items():
+        for task_id in self._active:  # a stalled task is one still polled
+            entry = self._entries[task_id]
             task = entry.task
             if task is None or entry.not_found or not task.needs_polling:
                 continue
@@ -298,6 +314,13 @@ class Poller:
         if entry.not_found and not forced:
             return False
         return entry.task is None or entry.task.needs_polling
+
+    def _mark(self, task_id: str, entry: _Entry) -> None:
+        """Keep `_active` in step with the entry after any change to it."""
+        if self._wants_poll(entry):
+            self._active.add(task_id)
+        else:
+            self._active.discard(task_id)
 
     def _remember(self, entry: _Entry, task: Task, now: float) -> None:
         signature = (task.status, task.status_raw, task.progress)
@@ -423,6 +446,7 @@ class Poller:
             else:
                 bad[task_id] = value.reason if isinstance(value, BadTask) else "unusable answer"
                 entry.next_due = now + self._interval
+            self._mark(task_id, entry)
         self.backoff.success()
         self._retry_at = None
         self._set_state(PollerState.OK)

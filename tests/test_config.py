@@ -185,7 +185,9 @@ def test_bad_environment_value_names_the_variable() -> None:
         ("interval = 5\n", "1:1: interval: unknown key 'interval' (put it under [poll])"),
         (
             "[ui]\nzzz = 1\n",
-            "2:1: ui.zzz: unknown key 'zzz' (known keys: theme, bell, confirm_actions)",
+            "2:1: ui.zzz: unknown key 'zzz' (known keys: theme, bell, confirm_actions, "
+            "download_dir, auto_download, preview, stall_minutes, queue_stall_minutes, "
+            "export_format)",
         ),
         ('[poll]\n  interval = "5"\n', "2:3: poll.interval: expected a number, got a string"),
         ("[api]\ntimeout = true\n", "2:1: api.timeout: expected a number, got a boolean"),
@@ -420,3 +422,36 @@ def test_watchlist_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert watchlist_path(configured, env) == Path("/srv/env.toml")
     assert watchlist_path(configured, env, flag="~/flag.toml") == tmp_path / "home" / "flag.toml"
     assert watchlist_path(default, {"MJDASH_WATCHLIST": ""}) == watchlist_path(default, {})
+
+
+# --- [notify] and the issue-7 [ui] keys ----------------------------------------------------------
+
+
+def test_notify_events_per_channel_and_the_new_ui_keys(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[notify]\nbell = ["failed", "failed"]\ndesktop = ["batch_complete"]\n'
+        '[ui]\ndownload_dir = "shots"\nstall_minutes = 2.5\nexport_format = "md"\n',
+    )
+    config = load_config(path, env={})
+    assert config.notify.bell == ("failed",)
+    assert config.notify.desktop == ("batch_complete",)
+    assert config.notify.toast == ("done", "failed", "modal", "stalled", "batch_complete")
+    assert config.ui.download_dir == str(tmp_path / "shots")  # relative to the file
+    assert config.ui.stall_minutes == 2.5 and config.ui.export_format == "md"
+    assert config.ui.preview is True and config.ui.auto_download is False
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[notify]\nbell = ["faild"]\n', "notify.bell: lists an unknown event (did you mean"),
+        ('[notify]\ntoast = "done"\n', "notify.toast: expected a list of event names"),
+        ("[ui]\nstall_minutes = 0\n", "ui.stall_minutes: must be more than 0 minutes"),
+        ('[ui]\nexport_format = "xlsx"\n', "ui.export_format: must be one of 'csv', 'json', 'md'"),
+    ],
+)
+def test_bad_notify_and_ui_values_are_named(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), env={})
+    assert message in str(caught.value)

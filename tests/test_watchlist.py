@@ -205,7 +205,7 @@ def test_any_valid_watchlist_round_trips(entries, view) -> None:
 # --- hand edits and corrupt files (S3) -------------------------------------------------------
 
 
-def test_corrupt_file_is_reported_copied_and_never_overwritten(tmp_path: Path) -> None:
+def test_S3_corrupt_file_is_reported_copied_and_never_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "watchlist.toml"
     broken = f'version = 1\n\n[[tasks]]\nid = "{A}"\nlabel = "unterminated\n'.encode()
     path.write_bytes(broken)
@@ -233,7 +233,7 @@ def test_corrupt_file_is_reported_copied_and_never_overwritten(tmp_path: Path) -
     assert len(list(tmp_path.glob("watchlist.toml.corrupt-*"))) == 1
 
 
-def test_end_of_document_error_and_bad_utf8_have_positions(tmp_path: Path) -> None:
+def test_S3_end_of_document_error_and_bad_utf8_have_positions(tmp_path: Path) -> None:
     path = tmp_path / "w.toml"
     path.write_bytes(b"version = 1\ntasks = [\n")
     with pytest.raises(WatchlistError) as caught:
@@ -244,7 +244,7 @@ def test_end_of_document_error_and_bad_utf8_have_positions(tmp_path: Path) -> No
         Watchlist.load(path)
 
 
-def test_file_corrupted_after_load_is_not_overwritten(tmp_path: Path) -> None:
+def test_S3_file_corrupted_after_load_is_not_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "w.toml"
     watchlist = Watchlist.load(path)
     watchlist.add([A])
@@ -271,7 +271,7 @@ def test_file_corrupted_after_load_is_not_overwritten(tmp_path: Path) -> None:
         ("tasks = [1, 2]\n", ":1:1:", "item 1 is not"),
     ],
 )
-def test_wrong_shape_is_an_error(tmp_path: Path, text: str, where: str, message: str) -> None:
+def test_S3_wrong_shape_is_an_error(tmp_path: Path, text: str, where: str, message: str) -> None:
     path = tmp_path / "w.toml"
     path.write_text(text)
     with pytest.raises(WatchlistError, match=message) as caught:
@@ -290,7 +290,7 @@ def test_unreadable_path_is_a_watchlist_error(tmp_path: Path) -> None:
     assert caught.value.watchlist is not None
 
 
-def test_bad_entries_are_warned_skipped_and_kept_in_the_file(tmp_path: Path) -> None:
+def test_S3_bad_entries_are_warned_skipped_and_kept_in_the_file(tmp_path: Path) -> None:
     path = tmp_path / "w.toml"
     path.write_text(
         f"""version = 1
@@ -431,7 +431,7 @@ def test_whatever_loads_can_be_saved_and_loads_the_same(doc) -> None:
 # --- symlinks (S5) and merging (S4) ----------------------------------------------------------
 
 
-def test_symlink_is_kept_and_its_target_updated(tmp_path: Path) -> None:
+def test_S5_symlink_is_kept_and_its_target_updated(tmp_path: Path) -> None:
     real = tmp_path / "dotfiles" / "watchlist.toml"
     real.parent.mkdir()
     link = tmp_path / "watchlist.toml"
@@ -448,7 +448,7 @@ def test_symlink_is_kept_and_its_target_updated(tmp_path: Path) -> None:
     assert temp_litter(tmp_path) == [] and temp_litter(real.parent) == []
 
 
-def test_two_objects_merge_instead_of_overwriting(tmp_path: Path) -> None:
+def test_S4_two_objects_merge_instead_of_overwriting(tmp_path: Path) -> None:
     path = tmp_path / "w.toml"
     first = Watchlist.load(path)
     first.add([A, B])
@@ -471,7 +471,7 @@ def test_two_objects_merge_instead_of_overwriting(tmp_path: Path) -> None:
     assert first.ids == [B, C, D] and first.view == {"sort": "status"}
 
 
-def test_reload_keeps_unsaved_changes(tmp_path: Path) -> None:
+def test_S4_reload_keeps_unsaved_changes(tmp_path: Path) -> None:
     path = tmp_path / "w.toml"
     first = Watchlist.load(path)
     second = Watchlist.load(path)
@@ -510,7 +510,7 @@ print(seen_other)
 """
 
 
-def test_two_processes_adding_and_removing_lose_nothing(tmp_path: Path) -> None:
+def test_S4_two_processes_adding_and_removing_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "w.toml"
     seeded = Watchlist.load(path)
     seeded.add([A, B])
@@ -554,7 +554,7 @@ while True:
 """
 
 
-def test_sigkill_during_saves_leaves_old_or_new_version(tmp_path: Path) -> None:
+def test_S1_sigkill_during_saves_leaves_old_or_new_version(tmp_path: Path) -> None:
     path = tmp_path / "w.toml"
     seed = Watchlist.load(path)
     seed_ids = [str(1_700_000_000_000_000 + i) for i in range(2000)]
@@ -590,7 +590,7 @@ def test_sigkill_during_saves_leaves_old_or_new_version(tmp_path: Path) -> None:
     print(f"temp files left by killed savers: {seen_litter}")
 
 
-def test_stale_temp_cleanup_spares_live_and_young_writers(tmp_path: Path) -> None:
+def test_S1_stale_temp_cleanup_spares_live_and_young_writers(tmp_path: Path) -> None:
     path = tmp_path / "w.toml"
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
@@ -633,7 +633,7 @@ def _saved_once(tmp_path: Path) -> tuple[Path, Watchlist, bytes]:
     return path, watchlist, path.read_bytes()
 
 
-def test_disk_full_keeps_the_original_and_the_ids(
+def test_S2_disk_full_keeps_the_original_and_the_ids(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, watchlist, before = _saved_once(tmp_path)
@@ -651,7 +651,9 @@ def test_disk_full_keeps_the_original_and_the_ids(
     assert not watchlist.dirty
 
 
-def test_failed_rename_keeps_the_original(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_S2_failed_rename_keeps_the_original(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path, watchlist, before = _saved_once(tmp_path)
     watchlist.remove([A])
     _fail(monkeypatch, "replace", errno.EIO)
@@ -665,7 +667,7 @@ def test_failed_rename_keeps_the_original(tmp_path: Path, monkeypatch: pytest.Mo
     assert Watchlist.load(path).ids == []
 
 
-def test_read_only_folder_keeps_the_original(
+def test_S2_read_only_folder_keeps_the_original(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, watchlist, before = _saved_once(tmp_path)
@@ -686,7 +688,7 @@ def test_read_only_folder_keeps_the_original(
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_read_only_folder_for_real(tmp_path: Path) -> None:
+def test_S2_read_only_folder_for_real(tmp_path: Path) -> None:
     path, watchlist, before = _saved_once(tmp_path)
     watchlist.add([B])
     tmp_path.chmod(0o500)
@@ -700,7 +702,7 @@ def test_read_only_folder_for_real(tmp_path: Path) -> None:
     assert Watchlist.load(path).ids == [A, B]
 
 
-def test_a_held_lock_times_out_with_a_clear_error(
+def test_S4_a_held_lock_times_out_with_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, watchlist, before = _saved_once(tmp_path)

@@ -237,6 +237,12 @@ class Engine:
         with self._lock:
             return list(self._tasks)
 
+    def parent_of(self, task_id: str) -> str:
+        """The task whose button created `task_id` ("" for a root or an unknown id)."""
+        with self._lock:
+            task = self._tasks.get(task_id)
+            return task.parent if task is not None else ""
+
     def __len__(self) -> int:
         return len(self._tasks)
 

@@ -6,6 +6,7 @@ cadence instead of stacking requests. Each poll result updates only the rows tha
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -17,14 +18,18 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from mjdash.cache import TaskCache
+from mjdash.cache_writer import CacheWriter
 from mjdash.client import MidjourneyClient
 from mjdash.config import Config
+from mjdash.journal import Journal
 from mjdash.poller import Poller, PollerState, PollResult
 from mjdash.task import Status, Task
+from mjdash.ui.actions import Actions
+from mjdash.ui.batch import BatchFeatures
 from mjdash.ui.cells import (
     elapsed_text,
     one_line,
@@ -33,13 +38,16 @@ from mjdash.ui.cells import (
     status_text,
 )
 from mjdash.ui.clipboard import copy_text
+from mjdash.ui.crash import PollFailed, redacted, secrets_of
 from mjdash.ui.detail import ButtonList, DetailModel, DetailPane
+from mjdash.ui.filterbar import FilterBar
 from mjdash.ui.messages import TasksFinished, TasksPolled
 from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
 from mjdash.ui.status_line import BatchCounts, PollView, render_status_line
+from mjdash.ui.summary import SummaryLine
 from mjdash.ui.table import ID_WIDTH, TaskTable, columns_for_width
 from mjdash.urls import url_refusal
-from mjdash.view import TreeRow, tree_order
+from mjdash.view import TreeRow
 from mjdash.watchlist import Watchlist, WatchlistError
 
 INTERVAL_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
@@ -66,6 +74,36 @@ class MjdashApp(App[None]):
         Binding("plus,equals_sign", "faster", "Faster", key_display="+", show=False, id="faster"),
         Binding("minus", "slower", "Slower", key_display="-", show=False, id="slower"),
         Binding("space", "toggle_collapse", "Fold", show=False, id="toggle_collapse"),
+        # Acting on tasks (mjdash/ui/actions.py): enter on a button presses it.
+        Binding("1", "press_upscale(1)", "Press U1", show=False, id="press_u1"),
+        Binding("2", "press_upscale(2)", "Press U2", show=False, id="press_u2"),
+        Binding("3", "press_upscale(3)", "Press U3", show=False, id="press_u3"),
+        Binding("4", "press_upscale(4)", "Press U4", show=False, id="press_u4"),
+        Binding("exclamation_mark", "press_variation(1)", "Press V1", key_display="!",
+                show=False, id="press_v1"),
+        Binding("at", "press_variation(2)", "Press V2", key_display="@", show=False,
+                id="press_v2"),
+        Binding("number_sign", "press_variation(3)", "Press V3", key_display="#", show=False,
+                id="press_v3"),
+        Binding("dollar_sign", "press_variation(4)", "Press V4", key_display="$", show=False,
+                id="press_v4"),
+        Binding("z", "choose_zoom", "Zoom…", show=False, id="choose_zoom"),
+        Binding("P", "choose_pan", "Pan…", show=False, id="choose_pan"),
+        Binding("m", "finish_modal", "MODAL prompt", show=False, id="finish_modal"),
+        Binding("C", "copy_as", "Copy as…", show=False, id="copy_as"),
+        Binding("n", "next_triage", "Next to triage", id="next_triage"),
+        Binding("x", "toggle_dismissed", "Dismiss", show=False, id="toggle_dismissed"),
+        Binding("h", "jump_parent", "Parent", show=False, id="jump_parent"),
+        # The batch at a glance (mjdash/ui/batch.py): filter, sort, images, export.
+        # Priority: keys typed right after "/" must reach the filter (batch.open_filter skips
+        # when a text field has the focus or a dialog is open).
+        Binding("slash", "filter", "Filter", key_display="/", priority=True, id="filter"),
+        Binding("f", "cycle_show", "Show: all/unfinished/failed/stalled", show=False,
+                id="cycle_show"),
+        Binding("s", "cycle_sort", "Sort", show=False, id="cycle_sort"),
+        Binding("D", "download_images", "Download image(s)", show=False, id="download_images"),
+        Binding("E", "export", "Export view", show=False, id="export"),
+        Binding("v", "toggle_preview", "Image preview", show=False, id="toggle_preview"),
     ]
 
     def __init__(
@@ -79,6 +117,7 @@ class MjdashApp(App[None]):
         now: Callable[[], datetime] | None = None,
         auto_poll: bool = True,
         subtitle: str = "",
+        journal: Journal | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -98,7 +137,10 @@ class MjdashApp(App[None]):
         self.stale: dict[str, str] = {}
         self.collapsed: set[str] = set()
         self._rows: list[TreeRow] = []
-        self._row_sig: dict[str, tuple] = {}
+        self._row_index: tuple[list[TreeRow], dict[str, TreeRow]] = ([], {})
+        self._view_version = 0  # bumped by every _sync_rows: the status line recounts then
+        self._counted: tuple[int, BatchCounts, int] | None = None
+        self._cache_writer = CacheWriter(cache) if cache is not None else None
         self._poll_timer: Timer | None = None
         self._polling = False
         self._poll_again = False
@@ -108,14 +150,18 @@ class MjdashApp(App[None]):
         self._save_timer: Timer | None = None
         self._save_problem = ""
         self._status_line_text: Text | None = None
+        self.actions = Actions(self)
+        self.batch = BatchFeatures(self, journal=journal)
 
     # --- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Static(id="status-line")
+        yield SummaryLine(id="summary")
         with Container(id="main"):
-            yield TaskTable(id="table")
+            yield TaskTable(id="table", cell_source=self._cells_for)
             yield DetailPane(id="detail")
+        yield FilterBar(id="filterbar")
         yield Footer()
 
     @property
@@ -130,11 +176,18 @@ class MjdashApp(App[None]):
     def buttons(self) -> ButtonList:
         return self.query_one(ButtonList)
 
+    def on_load(self) -> None:
+        # Startup allocates ~100 objects per cached task; the collector would rescan the growing
+        # heap several times (a quarter of a second at 10,000 tasks). Off until mounted, then
+        # what startup built is frozen out of the collector's scans (gc.freeze; undone on exit).
+        gc.disable()
+
     def on_mount(self) -> None:
         ids = self.watchlist.ids
         if self.cache is not None and ids:
             self.tasks.update(self.cache.load(ids))
         self.poller.track(ids, known=self.tasks)
+        self.batch.start()
         self._apply_layout(self.size.width)
         self._rebuild_rows()
         self.table.focus()
@@ -150,6 +203,8 @@ class MjdashApp(App[None]):
             )
         if self.auto_poll:
             self._schedule_poll(0)
+        gc.freeze()
+        gc.enable()
 
     def on_resize(self, event) -> None:
         self._apply_layout(event.size.width)
@@ -162,7 +217,6 @@ class MjdashApp(App[None]):
         self.detail.styles.width = detail_width if wide else "100%"
         keys, prompt_width = columns_for_width(table_width)
         if self.table.set_layout(keys, prompt_width):
-            self._row_sig.clear()
             self._sync_rows(self._rows_ids())
 
     # --- rows -------------------------------------------------------------------------------
@@ -172,46 +226,36 @@ class MjdashApp(App[None]):
 
     def _rebuild_rows(self) -> None:
         """Recompute the tree (watchlist changed, a fold toggled) and sync the table."""
-        self._rows = tree_order(self.watchlist.entries, self.collapsed)
+        # The tree, filtered and sorted by the view state (mjdash/ui/batch.py, mjdash/view.py).
+        self._rows = self.batch.arrange(self.watchlist.entries, self.collapsed)
         self._sync_rows(self._rows_ids())
 
     def _sync_rows(self, changed: Iterable[str]) -> None:
-        now = self.now()
-        by_id = {row.id: row for row in self._rows}
-        cells = {}
-        for task_id in changed:
-            row = by_id.get(task_id)
-            if row is None:
-                continue
-            sig = self._signature(row)
-            if self._row_sig.get(task_id) == sig:
-                continue
-            self._row_sig[task_id] = sig
-            cells[task_id] = self._row_cells(row, now)
-        for gone in set(self._row_sig) - by_id.keys():
-            del self._row_sig[gone]
-        self.table.sync(self._rows_ids(), cells)
+        """Show `self._rows`; the rows in `changed` get new cells. TaskTable builds a row's cells
+        (`_cells_for`) only while it is on screen, so 10,000 changed rows cost what 40 do."""
+        self._view_version += 1
+        self.table.show(self._rows_ids(), changed)
 
-    def _signature(self, row: TreeRow) -> tuple:
-        task_id = row.id
-        return (
-            self.tasks.get(task_id),
-            row,
-            task_id in self.not_found,
-            self.stale.get(task_id),
-            task_id in self.collapsed,
-            self.table.prompt_width,
-        )
+    def _cells_for(self, task_id: str) -> dict[str, Text]:
+        rows, by_id = self._row_index
+        if rows is not self._rows:
+            rows = self._rows
+            by_id = {row.id: row for row in rows}
+            self._row_index = (rows, by_id)
+        row = by_id.get(task_id) or TreeRow(task_id, 0, False, False)
+        return self._row_cells(row, self.now())
 
     def _row_cells(self, row: TreeRow, now: datetime) -> dict[str, Text]:
         task_id = row.id
         task = self.tasks.get(task_id)
         if row.depth:
-            prefix = "  " * (row.depth - 1) + ("└ " if row.last_child else "├ ")
+            prefix = row.branch
         elif row.has_children:
             prefix = "▸ " if task_id in self.collapsed else "▾ "
         else:
             prefix = ""
+        if len(prefix) > ID_WIDTH - 5:  # deep lineages: keep room for the id's tail
+            prefix = "…" + prefix[-(ID_WIDTH - 6) :]
         tail = short_id(task_id)
         room = ID_WIDTH - len(prefix)
         if len(tail) > room:
@@ -219,7 +263,7 @@ class MjdashApp(App[None]):
         id_cell = Text(prefix, style="grey50")
         id_cell.append(tail)
         prompt = task.prompt if task else ""
-        return {
+        cells = {
             "id": id_cell,
             "action": Text(one_line(task.action, 9) if task else ""),
             "status": status_text(
@@ -229,6 +273,8 @@ class MjdashApp(App[None]):
             "elapsed": elapsed_text(task, now),
             "prompt": Text(one_line(prompt, self.table.prompt_width)),
         }
+        cells = self.batch.decorate_row(task_id, cells, now)
+        return self.actions.decorate_row(task_id, cells)
 
     # --- the selected task ----------------------------------------------------------------
 
@@ -244,19 +290,21 @@ class MjdashApp(App[None]):
     def _detail_model(self, task_id: str) -> DetailModel:
         entry = self.watchlist.get(task_id)
         children = tuple(e.id for e in self.watchlist.entries if e.parent == task_id)
-        last_change = (
-            self.poller.last_change(task_id) if hasattr(self.poller, "last_change") else None
-        )
+        # Change times survive restarts: the journal restores them (mjdash/ui/batch.py).
+        last_change = self.batch.last_change(task_id)
         return DetailModel(
             task_id=task_id,
             task=self.tasks.get(task_id),
             label=entry.label if entry else "",
             parent=entry.parent if entry else "",
+            parent_watched=bool(entry and entry.parent in self.watchlist),
             children=children,
             used=frozenset(entry.used) if entry else frozenset(),
             not_found=task_id in self.not_found,
             stale=self.stale.get(task_id, ""),
             last_change=last_change,
+            dismissed=bool(entry and entry.dismissed),
+            **self.batch.stall_fields(task_id),
         )
 
     def _show_selected(self) -> None:
@@ -271,6 +319,11 @@ class MjdashApp(App[None]):
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         if self.buttons.buttons:
             self.buttons.focus()
+
+    @on(OptionList.OptionSelected, "#buttons")
+    def _button_chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.actions.press_highlighted()
 
     # --- polling ----------------------------------------------------------------------------
 
@@ -295,7 +348,10 @@ class MjdashApp(App[None]):
 
     @work(group="poll", exit_on_error=False)
     async def _poll_worker(self, force: bool) -> None:
-        result = await self.poller.poll_once(force=force)
+        try:
+            result = await self.poller.poll_once(force=force)
+        except Exception as error:  # Textual would log repr(error), which may hold the key
+            raise PollFailed(error) from None
         self.post_message(TasksPolled(result))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -303,7 +359,8 @@ class MjdashApp(App[None]):
             # poll_once never raises; if it did, keep the app alive and try again later.
             self._polling = False
             error = event.worker.error
-            self.notify(f"poll failed: {type(error).__name__}", severity="error", markup=False)
+            kind = getattr(error, "kind", type(error).__name__)
+            self.notify(f"poll failed: {kind}", severity="error", markup=False)
             self._schedule_poll(30)
 
     @on(TasksPolled)
@@ -320,10 +377,11 @@ class MjdashApp(App[None]):
             if task_id not in watched:
                 continue
             old = self.tasks.get(task_id)
-            self.stale.pop(task_id, None)
+            # A row marked stale or "not found" must be redrawn even if the task is unchanged.
+            marked = self.stale.pop(task_id, None) is not None or task_id in self.not_found
             self.not_found.discard(task_id)
-            if old == task:
-                continue
+            if (old is task or old == task) and not marked:
+                continue  # the client hands back the same Task for an unchanged answer
             self.tasks[task_id] = task
             changed.append(task_id)
             if old is not None and old.status != task.status:
@@ -343,14 +401,17 @@ class MjdashApp(App[None]):
                 changed.append(task_id)
         if result.tasks or result.requests:
             self._last_poll_at = time.monotonic()
+        # Stall clocks, the journal, the summary, filter/sort re-placing (mjdash/ui/batch.py).
+        self.batch.on_poll(changed)
         if changed:
-            if self.cache is not None:
-                self.cache.put_many([self.tasks[i] for i in changed if i in self.tasks])
+            if self._cache_writer is not None:  # written off the UI thread, coalesced
+                self._cache_writer.put([self.tasks[i] for i in changed if i in self.tasks])
             self._sync_rows(changed)
             if self.selected_id in changed:
                 self._show_selected()
-        if done or failed or modal:
-            self.post_message(TasksFinished(done, failed, modal))
+        digest = self.batch.digest(done, failed, modal)  # + new stalls, "batch complete"
+        if digest is not None:
+            self.post_message(digest)
         self._render_status_line()
         if self._poll_again:
             self._poll_again = False
@@ -362,19 +423,8 @@ class MjdashApp(App[None]):
 
     @on(TasksFinished)
     def _announce(self, message: TasksFinished) -> None:
-        parts = []
-        if message.done:
-            parts.append(f"{len(message.done)} done")
-        if message.failed:
-            parts.append(f"{len(message.failed)} failed")
-        if message.modal:
-            parts.append(f"{len(message.modal)} waiting for you (MODAL)")
-        ids = [*message.failed, *message.modal, *message.done]
-        detail = ", ".join(short_id(i) for i in ids[:3]) + (" …" if len(ids) > 3 else "")
-        severity = "error" if message.failed else "information"
-        self.notify(f"{', '.join(parts)}: {detail}", title="Tasks", severity=severity, markup=False)
-        if self.config.ui.bell:
-            self.bell()
+        # Toast, bell and desktop notification, each per event as [notify] says (notify.py).
+        self.batch.announce(message)
 
     # --- the once-a-second tick -------------------------------------------------------------
 
@@ -387,6 +437,7 @@ class MjdashApp(App[None]):
                 changes[task_id] = {"elapsed": elapsed_text(task, now)}
         if changes:
             self.table.update_cells(changes)
+        self.batch.tick(now)  # new stalls, visible stall clocks, the ETA text
         task = self.selected_task
         if task is not None and task.status.is_running:
             self.detail.refresh_times(now)
@@ -404,12 +455,16 @@ class MjdashApp(App[None]):
         )
 
     def _render_status_line(self) -> None:
-        ids = self.watchlist.ids
-        counts = BatchCounts.of((self.tasks.get(i) for i in ids), missing=len(self.not_found))
-        text = render_status_line(counts, self._poll_view(), self.key_env)
+        # Counting walks every task: only after something changed (_sync_rows), not every tick.
+        if self._counted is None or self._counted[0] != self._view_version:
+            ids = self.watchlist.ids
+            counts = BatchCounts.of((self.tasks.get(i) for i in ids), missing=len(self.not_found))
+            self._counted = (self._view_version, counts, self.actions.count())
+        _, counts, triage = self._counted
+        text = render_status_line(counts, self._poll_view(), self.key_env, triage=triage)
         if text != self._status_line_text:
             self._status_line_text = text
-            self.query_one("#status-line", Static).update(text)
+            self.query_one("#status-line", Static).update(text, layout=False)  # always 1 line
 
     # --- watchlist changes ------------------------------------------------------------------
 
@@ -462,15 +517,25 @@ class MjdashApp(App[None]):
         if self._save_problem:
             self._save_problem = ""
             self._render_status_line()
-        before = set(self._rows_ids())
+        before = self.batch.arranged_ids  # every id placed, shown or filtered out
         if set(self.watchlist.ids) != before:
             # Another mjdash changed the file: show its ids too.
             self.poller.track(self.watchlist.ids, known=self.tasks)
             self._rebuild_rows()
         return True
 
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's crash output lists every frame's locals, and the key can be one (K1):
+        # exit with one redacted line instead (mjdash/ui/crash.py).
+        secrets = secrets_of(getattr(self, "client", None), getattr(self, "key_env", ""))
+        super()._handle_exception(redacted(error, secrets))
+
     async def on_unmount(self) -> None:
+        gc.unfreeze()
         self.save_watchlist()
+        self.batch.close()  # the journal lines still queued
+        if self._cache_writer is not None:
+            self._cache_writer.close()  # writes the snapshots still queued
         if self.cache is not None:
             self.cache.close()
         await self.client.aclose()
@@ -480,7 +545,7 @@ class MjdashApp(App[None]):
     def action_help(self) -> None:
         rows = [
             ("j / k / ↑ / ↓", "move"),
-            ("enter", "focus the task's buttons"),
+            ("enter", "focus the task's buttons; on a button: press it"),
             ("tab", "switch between the table and the buttons"),
             ("space", "fold or unfold a task's children"),
         ]
@@ -591,6 +656,59 @@ class MjdashApp(App[None]):
 
     def action_slower(self) -> None:
         self._step_interval(+1)
+
+    def action_press_upscale(self, number: int) -> None:
+        self.actions.press_numbered("upscale", number)
+
+    def action_press_variation(self, number: int) -> None:
+        self.actions.press_numbered("variation", number)
+
+    def action_choose_zoom(self) -> None:
+        self.actions.choose("zoom")
+
+    def action_choose_pan(self) -> None:
+        self.actions.choose("pan")
+
+    def action_finish_modal(self) -> None:
+        self.actions.finish_modal()
+
+    def action_copy_as(self) -> None:
+        self.actions.copy_as()
+
+    def action_next_triage(self) -> None:
+        self.actions.next()
+
+    def action_toggle_dismissed(self) -> None:
+        self.actions.toggle_dismissed()
+
+    def action_jump_parent(self) -> None:
+        self.actions.jump_to_parent()
+
+    def action_select_task(self, task_id: str) -> None:
+        self.actions.select_task(task_id)
+
+    # The batch at a glance (mjdash/ui/batch.py).
+    def action_filter(self) -> None:
+        self.batch.open_filter()
+
+    @on(FilterBar.Applied)
+    def _filter_applied(self, event: FilterBar.Applied) -> None:
+        self.batch.filter_applied(event.text, event.done)
+
+    def action_cycle_show(self) -> None:
+        self.batch.cycle_show()
+
+    def action_cycle_sort(self) -> None:
+        self.batch.cycle_sort()
+
+    def action_download_images(self) -> None:
+        self.batch.download()
+
+    def action_export(self) -> None:
+        self.batch.export()
+
+    def action_toggle_preview(self) -> None:
+        self.batch.toggle_preview()
 
     def action_toggle_collapse(self) -> None:
         task_id = self.selected_id

@@ -6,14 +6,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import humanize
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from mjdash.insight import Stall, stall_advice
 from mjdash.task import Button, Task
 from mjdash.ui.cells import STATUS_LOOK, format_duration, progress_bar
+from mjdash.ui.preview import ImagePreview
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,10 @@ class DetailModel:
     not_found: bool = False
     stale: str = ""
     last_change: datetime | None = None
+    parent_watched: bool = True
+    dismissed: bool = False
+    stall_kind: str = ""  # "silent" or "queue" when the task is stalled (mjdash.insight)
+    stall_since: datetime | None = None
 
 
 class ButtonList(OptionList):
@@ -81,6 +88,16 @@ def _when(moment: datetime | None, now: datetime) -> str:
     return f"{shown} ({humanize.naturaltime(now - moment)})"
 
 
+def task_link(task_id: str, *, watched: bool = True) -> Text:
+    """A watched task's id that selects it when clicked (`h` jumps to the parent too)."""
+    if not watched:
+        return Text(f"{task_id} (not watched)")
+    if not task_id.isdigit():  # ids are digits; anything else is not put in an action string
+        return Text(task_id)
+    click = {"@click": f"app.select_task('{task_id}')"}
+    return Text(task_id, style=Style(underline=True, meta=click))
+
+
 def render_detail(model: DetailModel, now: datetime) -> Text:
     """The text above the button list. Built from plain strings: server text stays inert."""
     out = Text()
@@ -99,6 +116,17 @@ def render_detail(model: DetailModel, now: datetime) -> Text:
     out.append("\n")
     if model.label:
         row("Label", model.label)
+    if model.parent:
+        row("Parent", task_link(model.parent, watched=model.parent_watched))
+    if model.children:
+        children = Text()
+        for index, child in enumerate(model.children):
+            if index:
+                children.append(", ")
+            children.append_text(task_link(child))
+        row("Children", children)
+    if model.dismissed:
+        row("Triage", "dismissed (x undoes)", "grey62")
     if model.not_found:
         out.append("\nThe server does not know this task id (not found).\n", style="bold red")
         out.append("It is no longer polled; remove it with d.\n")
@@ -135,6 +163,9 @@ def render_detail(model: DetailModel, now: datetime) -> Text:
         row("Timing", " · ".join(timing))
     if model.last_change is not None and task.needs_polling:
         row("Changed", _when(model.last_change, now))
+    if model.stall_kind and model.stall_since is not None:
+        stall = Stall(model.stall_kind, (now - model.stall_since).total_seconds())
+        row("Stalled", "⚠ " + stall_advice(stall, task.status), "bold yellow")
     row("Prompt", task.prompt or "—")
     if task.prompt_en and task.prompt_en != task.prompt:
         row("Prompt (en)", task.prompt_en)
@@ -148,14 +179,10 @@ def render_detail(model: DetailModel, now: datetime) -> Text:
         row("Video", task.video_url, "underline")
     if task.custom_id:
         row("From", task.custom_id, "dim")
-    if model.parent:
-        row("Parent", model.parent)
-    if model.children:
-        row("Children", ", ".join(model.children))
     out.append("\n")
     out.append(f"Buttons ({len(task.buttons)})", style="bold")
     if task.buttons:
-        out.append("  c copy · enter focus", style="grey62")
+        out.append("  enter press · c/C copy", style="grey62")
     elif not task.is_terminal:
         out.append("  (when the task finishes)", style="grey62")
     return out
@@ -170,6 +197,7 @@ class DetailPane(VerticalScroll, can_focus=False):
 
     def compose(self):
         yield Static(Text("No task selected. Press a to add task ids."), id="detail-info")
+        yield ImagePreview(id="preview")
         yield ButtonList(id="buttons")
 
     def show(self, model: DetailModel | None, now: datetime) -> None:
@@ -178,6 +206,7 @@ class DetailPane(VerticalScroll, can_focus=False):
         same_task = self.model is not None and model is not None
         same_task = same_task and self.model.task_id == model.task_id
         self.model = model
+        self.query_one(ImagePreview).show_task(model.task if model else None)
         info = self.query_one("#detail-info", Static)
         buttons = self.query_one(ButtonList)
         if model is None:

@@ -7,6 +7,7 @@ import sys
 from mjdash.cache import TaskCache
 from mjdash.client import MidjourneyClient
 from mjdash.config import Config
+from mjdash.journal import Journal
 from mjdash.poller import Poller
 from mjdash.watchlist import Watchlist
 
@@ -19,6 +20,7 @@ def run_dashboard(
     watchlist: Watchlist,
     cache: TaskCache | None,
     subtitle: str = "",
+    journal: Journal | None = None,
 ) -> int:
     """Run the app until the user quits; returns the exit code."""
     from mjdash.ui.app import MjdashApp
@@ -33,6 +35,7 @@ def run_dashboard(
         watchlist=watchlist,
         cache=cache,
         subtitle=subtitle,
+        journal=journal,
     )
     app.run()
     return app.return_code or 0

@@ -74,7 +74,9 @@ def _state_text(view: PollView, key_env: str) -> Text:
     return Text(f"✘ {view.line or view.state.value}", style=style)
 
 
-def render_status_line(counts: BatchCounts, view: PollView, key_env: str) -> Text:
+def render_status_line(
+    counts: BatchCounts, view: PollView, key_env: str, *, triage: int = 0
+) -> Text:
     line = Text()
     line.append(" mjdash ", style="bold reverse")
     line.append(f" {counts.total} tasks ")
@@ -90,6 +92,8 @@ def render_status_line(counts: BatchCounts, view: PollView, key_env: str) -> Tex
             line.append(f"{glyph}{number} {word} ", style=style)
     if counts.missing:
         line.append(f"?{counts.missing} not found ", style="grey50")
+    if triage:
+        line.append(f"⚑{triage} to triage ", style="bold cyan")
     line.append("│ ", style="grey50")
     line.append_text(_state_text(view, key_env))
     if view.polled_ago is not None:

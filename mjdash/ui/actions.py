@@ -1,0 +1,568 @@
+"""Acting on tasks from the dashboard: pressing buttons, the answers, MODAL prompts, copy
+formats, triage and lineage navigation.
+
+The app's bindings call thin `action_*` methods that delegate here. Requests run in workers of
+the group "action" (never blocking the UI); every failure becomes one notification. After an
+accepted press (codes 1, 21, 22) the child task is watched with its parent set, the pressed
+button is remembered in the watchlist (its `used` list, saved across restarts) and the child is
+selected. Code 21 from Custom Zoom or Vary (Region) leaves the child in MODAL: the prompt dialog
+opens at once, and `m` on a MODAL task opens it later.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+
+from mjdash.client import MjError, SubmitResult
+from mjdash.submit import EXISTS_OR_MODAL, QUEUED, answer_problem, queue_note
+from mjdash.task import Button, Status, Task, describe_custom_id
+from mjdash.ui.cells import one_line, short_id
+from mjdash.ui.modal_prompt import ChoiceScreen, ModalAnswer, ModalPromptScreen, modal_kind
+from mjdash.ui.screens import ConfirmScreen
+from mjdash.ui.triage import next_to_triage, triage_count, triaged, waits_for_triage
+
+if TYPE_CHECKING:
+    from mjdash.ui.app import MjdashApp
+
+ACTION_PATH = "/mj/submit/action"
+_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ZOOM_KINDS = ("zoom", "custom_zoom")
+PAN_KINDS = ("pan",)
+
+
+# --- copy formats (no UI) ------------------------------------------------------------------
+
+
+def action_body(task_id: str, custom_id: str, *, compact: bool = False) -> str:
+    body = {"taskId": task_id, "customId": custom_id}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":") if compact else None)
+
+
+def curl_line(task_id: str, custom_id: str, *, base_url: str, key_env: str, auth: str) -> str:
+    """A ready `curl` for /mj/submit/action. The key is `$<key_env>`, never its value."""
+    variable = key_env if _ENV_NAME_RE.fullmatch(key_env or "") else "COMETAPI_KEY"
+    if auth == "mj-api-secret":
+        header = f'"mj-api-secret: ${variable}"'
+    else:
+        header = f'"Authorization: Bearer ${variable}"'
+    url = base_url.rstrip("/") + ACTION_PATH
+    parts = [
+        "curl -X POST",
+        shlex.quote(url),
+        "-H",
+        header,
+        "-H",
+        shlex.quote("Content-Type: application/json"),
+        "-d",
+        shlex.quote(action_body(task_id, custom_id, compact=True)),
+    ]
+    return " ".join(parts)
+
+
+def copy_formats(
+    task_id: str, custom_id: str, *, base_url: str, key_env: str, auth: str
+) -> list[tuple[str, str]]:
+    """(name, text) for the copy chooser: the customId, the JSON body, a curl line."""
+    return [
+        ("customId", custom_id),
+        ("JSON body", action_body(task_id, custom_id)),
+        ("curl line", curl_line(task_id, custom_id, base_url=base_url, key_env=key_env, auth=auth)),
+    ]
+
+
+def find_numbered(task: Task, kind: str, number: int) -> Button | None:
+    """U<n> (kind "upscale") or V<n> (kind "variation") among a grid's buttons."""
+    wanted = (kind, f"{'U' if kind == 'upscale' else 'V'}{number}")
+    for button in task.buttons:
+        if describe_custom_id(button.custom_id) == wanted:
+            return button
+    return None
+
+
+# --- the controller ------------------------------------------------------------------------
+
+
+class Actions:
+    """Everything the action keys do, for one MjdashApp."""
+
+    def __init__(self, app: MjdashApp) -> None:
+        self.app = app
+        self._sending: set[tuple[str, str]] = set()  # (task id, customId or "modal") in flight
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: str = "information",
+        timeout: float | None = None,
+    ) -> None:
+        self.app.notify(
+            message,
+            title=title,
+            severity=severity,  # type: ignore[arg-type]
+            timeout=timeout,
+            markup=False,
+        )
+
+    def _refresh(self, ids: list[str]) -> None:
+        """Rows, detail and status line after a watchlist change these ids' marks depend on."""
+        app = self.app
+        app._sync_rows(ids)
+        app._show_selected()
+        app._render_status_line()
+
+    def reveal(self, task_id: str) -> None:
+        """Unfold every ancestor of `task_id` so its row is in the table."""
+        app = self.app
+        seen: set[str] = set()
+        entry = app.watchlist.get(task_id)
+        unfolded = False
+        while entry is not None and entry.parent and entry.parent not in seen:
+            seen.add(entry.parent)
+            if entry.parent in app.collapsed:
+                app.collapsed.discard(entry.parent)
+                unfolded = True
+            entry = app.watchlist.get(entry.parent)
+        if unfolded:
+            app._rebuild_rows()
+
+    def select_task(self, task_id: str) -> bool:
+        app = self.app
+        if task_id not in app.watchlist:
+            self._notify(f"Task {task_id} is not watched.", severity="warning")
+            return False
+        self.reveal(task_id)
+        app.table.select(task_id)
+        app.table.focus()
+        return True
+
+    def _describe(self, task_id: str, task: Task | None) -> Text:
+        text = Text("task ")
+        text.append(task_id, style="bold")
+        if task is not None:
+            text.append(f" ({task.action or '?'}")
+            if task.prompt:
+                text.append(", ")
+                text.append(one_line(task.prompt, 50), style="italic")
+            text.append(")")
+        return text
+
+    # --- pressing ---------------------------------------------------------------------------
+
+    def press_highlighted(self) -> None:
+        """enter on the button list."""
+        task_id = self.app.selected_id
+        button = self.app.buttons.selected_button
+        if task_id is None or button is None:
+            return
+        self.request_press(task_id, button)
+
+    def press_numbered(self, kind: str, number: int) -> None:
+        """1-4: U1-U4; !@#$: V1-V4 on the selected grid."""
+        app = self.app
+        task_id, task = app.selected_id, app.selected_task
+        if task_id is None:
+            return
+        name = f"{'U' if kind == 'upscale' else 'V'}{number}"
+        if self._not_finished(task):
+            return
+        button = find_numbered(task, kind, number) if task is not None else None
+        if button is None:
+            self._notify(
+                f"This task has no {name} button (grids have U1-U4 and V1-V4).", severity="warning"
+            )
+            return
+        self.request_press(task_id, button)
+
+    def choose(self, family: str) -> None:
+        """z: zoom buttons; P: pan buttons of the selected upscale, in a small dialog."""
+        app = self.app
+        task_id, task = app.selected_id, app.selected_task
+        if task_id is None:
+            return
+        if self._not_finished(task):
+            return
+        kinds = ZOOM_KINDS if family == "zoom" else PAN_KINDS
+        buttons = [b for b in (task.buttons if task else ()) if b.kind in kinds]
+        if not buttons:
+            self._notify(
+                f"This task has no {family} buttons (an upscale has them).", severity="warning"
+            )
+            return
+        problem = self._press_problem(task_id, task, buttons[0])
+        if problem:
+            self._notify(problem, severity="warning")
+            return
+        used = self._used(task_id)
+        choices: list[tuple[Text | str, object]] = []
+        for button in buttons:
+            label = Text("✓ " if button.custom_id in used else "  ", style="green")
+            label.append(button.name, style="bold")
+            if button.emoji:
+                label.append(f" {button.emoji}")
+            choices.append((label, button))
+        title = Text(f"{family.capitalize()} ", style="bold")
+        title.append_text(self._describe(task_id, task))
+        note = "Enter presses the button (it spends credits); Esc cancels."
+
+        def picked(button: Button | None) -> None:
+            if button is not None:
+                self.request_press(task_id, button, confirmed=True)
+
+        app.push_screen(ChoiceScreen(title, choices, note=note), callback=picked)
+
+    def _not_finished(self, task: Task | None) -> bool:
+        """Say so (and return True) when the task cannot have buttons to press yet."""
+        if task is None:
+            self._notify("No answer from the server for this task yet.", severity="warning")
+            return True
+        if task.status is not Status.SUCCESS:
+            self._notify(
+                f"Only a finished task's buttons can be pressed; this one is {task.status_text}.",
+                severity="warning",
+            )
+            return True
+        return False
+
+    def _used(self, task_id: str) -> frozenset[str]:
+        entry = self.app.watchlist.get(task_id)
+        return frozenset(entry.used) if entry else frozenset()
+
+    def _press_problem(self, task_id: str, task: Task | None, button: Button) -> str | None:
+        if task is None:
+            return "No answer from the server for this task yet."
+        if task.status is not Status.SUCCESS:
+            return f"Only a finished task's buttons can be pressed; this one is {task.status_text}."
+        if button.custom_id not in {b.custom_id for b in task.buttons}:
+            return "That button is no longer on the task; refresh with r."
+        if (task_id, button.custom_id) in self._sending:
+            return f"{button.name} on this task is being sent already."
+        return None
+
+    def request_press(self, task_id: str, button: Button, *, confirmed: bool = False) -> None:
+        """Press (after asking, when confirm_actions is on and not asked already)."""
+        app = self.app
+        task = app.tasks.get(task_id)
+        problem = self._press_problem(task_id, task, button)
+        if problem:
+            self._notify(problem, severity="warning")
+            return
+        if confirmed or not app.config.ui.confirm_actions:
+            self._send_press(task_id, button)
+            return
+        question = Text("Press ")
+        question.append(button.name, style="bold")
+        question.append(" on ")
+        question.append_text(self._describe(task_id, task))
+        question.append("?\nIt starts a new task and spends credits.")
+        if button.custom_id in self._used(task_id):
+            question.append("\nYou pressed this button before.", style="bold yellow")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._send_press(task_id, button)
+
+        app.push_screen(ConfirmScreen(question, yes="Press"), callback=answered)
+
+    def _send_press(self, task_id: str, button: Button) -> None:
+        key = (task_id, button.custom_id)
+        if key in self._sending:
+            return
+        self._sending.add(key)
+        self.app.run_worker(
+            self._press(task_id, button),
+            name=f"press {button.name}",
+            group="action",
+            exit_on_error=False,
+        )
+
+    async def _press(self, task_id: str, button: Button) -> None:
+        try:
+            try:
+                result = await self.app.client.submit_action(task_id, button.custom_id)
+            except MjError as exc:
+                self._notify(
+                    f"{button.name} on task {task_id} was not sent: {exc}",
+                    title="Action failed",
+                    severity="error",
+                )
+                return
+            except Exception as exc:  # one line, never a traceback (or a key in a repr)
+                self._notify(
+                    f"{button.name} on task {task_id} failed: {type(exc).__name__}",
+                    title="Action failed",
+                    severity="error",
+                )
+                return
+        finally:
+            self._sending.discard((task_id, button.custom_id))
+        try:
+            self.handle_answer(task_id, button, result)
+        except Exception as exc:  # the request went through: say so, in one line
+            self._notify(
+                f"{button.name} on task {task_id} was sent (answer {result.code}, task "
+                f"{result.task_id}), but showing it failed: {type(exc).__name__}",
+                title="Action",
+                severity="error",
+            )
+
+    def handle_answer(self, task_id: str, button: Button, result: SubmitResult) -> str | None:
+        """Act on the submit answer; returns the child's id when one was added."""
+        problem = answer_problem(result)
+        if problem or result.task_id is None:
+            self._notify(
+                f"{button.name} on task {task_id}: {problem}. Nothing was added.",
+                title="Action refused",
+                severity="error",
+            )
+            return None
+        child = result.task_id
+        self.adopt(task_id, button, child)
+        if result.code == EXISTS_OR_MODAL and button.opens_modal:
+            parent = self.app.tasks.get(task_id)
+            self._notify(
+                f"{button.name}: task {child} waits for its prompt (MODAL).", title="Action"
+            )
+            self.open_modal(
+                child, modal_kind(custom_id=button.custom_id), parent.prompt if parent else ""
+            )
+        elif result.code == EXISTS_OR_MODAL:
+            self._notify(
+                f"{button.name} was pressed before: task {child} (selected).", title="Action"
+            )
+        elif result.code == QUEUED:
+            self._notify(
+                f"{button.name} on {short_id(task_id)}: task {child}, {queue_note(result)}.",
+                title="Action",
+            )
+        else:
+            self._notify(f"{button.name} on {short_id(task_id)}: new task {child}.", title="Action")
+        return child
+
+    def adopt(self, parent_id: str, button: Button, child: str) -> None:
+        """Watch the child under its parent, mark the button used, select the child."""
+        app = self.app
+        app.add_ids([child], parent=parent_id)  # tracks it, saves soon, polls soon
+        if parent_id in app.watchlist:
+            app.watchlist.mark_used(parent_id, button.custom_id)
+            app._save_soon()
+        self.reveal(child)
+        app.table.select(child)
+        app.table.focus()
+        self._refresh([parent_id, child])
+
+    # --- MODAL ------------------------------------------------------------------------------
+
+    def finish_modal(self) -> None:
+        """m: the prompt dialog for the selected MODAL task."""
+        app = self.app
+        task_id, task = app.selected_id, app.selected_task
+        if task_id is None:
+            return
+        if task is None or task.status is not Status.MODAL:
+            self._notify(
+                "Only a task waiting in MODAL takes a prompt (Custom Zoom, Vary (Region)).",
+                severity="warning",
+            )
+            return
+        prompt = task.prompt
+        entry = app.watchlist.get(task_id)
+        if not prompt and entry is not None and entry.parent in app.tasks:
+            prompt = app.tasks[entry.parent].prompt
+        self.open_modal(task_id, modal_kind(task.action, task.custom_id), prompt)
+
+    def open_modal(self, task_id: str, kind: str, prompt: str) -> None:
+        def answered(answer: ModalAnswer | None) -> None:
+            if answer is None:
+                self._notify(
+                    f"Task {task_id} still waits (MODAL); press m on it to send its prompt.",
+                    severity="warning",
+                )
+                return
+            self._send_modal(task_id, answer)
+
+        self.app.push_screen(ModalPromptScreen(task_id, kind, prompt), callback=answered)
+
+    def _send_modal(self, task_id: str, answer: ModalAnswer) -> None:
+        key = (task_id, "modal")
+        if key in self._sending:
+            self._notify("That prompt is being sent already.", severity="warning")
+            return
+        self._sending.add(key)
+        self.app.run_worker(
+            self._modal(task_id, answer), name="modal", group="action", exit_on_error=False
+        )
+
+    async def _modal(self, task_id: str, answer: ModalAnswer) -> None:
+        app = self.app
+        try:
+            try:
+                result = await app.client.submit_modal(
+                    task_id, answer.prompt, mask_base64=answer.mask_base64
+                )
+            except MjError as exc:
+                self._notify(
+                    f"The prompt for task {task_id} was not sent: {exc}",
+                    title="Modal failed",
+                    severity="error",
+                )
+                return
+            except Exception as exc:
+                self._notify(
+                    f"The prompt for task {task_id} failed: {type(exc).__name__}",
+                    title="Modal failed",
+                    severity="error",
+                )
+                return
+        finally:
+            self._sending.discard((task_id, "modal"))
+        problem = answer_problem(result)
+        if problem:
+            self._notify(
+                f"Task {task_id}: {problem}. It still waits; press m to try again.",
+                title="Modal refused",
+                severity="error",
+            )
+            return
+        started = result.task_id or task_id
+        if started != task_id and started not in app.watchlist:
+            app.add_ids([started], parent=task_id)
+        app.poller.wake([task_id, started])
+        if app.auto_poll and not app.poller.paused:
+            app.poll()
+        note = queue_note(result)
+        self._notify(
+            f"Prompt sent: task {started} starts{', ' + note if note else ''}.", title="Modal"
+        )
+
+    # --- copy -------------------------------------------------------------------------------
+
+    def copy_as(self) -> None:
+        """C: choose how to copy the highlighted button (customId, JSON body, curl line)."""
+        app = self.app
+        task_id = app.selected_id
+        button = app.buttons.selected_button
+        if task_id is None or button is None:
+            self._notify("This task has no buttons (yet).", severity="warning")
+            return
+        api = app.config.api
+        formats = copy_formats(
+            task_id, button.custom_id, base_url=api.base_url, key_env=api.key_env, auth=api.auth
+        )
+        choices: list[tuple[Text | str, object]] = []
+        for name, value in formats:
+            label = Text(name, style="bold")
+            label.append("\n  " + one_line(value, 100), style="grey62")
+            choices.append((label, (name, value)))
+        title = Text(f"Copy {button.name} of task {task_id} as", style="bold")
+
+        def picked(choice: tuple[str, str] | None) -> None:
+            if choice is not None:
+                app._copy(f"{button.name} {choice[0]}", choice[1])
+
+        app.push_screen(ChoiceScreen(title, choices), callback=picked)
+
+    # --- triage -----------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return triage_count(self.app.watchlist.entries, self.app.tasks)
+
+    def next(self) -> None:
+        """n: the next finished task with no button used and not dismissed."""
+        app = self.app
+        entries = app.watchlist.entries
+        order = self._order_through_folds()
+        target = next_to_triage(order, app.selected_id, app.tasks, {e.id: e for e in entries})
+        if target is None:
+            current = app.selected_id
+            waits = current is not None and waits_for_triage(
+                app.tasks.get(current), app.watchlist.get(current)
+            )
+            self._notify(
+                "Nothing else to triage."
+                if waits
+                else "Nothing to triage: every finished task was acted on or dismissed."
+            )
+            return
+        self.select_task(target)
+
+    def _order_through_folds(self) -> list[str]:
+        """The table's order (its sort and filter), folded children included after their
+        parent: `n` unfolds what it lands on."""
+        app = self.app
+        children: dict[str, list[str]] = {}
+        for entry in app.watchlist.entries:
+            if entry.parent:
+                children.setdefault(entry.parent, []).append(entry.id)
+        order: list[str] = []
+        seen: set[str] = set()
+        for row in app._rows:
+            stack = [row.id]
+            while stack:
+                task_id = stack.pop()
+                if task_id in seen:
+                    continue
+                seen.add(task_id)
+                order.append(task_id)
+                if task_id in app.collapsed or task_id != row.id:
+                    stack.extend(reversed(children.get(task_id, [])))
+        return order
+
+    def toggle_dismissed(self) -> None:
+        """x: dismiss the selected task (kept in the watchlist, marked done), or undo."""
+        app = self.app
+        task_id = app.selected_id
+        entry = app.watchlist.get(task_id) if task_id else None
+        if task_id is None or entry is None:
+            return
+        dismissed = not entry.dismissed
+        app.watchlist.set_dismissed(task_id, dismissed)
+        app._save_soon()
+        self._refresh([task_id])
+        if dismissed:
+            self._notify(f"Dismissed {task_id} (x again undoes).", timeout=2)
+        else:
+            self._notify(f"{task_id} is back in triage.", timeout=2)
+
+    # --- rows and lineage -------------------------------------------------------------------
+
+    def row_flags(self, task_id: str) -> tuple[bool, bool]:
+        """(dismissed, a button was used): part of the row's signature."""
+        entry = self.app.watchlist.get(task_id)
+        return (entry.dismissed, bool(entry.used)) if entry else (False, False)
+
+    def decorate_row(self, task_id: str, cells: dict[str, Text]) -> dict[str, Text]:
+        """✓ after the status of a handled task; a dismissed task's row is dimmed."""
+        entry = self.app.watchlist.get(task_id)
+        if not triaged(self.app.tasks.get(task_id), entry):
+            return cells
+        status = cells["status"].copy()
+        status.append(" ✓", style="green")
+        cells = {**cells, "status": status}
+        if entry is not None and entry.dismissed:
+            cells = {key: _dimmed(value) for key, value in cells.items()}
+        return cells
+
+    def jump_to_parent(self) -> None:
+        """h: select the selected task's parent."""
+        app = self.app
+        task_id = app.selected_id
+        entry = app.watchlist.get(task_id) if task_id else None
+        if entry is None or not entry.parent:
+            self._notify("This task has no parent (it was added by id).", severity="warning")
+            return
+        self.select_task(entry.parent)
+
+
+def _dimmed(text: Text) -> Text:
+    dim = text.copy()
+    dim.stylize("dim")
+    return dim

@@ -1,0 +1,473 @@
+"""Batch features wired into the app: summary and ETA, stalls, the journal, notifications,
+filter and sort, image downloads and export (issue 7).
+
+The app keeps thin hooks (`arrange`, `on_poll`, `digest`, `announce`, `tick`, `decorate_row`)
+and thin `action_*` methods; the work is here and in the UI-free modules (insight, journal,
+notify, view, images, export). Cost rules: a poll costs O(tasks that changed) unless a filter
+or a sort other than "added" must re-place rows; the tick costs O(rows on screen).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.actions import SkipAction
+from textual.css.query import NoMatches
+from textual.widgets import Input, TextArea
+
+from mjdash import atomic, export, images, notify, paths
+from mjdash.insight import BatchStats, StallTracker, Summary, signature
+from mjdash.journal import Journal, JournalWriter, Record
+from mjdash.task import Status, Task
+from mjdash.ui.messages import TasksFinished
+from mjdash.view import SHOW_LABELS, SORT_LABELS, TreeRow, ViewState, arrange, matches
+
+if TYPE_CHECKING:
+    from mjdash.ui.app import MjdashApp
+    from mjdash.ui.filterbar import FilterBar
+    from mjdash.ui.preview import ImagePreview
+    from mjdash.ui.summary import SummaryLine
+
+DOWNLOAD_CONCURRENCY = 4
+
+
+def download_folder(setting: str) -> Path:
+    """[ui] download_dir, or the "images" folder in the user data dir."""
+    return Path(setting).expanduser() if setting.strip() else paths.data_dir() / "images"
+
+
+class BatchFeatures:
+    def __init__(self, app: MjdashApp, journal: Journal | None = None) -> None:
+        self.app = app
+        ui = app.config.ui
+        self.view = ViewState.from_dict(app.watchlist.view)
+        self.stats = BatchStats()  # the rows that pass the filter: the summary line
+        self.everything = BatchStats()  # every watched task: "batch complete"
+        self.stalls = StallTracker(ui.stall_minutes * 60, ui.queue_stall_minutes * 60)
+        self.journal = journal if journal is not None else Journal()
+        self.journal_writer = JournalWriter(self.journal)
+        cfg = app.config.notify
+        self.channels = notify.Channels(
+            bell=frozenset(cfg.bell), toast=frozenset(cfg.toast), desktop=frozenset(cfg.desktop)
+        )
+        self.download_dir = download_folder(ui.download_dir)
+        self.members: set[str] = set()
+        self._member_order: list[str] = []
+        self._all_ids: set[str] = set()
+        self._new_stalls: list[str] = []
+        self._complete = False
+        self.summary = Summary()
+        self.sent_osc: list[str] = []  # escape strings sent (or, headless, that would be)
+        self.desktop_sent: list[str] = []
+        self.downloads: list[Path] = []
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return self.app.now().timestamp()
+
+    @property
+    def summary_line(self) -> SummaryLine | None:
+        """None while the screen is being torn down (a save on quit rebuilds the rows)."""
+        from mjdash.ui.summary import SummaryLine
+
+        try:
+            return self.app.query_one(SummaryLine)
+        except NoMatches:
+            return None
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        from mjdash.ui.filterbar import FilterBar
+
+        return self.app.query_one(FilterBar)
+
+    @property
+    def preview(self) -> ImagePreview:
+        from mjdash.ui.preview import ImagePreview
+
+        return self.app.query_one(ImagePreview)
+
+    def _stalled_ids(self) -> set[str]:
+        return self.stalls.stalled
+
+    # --- start ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """On mount, after the cache is loaded: restore stall clocks from the journal."""
+        app = self.app
+        now = self._now()
+        ids = app.watchlist.ids
+        for record in self.journal.latest(ids).values():
+            self.stalls.restore(record.id, record.ts, (record.new, record.progress))
+        for task_id in ids:
+            task = app.tasks.get(task_id)
+            if task is not None:
+                self.stalls.observe(task, now)
+        self.stalls.check(now)  # stalled while we were away: flagged, not announced
+        self.preview.enabled = app.config.ui.preview
+
+    # --- rows -------------------------------------------------------------------------------
+
+    def arrange(self, entries, collapsed) -> list[TreeRow]:
+        """The rows for the table (app._rebuild_rows); recounts the summary when members moved."""
+        app = self.app
+        rows, members = arrange(
+            entries,
+            collapsed,
+            self.view,
+            tasks=app.tasks,
+            stalled=self._stalled_ids(),
+            not_found=app.not_found,
+            now=app.now(),
+        )
+        all_ids = {entry.id for entry in entries}
+        if all_ids != self._all_ids:
+            gone = self._all_ids - all_ids
+            self._update(self.everything, self._all_ids, all_ids)
+            self._all_ids = all_ids
+            if gone:
+                self.stalls.forget(gone)
+        if members != self._member_order:
+            new = set(members)
+            self._update(self.stats, self.members, new)
+            self._member_order = members
+            self.members = new
+        self._refresh_summary()
+        return rows
+
+    def _update(self, stats: BatchStats, old: set[str], new: set[str]) -> None:
+        """Make `new` the members: from scratch the first time, then only the difference (a
+        filter that hides a few rows of 10,000 costs a few rows)."""
+        app = self.app
+        if not old or len(old ^ new) > len(new) // 2:
+            stats.reset(new, app.tasks, app.not_found)
+            return
+        for task_id in old - new:
+            stats.discard(task_id)
+        for task_id in new - old:
+            stats.put(task_id, app.tasks.get(task_id), task_id in app.not_found)
+
+    @property
+    def arranged_ids(self) -> set[str]:
+        """The watchlist ids the last `arrange` placed (filtered-out and folded ones too)."""
+        return self._all_ids
+
+    def decorate_row(self, task_id: str, cells: dict[str, Text], now: datetime) -> dict[str, Text]:
+        if task_id in self.stalls.stalled:
+            return {**cells, "status": self.stall_cell(task_id, now.timestamp())}
+        return cells
+
+    def stall_cell(self, task_id: str, now: float) -> Text:
+        stall = self.stalls.stall(task_id, now)
+        seconds = stall.seconds if stall else 0.0
+        return Text(f"⚠ stalled {_minutes(seconds)}", style="bold yellow")
+
+    # --- polls ------------------------------------------------------------------------------
+
+    def on_poll(self, changed: list[str]) -> None:
+        """After a poll updated `app.tasks` for `changed` ids (before their rows are synced)."""
+        app = self.app
+        now = self._now()
+        records: list[Record] = []
+        succeeded: list[Task] = []
+        replace = False
+        for task_id in changed:
+            task = app.tasks.get(task_id)
+            missing = task_id in app.not_found
+            if task is not None and not missing:
+                before = self.stalls.signature(task_id)
+                self.stalls.observe(task, now)
+                after = signature(task)
+                if before != after:
+                    old = before[0] if before is not None else None
+                    records.append(Record(now, task_id, old, after[0], after[1]))
+                    if task.status is Status.SUCCESS and old != after[0]:
+                        succeeded.append(task)
+            else:
+                self.stalls.forget([task_id])
+            self.everything.put(task_id, task, missing)
+            if task_id in self.members:
+                self.stats.put(task_id, task, missing)
+            if not replace and not self.view.is_default:
+                replace = self._moves(task_id, task, missing)
+        self.journal_writer.put(records)  # written off the UI thread
+        new = self.stalls.check(now)
+        if new:
+            self._new_stalls += new
+            replace = replace or self.view.show == "stalled"
+            app._sync_rows(new)
+        if replace:
+            app._rebuild_rows()
+            app._show_selected()
+        else:
+            self._refresh_summary()
+        if succeeded and app.config.ui.auto_download:
+            self._start_downloads([t for t in succeeded if t.image_url], quiet=True)
+
+    def _moves(self, task_id: str, task: Task | None, missing: bool) -> bool:
+        """Does this change re-place rows (it enters or leaves the filter, or sorting is on)?"""
+        if self.view.sort != "added" and (task_id in self.members or self.view.filtering):
+            return True
+        if not self.view.filtering:
+            return False
+        entry = self.app.watchlist.get(task_id)
+        passes = matches(
+            self.view,
+            task_id,
+            task,
+            label=entry.label if entry else "",
+            stalled=task_id in self.stalls.stalled,
+            not_found=missing,
+        )
+        return passes != (task_id in self.members)
+
+    def digest(self, done: list[str], failed: list[str], modal: list[str]) -> TasksFinished | None:
+        """The one digest of this poll: the app's done/failed/modal plus new stalls and, once,
+        "batch complete"."""
+        stalled = [i for i in self._new_stalls if i in self.stalls.stalled]
+        self._new_stalls = []
+        settled = self.everything.settled
+        complete = settled and not self._complete and bool(done or failed)
+        self._complete = settled
+        if not (done or failed or modal or stalled or complete):
+            return None
+        return TasksFinished(
+            done,
+            failed,
+            modal,
+            stalled=stalled,
+            complete=complete,
+            total=len(self.everything),
+            failed_total=self.everything.count("failed"),
+        )
+
+    def announce(self, message: TasksFinished) -> None:
+        """Toast, bell and desktop notification for one digest, per the [notify] config."""
+        app = self.app
+        digest = notify.Digest(
+            done=tuple(message.done),
+            failed=tuple(message.failed),
+            modal=tuple(message.modal),
+            stalled=tuple(message.stalled),
+            batch_complete=message.complete,
+            total=message.total,
+            failed_total=message.failed_total,
+        )
+        plan = notify.plan(digest, self.channels, bell_enabled=app.config.ui.bell)
+        if plan.toast:
+            app.notify(plan.toast, title=plan.title, severity=plan.severity, markup=False)
+        if plan.bell:
+            app.bell()
+        if plan.desktop:
+            how = notify.send_desktop(f"mjdash: {plan.title}", plan.desktop, osc_writer=self._osc)
+            if how:
+                self.desktop_sent.append(plan.desktop)
+
+    def close(self) -> None:
+        """On unmount: write the journal lines still queued."""
+        self.journal_writer.close()
+
+    def _osc(self, sequence: str) -> None:
+        self.sent_osc.append(sequence)
+        driver = self.app._driver
+        if driver is not None and not self.app.is_headless:
+            driver.write(sequence)
+
+    # --- the tick ---------------------------------------------------------------------------
+
+    def tick(self, now_dt: datetime) -> None:
+        """Once a second: new stalls (cheap heap check), visible stall clocks, the ETA text."""
+        app = self.app
+        now = now_dt.timestamp()
+        new = self.stalls.check(now)
+        if new:
+            self._new_stalls += new
+            if self.view.show == "stalled":
+                app._rebuild_rows()
+            else:
+                app._sync_rows(new)
+                self._refresh_summary()
+            if app.selected_id in new:
+                app._show_selected()
+        stalled = self.stalls.stalled
+        if stalled:
+            changes = {
+                task_id: {"status": self.stall_cell(task_id, now)}
+                for task_id in app.table.visible_keys()
+                if task_id in stalled
+            }
+            if changes:
+                app.table.update_cells(changes)
+        line = self.summary_line
+        if line is not None:
+            line.tick(now)
+
+    def _refresh_summary(self) -> None:
+        stalled = sum(1 for task_id in self.stalls.stalled if task_id in self.members)
+        now = self._now()
+        self.summary = self.stats.summary(now, stalled=stalled)
+        line = self.summary_line
+        if line is not None:
+            line.set_summary(self.summary, now, self.view.describe())
+
+    # --- the detail pane ------------------------------------------------------------------
+
+    def last_change(self, task_id: str) -> datetime | None:
+        when = self.stalls.last_change(task_id)
+        return datetime.fromtimestamp(when, UTC) if when is not None else None
+
+    def stall_fields(self, task_id: str) -> dict:
+        """DetailModel fields: the kind of stall and since when ({} when not stalled)."""
+        stall = self.stalls.stall(task_id, self._now())
+        if stall is None:
+            return {}
+        since = datetime.fromtimestamp(self._now() - stall.seconds, UTC)
+        return {"stall_kind": stall.kind, "stall_since": since}
+
+    # --- view: filter and sort ------------------------------------------------------------
+
+    def set_view(self, view: ViewState, *, announce: str = "") -> None:
+        if view == self.view:
+            return
+        app = self.app
+        self.view = view
+        app._rebuild_rows()
+        app._show_selected()
+        with contextlib.suppress(TypeError, ValueError):
+            app.watchlist.view = {**app.watchlist.view, **view.to_dict()}
+            app._save_soon()
+        if announce:
+            shown = len(self.members)
+            total = len(self._all_ids)
+            app.notify(f"{announce} ({shown} of {total} tasks)", timeout=2, markup=False)
+
+    def open_filter(self) -> None:
+        """/ opens the filter bar; while typing somewhere (or in a dialog) "/" is just a "/"."""
+        app = self.app
+        if app.screen is not app.screen_stack[0] or isinstance(app.focused, (Input, TextArea)):
+            raise SkipAction()
+        self.filter_bar.open(self.view.text)
+
+    def filter_applied(self, text: str, done: bool) -> None:
+        self.set_view(self.view.with_text(text))
+        if done:
+            self.app.table.focus()
+
+    def cycle_show(self) -> None:
+        view = self.view.next_show()
+        self.set_view(view, announce=f"Showing {SHOW_LABELS[view.show]}")
+
+    def cycle_sort(self) -> None:
+        view = self.view.next_sort()
+        self.set_view(view, announce=f"Sorted by {SORT_LABELS[view.sort]}")
+
+    # --- preview ----------------------------------------------------------------------------
+
+    def toggle_preview(self) -> None:
+        preview = self.preview
+        preview.set_enabled(not preview.enabled)
+        state = "on" if preview.enabled else "off"
+        self.app.notify(f"Image preview {state} (v)", timeout=1.5)
+
+    # --- downloads and export -------------------------------------------------------------
+
+    def download(self) -> None:
+        """D: the selected task's image; with no image selected, every finished one in view."""
+        app = self.app
+        task = app.selected_task
+        if task is not None and task.status is Status.SUCCESS and task.image_url:
+            self._start_downloads([task], quiet=False, overwrite=True)
+            return
+        ids = [row.id for row in app._rows] or list(self._member_order)
+        tasks = [
+            app.tasks[i]
+            for i in ids
+            if i in app.tasks and app.tasks[i].status is Status.SUCCESS and app.tasks[i].image_url
+        ]
+        if not tasks:
+            app.notify("No finished task with an image in view.", severity="warning")
+            return
+        app.notify(f"Downloading {len(tasks)} images to {self.download_dir}", markup=False)
+        self._start_downloads(tasks, quiet=False)
+
+    def _start_downloads(self, tasks: list[Task], *, quiet: bool, overwrite: bool = False) -> None:
+        if tasks:
+            self.app.run_worker(
+                self._download_all(tasks, quiet=quiet, overwrite=overwrite),
+                group="download",
+                exit_on_error=False,
+            )
+
+    async def _download_all(self, tasks: list[Task], *, quiet: bool, overwrite: bool) -> None:
+        import asyncio
+
+        app = self.app
+        folder = self.download_dir
+        gate = asyncio.Semaphore(DOWNLOAD_CONCURRENCY)
+        saved: list[Path] = []
+        problems: list[str] = []
+
+        async def one(task: Task) -> None:
+            async with gate:
+                if not overwrite and any(folder.glob(f"{task.id}-*")):
+                    return  # saved before (a D over everything, or auto-download)
+                try:
+                    saved.append(await images.download(app.client, task, folder))
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # MjError, ImageError, OSError: one line each
+                    problems.append(f"{task.id}: {_one_line(exc)}")
+
+        await asyncio.gather(*(one(task) for task in tasks))
+        self.downloads += saved
+        if problems:
+            more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+            app.notify(
+                "\n".join(problems[:3]) + more,
+                title="Image not downloaded",
+                severity="error",
+                markup=False,
+            )
+        if saved and not quiet:
+            what = saved[0] if len(saved) == 1 else f"{len(saved)} images in {folder}"
+            app.notify(f"Saved {what}", title="Download", markup=False)
+
+    def export(self) -> Path | None:
+        """E: the rows in view (filter and sort applied) to a file in the download folder."""
+        app = self.app
+        fmt = app.config.ui.export_format
+        order = [row.id for row in app._rows]
+        shown = set(order)
+        order += [i for i in self._member_order if i not in shown]  # folded children too
+        text = export.render(export.records_for(order, app.tasks), fmt)
+        stamp = app.now().astimezone().strftime("%Y%m%d-%H%M%S")
+        target = self.download_dir / f"mjdash-{stamp}.{fmt}"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic.write_atomic(atomic.real_target(target), text.encode("utf-8"))
+        except OSError as exc:
+            app.notify(
+                f"Export failed: {exc.strerror or type(exc).__name__}",
+                severity="error",
+                markup=False,
+            )
+            return None
+        app.notify(f"Exported {len(order)} tasks to {target}", title="Export", markup=False)
+        return target
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _minutes(seconds: float) -> str:
+    """ "12m", or "3h" past an hour: the status column is 13 cells."""
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    return f"{int(seconds // 3600)}h"

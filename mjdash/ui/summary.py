@@ -1,0 +1,131 @@
+"""The summary line: how far the visible batch is, its medians and ETA, and the view in use.
+
+Computed in mjdash.insight on poll and filter changes; the once-a-second tick only re-renders
+the line (the ETA is stored as an absolute time) and writes it when the text changed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rich.text import Text
+from textual.widgets import Static
+
+from mjdash.insight import Summary
+from mjdash.task import Status
+from mjdash.ui.cells import STATUS_LOOK, format_duration
+
+BAR_WIDTH = 16
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def bar(fraction: float, width: int = BAR_WIDTH) -> tuple[str, str]:
+    """(filled part, empty part) of an eighth-block bar."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    eighths = int(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    filled = "█" * full + (_EIGHTHS[part] if part and full < width else "")
+    return filled, "·" * (width - len(filled))
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else format_duration(timedelta(seconds=value))
+
+
+def render_summary(summary: Summary, now: float, view: str = "", width: int = 0) -> Text:
+    """The line; when it does not fit `width` cells, a compact one that keeps the ETA."""
+    line = _render(summary, now, view, compact=False)
+    if width and line.cell_len > width:
+        line = _render(summary, now, view, compact=True)
+    return line
+
+
+def _eta_text(summary: Summary, now: float) -> Text:
+    if summary.settled:
+        return Text("✔ batch complete", style="bold green")
+    eta = summary.eta(now)
+    if eta is None:
+        return Text("ETA —", style="grey62")
+    if eta <= 0:
+        return Text("ETA any moment", style="bold")
+    return Text(f"ETA {format_duration(timedelta(seconds=eta))}", style="bold")
+
+
+def _render(summary: Summary, now: float, view: str, *, compact: bool) -> Text:
+    line = Text()
+    if not summary.total:
+        line.append(" no tasks in view", style="grey62")
+        if view:
+            line.append(f" │ {view}", style="bold cyan")
+        return line
+    filled, empty = bar(summary.progress, 6 if compact else BAR_WIDTH)
+    style = "green" if summary.settled else "dodger_blue1"
+    gap = " " if compact else "  "
+    line.append(" ")
+    line.append(filled, style=style)
+    line.append(empty, style="grey35")
+    line.append(f" {summary.progress * 100:3.0f}%{gap}")
+    line.append(f"{summary.done}/{summary.total} done", style="bold")
+    for number, status, word in (
+        (summary.failed, Status.FAILURE, "failed"),
+        (summary.running, Status.IN_PROGRESS, "running"),
+        (summary.queued, Status.SUBMITTED, "queued"),
+        (summary.modal, Status.MODAL, "MODAL"),
+    ):
+        if number:
+            glyph, _, look = STATUS_LOOK[status]
+            line.append(f"{gap}{glyph}{number}" + ("" if compact else f" {word}"), style=look)
+    if summary.stalled:
+        words = "" if compact else " stalled"
+        line.append(f"{gap}⚠{summary.stalled}{words}", style="bold yellow")
+    if summary.missing:
+        line.append(f"{gap}?{summary.missing}" + ("" if compact else " not found"), "grey50")
+    line.append(" │ ", style="grey50")
+    if not compact:  # the medians go first when the line is narrow; the ETA stays
+        line.append(f"queue ~{_seconds(summary.median_queue)}", style="grey70")
+        line.append(f" · render ~{_seconds(summary.median_render)}", style="grey70")
+        line.append(" · ")
+    line.append_text(_eta_text(summary, now))
+    if view:
+        line.append(" │ ", style="grey50")
+        line.append(view, style="bold cyan")
+    return line
+
+
+class SummaryLine(Static):
+    """One line under the status line."""
+
+    DEFAULT_CSS = """
+    SummaryLine {
+        height: 1;
+        background: $panel-darken-1;
+        color: $foreground;
+    }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(Text(""), **kwargs)
+        self.summary = Summary()
+        self.view_text = ""
+        self._shown: Text | None = None
+        self._now = 0.0
+
+    def on_resize(self) -> None:
+        self.tick(self._now)
+
+    def set_summary(self, summary: Summary, now: float, view: str = "") -> None:
+        self.summary = summary
+        self.view_text = view
+        self.tick(now)
+
+    def tick(self, now: float) -> None:
+        """Re-render for `now`; writes only when the text changed (the ETA's seconds)."""
+        self._now = now
+        text = render_summary(self.summary, now, self.view_text, self.size.width)
+        if text != self._shown:
+            self._shown = text
+            self.update(text)
+
+    @property
+    def plain(self) -> str:
+        return self._shown.plain if self._shown is not None else ""

@@ -1,0 +1,49 @@
+"""Triage: which finished tasks still wait for a decision (press a button, or dismiss with x).
+
+A task waits when it finished with buttons (SUCCESS), none of its buttons was pressed from
+mjdash, and it was not dismissed. Plain functions over the watchlist and the known tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from mjdash.task import Status, Task
+from mjdash.watchlist import Entry
+
+
+def waits_for_triage(task: Task | None, entry: Entry | None) -> bool:
+    return (
+        task is not None
+        and entry is not None
+        and task.status is Status.SUCCESS
+        and bool(task.buttons)
+        and not entry.used
+        and not entry.dismissed
+    )
+
+
+def triaged(task: Task | None, entry: Entry | None) -> bool:
+    """Handled: a button was pressed, or the task was dismissed (the table's ✓)."""
+    return entry is not None and (entry.dismissed or bool(entry.used))
+
+
+def triage_count(entries: Iterable[Entry], tasks: Mapping[str, Task]) -> int:
+    return sum(1 for entry in entries if waits_for_triage(tasks.get(entry.id), entry))
+
+
+def next_to_triage(
+    order: Sequence[str],
+    current: str | None,
+    tasks: Mapping[str, Task],
+    entries: Mapping[str, Entry],
+) -> str | None:
+    """The first waiting task after `current` in `order`, wrapping around; None when none."""
+    if not order:
+        return None
+    start = order.index(current) + 1 if current in order else 0
+    for index in range(len(order)):
+        task_id = order[(start + index) % len(order)]
+        if task_id != current and waits_for_triage(tasks.get(task_id), entries.get(task_id)):
+            return task_id
+    return None

@@ -1,0 +1,385 @@
+"""Soak: the dashboard, headless, for minutes against a simulator that misbehaves.
+
+    .venv/bin/python tests/perf/soak.py                 # 5 minutes, 1,000 tasks, 10% faults
+    .venv/bin/python tests/perf/soak.py --seconds 30 --json
+
+The simulator runs in its own process (`mjdash sim`), so the figures are the dashboard's alone:
+1,000 seeded tasks in mixed states, a fast clock, and 10% of API requests answered with a fault
+(429, 500, a slow answer, an HTML page, a cut connection, garbage). The dashboard is built as the
+CLI builds it and runs headless (Textual's run_test, notifications on) while the soak, like a
+user, adds new tasks every few seconds, removes finished ones, and presses r now and then.
+
+Printed: requests made, faults met (by the server's count, and poll outcomes by the app's),
+memory (RSS) at start and end, open file descriptors, asyncio tasks, threads, and whether every
+id is still in the watchlist, in memory and on disk. "Start" is after a warm-up (the first full
+poll of every task fills the screen, the cache and the connection pool); growth is measured from
+there. It passes when memory grows by less than 10%, fds and tasks stay flat (within the
+connection pool's size and a few toasts), and no id is lost. Exit status 0 when it passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from mjdash.cache import TaskCache  # noqa: E402
+from mjdash.client import MidjourneyClient  # noqa: E402
+from mjdash.config import ApiConfig, Config, PollConfig, UiConfig  # noqa: E402
+from mjdash.poller import Poller  # noqa: E402
+from mjdash.secret import Secret  # noqa: E402
+from mjdash.watchlist import Watchlist  # noqa: E402
+
+DEFAULT_FAULTS = "429=0.03,500=0.03,slow=0.01,html=0.01,reset=0.01,garbage=0.01"
+MEMORY_LIMIT = 0.10  # growth from start to end
+CONCURRENCY = 4
+FD_SLACK = CONCURRENCY + 2 + 4  # the pool's keep-alive connections, plus a few
+TASK_SLACK = 12  # notification toasts come and go, each with its own message pump
+
+
+def rss_kib() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@dataclass
+class Sample:
+    at: float
+    rss_kib: int
+    fds: int
+    tasks: int
+    threads: int
+
+
+@dataclass
+class SoakReport:
+    seconds: float
+    tasks: int
+    faults_spec: str
+    requests: int = 0  # polling requests (fetch and list) as counted by the server
+    client_requests: int = 0  # as counted by the client
+    faults: dict[str, int] = field(default_factory=dict)
+    poll_outcomes: dict[str, int] = field(default_factory=dict)
+    launch: Sample | None = None
+    start: Sample | None = None
+    end: Sample | None = None
+    peak_fds: int = 0
+    peak_tasks: int = 0
+    added: int = 0
+    removed: int = 0
+    watched: int = 0
+    lost_in_memory: list[str] = field(default_factory=list)
+    lost_on_disk: list[str] = field(default_factory=list)
+    unexpected_on_disk: list[str] = field(default_factory=list)
+    crashed: str = ""
+
+    @property
+    def memory_growth(self) -> float:
+        if not self.start or not self.end or not self.start.rss_kib:
+            return 0.0
+        return (self.end.rss_kib - self.start.rss_kib) / self.start.rss_kib
+
+    def problems(
+        self,
+        memory_limit: float = MEMORY_LIMIT,
+        fd_slack: int = FD_SLACK,
+        task_slack: int = TASK_SLACK,
+    ) -> list[str]:
+        found = []
+        if self.crashed:
+            found.append(f"the app crashed: {self.crashed}")
+        if self.start is None or self.end is None:
+            return [*found, "no figures (the soak did not run)"]
+        if self.memory_growth >= memory_limit:
+            found.append(f"memory grew {self.memory_growth:.1%} (limit {memory_limit:.0%})")
+        if self.end.fds - self.start.fds > fd_slack:
+            found.append(f"fds grew from {self.start.fds} to {self.end.fds}")
+        if self.end.tasks - self.start.tasks > task_slack:
+            found.append(f"asyncio tasks grew from {self.start.tasks} to {self.end.tasks}")
+        if self.lost_in_memory or self.lost_on_disk or self.unexpected_on_disk:
+            found.append(
+                f"ids lost: {len(self.lost_in_memory)} in memory, {len(self.lost_on_disk)} on"
+                f" disk; {len(self.unexpected_on_disk)} on disk that should not be"
+            )
+        if self.requests == 0:
+            found.append("no request reached the server")
+        return found
+
+    def lines(self) -> list[str]:
+        assert self.start and self.end and self.launch
+        faults = ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items()) if v) or "none"
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(self.poll_outcomes.items()))
+        return [
+            f"soak: {self.seconds:g}s, {self.tasks} seeded tasks, faults {self.faults_spec}",
+            f"requests made:   {self.requests} (client counted {self.client_requests})",
+            f"faults met:      {sum(self.faults.values())} ({faults})",
+            f"poll outcomes:   {outcomes}",
+            f"memory (RSS):    {self.start.rss_kib / 1024:.1f} MiB at start, "
+            f"{self.end.rss_kib / 1024:.1f} MiB at end ({self.memory_growth:+.1%}; "
+            f"{self.launch.rss_kib / 1024:.1f} MiB before the warm-up)",
+            f"open fds:        {self.start.fds} at start, {self.end.fds} at end, "
+            f"peak {self.peak_fds}",
+            f"asyncio tasks:   {self.start.tasks} at start, {self.end.tasks} at end, "
+            f"peak {self.peak_tasks}",
+            f"threads:         {self.start.threads} at start, {self.end.threads} at end",
+            f"watchlist:       {self.watched} ids ({self.added} added, {self.removed} removed"
+            f" during the soak); lost in memory {len(self.lost_in_memory)}, on disk"
+            f" {len(self.lost_on_disk)}; unexpected {len(self.unexpected_on_disk)}",
+        ]
+
+
+def _die_with_parent() -> None:
+    # In the simulator's process: if the soak is killed (a test timeout), the simulator goes too.
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class SimProcess:
+    """`mjdash sim` in a child process on a free loopback port."""
+
+    def __init__(self, *, tasks: int, faults: str, speed: float, seed: int) -> None:
+        argv = [sys.executable, "-m", "mjdash", "sim", "--port", "0", "--tasks", str(tasks)]
+        argv += ["--speed", f"{speed:g}", "--seed", str(seed)]
+        if faults:
+            argv += ["--faults", faults]
+        self.process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            preexec_fn=_die_with_parent,  # only the main thread runs at this point
+        )
+        first = self.process.stdout.readline() if self.process.stdout else ""
+        if "simulator on " not in first:
+            self.stop()
+            raise RuntimeError(f"the simulator did not start: {first!r}")
+        self.url = first.split()[-1]
+        # Drain the rest of its output so it can never block on a full pipe.
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        if self.process.stdout:
+            for _ in self.process.stdout:
+                pass
+
+    def get(self, path: str) -> object:
+        return httpx.get(self.url + path, timeout=10).json()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def sample() -> Sample:
+    return Sample(
+        at=time.monotonic(),
+        rss_kib=rss_kib(),
+        fds=open_fds(),
+        tasks=len(asyncio.all_tasks()),
+        threads=threading.active_count(),
+    )
+
+
+async def _submit(http: httpx.AsyncClient, url: str, prompt: str) -> str | None:
+    """One imagine on the (faulty) simulator; None when this attempt met a fault."""
+    try:
+        answer = await http.post(
+            url + "/mj/submit/imagine",
+            json={"prompt": prompt},
+            headers={"Authorization": "Bearer soak-key"},
+        )
+        data = answer.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    if isinstance(data, dict) and data.get("code") == 1 and isinstance(data.get("result"), str):
+        return data["result"]
+    return None
+
+
+async def soak(
+    seconds: float = 300.0,
+    *,
+    tasks: int = 1000,
+    faults: str = DEFAULT_FAULTS,
+    speed: float = 20.0,
+    interval: float = 1.0,
+    warmup: float | None = None,
+    folder: Path | None = None,
+    seed: int = 1,
+    progress: bool = False,
+) -> SoakReport:
+    from mjdash.ui.app import MjdashApp
+
+    report = SoakReport(seconds=seconds, tasks=tasks, faults_spec=faults)
+    warmup = warmup if warmup is not None else min(30.0, max(5.0, seconds * 0.1))
+    with tempfile.TemporaryDirectory(prefix="mjdash-soak-") as scratch:
+        folder = folder or Path(scratch)
+        sim = SimProcess(tasks=tasks, faults=faults, speed=speed, seed=seed)
+        try:
+            seeded = sim.get("/_sim/tasks")
+            assert isinstance(seeded, list) and len(seeded) >= tasks
+            path = folder / "watchlist.toml"
+            watchlist = Watchlist.load(path)
+            watchlist.add(seeded)
+            watchlist.save()
+            config = Config(
+                api=ApiConfig(base_url=sim.url, allow_http=True, timeout=5.0),
+                poll=PollConfig(interval=interval, batch_size=100, concurrency=CONCURRENCY),
+                ui=UiConfig(bell=False),
+            )
+            client = MidjourneyClient(
+                sim.url, Secret("soak-key"), timeout=5.0, batch_size=100, concurrency=CONCURRENCY
+            )
+            poller = Poller(client, interval=interval)
+            outcomes: Counter[str] = Counter()
+            real_poll_once = poller.poll_once
+
+            async def counting_poll_once(force: bool = False):
+                result = await real_poll_once(force)
+                if result.requests:
+                    outcomes[result.state.value] += 1
+                return result
+
+            poller.poll_once = counting_poll_once  # type: ignore[method-assign]
+            app = MjdashApp(
+                config=config,
+                client=client,
+                poller=poller,
+                watchlist=watchlist,
+                cache=TaskCache(folder / "tasks.sqlite3"),
+            )
+            expected = set(seeded)
+            report.launch = sample()
+            async with (
+                app.run_test(headless=True, size=(160, 50), notifications=True) as pilot,
+                httpx.AsyncClient() as http,
+            ):
+                began = time.monotonic()
+                next_add = next_remove = next_force = began
+                next_sample = began
+                while (now := time.monotonic()) < began + seconds:
+                    if report.start is None and now >= began + warmup:
+                        report.start = sample()
+                    if now >= next_add:  # like a user: new tasks every few seconds
+                        next_add = now + 2.0
+                        made = await _submit(http, sim.url, f"soak task {report.added}")
+                        if made and app.add_ids([made]):
+                            expected.add(made)
+                            report.added += 1
+                    if now >= next_remove:  # and finished ones removed
+                        next_remove = now + 5.0
+                        done = [i for i, t in app.tasks.items() if t.is_terminal]
+                        if done:
+                            app.remove_ids([done[0]])
+                            expected.discard(done[0])
+                            report.removed += 1
+                    if now >= next_force:
+                        next_force = now + 15.0
+                        await pilot.press("r")
+                    if now >= next_sample:
+                        next_sample = now + 1.0
+                        current = sample()
+                        report.peak_fds = max(report.peak_fds, current.fds)
+                        report.peak_tasks = max(report.peak_tasks, current.tasks)
+                        if progress:
+                            print(
+                                f"{now - began:6.0f}s rss {current.rss_kib / 1024:.1f} MiB,"
+                                f" fds {current.fds}, tasks {current.tasks},"
+                                f" requests {client.request_count}: {app.poller.status_line()}",
+                                file=sys.stderr,
+                            )
+                    await pilot.pause(0.2)
+                if report.start is None:
+                    report.start = sample()
+                report.end = sample()
+                app.save_watchlist()
+                report.lost_in_memory = sorted(expected - set(app.watchlist.ids))
+            if app.return_code not in (None, 0):
+                report.crashed = f"exit code {app.return_code}"
+            on_disk = set(Watchlist.load(path).ids)
+            report.lost_on_disk = sorted(expected - on_disk)
+            report.unexpected_on_disk = sorted(on_disk - expected)
+            report.watched = len(on_disk)
+            report.client_requests = client.request_count
+            stats = sim.get("/_sim/stats")
+            assert isinstance(stats, dict)
+            routes = stats["routes"]
+            report.requests = int(routes["fetch"]) + int(routes["list"])  # not the submits
+            report.faults = {k: int(v) for k, v in stats["faults"].items() if v}
+            report.poll_outcomes = dict(outcomes)
+        finally:
+            sim.stop()
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=300.0, help="how long (default 300)")
+    parser.add_argument("--tasks", type=int, default=1000, help="seeded tasks (default 1000)")
+    parser.add_argument("--faults", default=DEFAULT_FAULTS, help=f"default {DEFAULT_FAULTS}")
+    parser.add_argument("--speed", type=float, default=20.0, help="simulator clock (default 20)")
+    parser.add_argument("--interval", type=float, default=1.0, help="poll interval (default 1)")
+    parser.add_argument("--warmup", type=float, default=None, help="seconds before 'start'")
+    parser.add_argument("--memory-limit", type=float, default=MEMORY_LIMIT, help="default 0.10")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--progress", action="store_true", help="a line a second on stderr")
+    args = parser.parse_args(argv)
+    report = asyncio.run(
+        soak(
+            args.seconds,
+            tasks=args.tasks,
+            faults=args.faults,
+            speed=args.speed,
+            interval=args.interval,
+            warmup=args.warmup,
+            progress=args.progress,
+        )
+    )
+    problems = report.problems(memory_limit=args.memory_limit)
+    if args.json:
+        data = asdict(report)
+        data["memory_growth"] = report.memory_growth
+        data["problems"] = problems
+        print(json.dumps(data))
+    else:
+        for line in report.lines():
+            print(line)
+        print("result:          " + ("ok" if not problems else "; ".join(problems)))
+    return 0 if not problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

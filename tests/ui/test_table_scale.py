@@ -1,0 +1,98 @@
+"""TaskTable at scale: rows are built only when seen, and a poll's cost follows the screen."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mjdash.poller import PollerState, PollResult
+from mjdash.sim.engine import ManualClock
+from mjdash.task import Status
+from mjdash.ui.cells import status_text
+from mjdash.ui.messages import TasksPolled
+from tests.ui.harness import make_app
+
+SIZE = (130, 24)
+
+
+def everything_changed(app, step: int) -> PollResult:
+    tasks = {
+        i: dataclasses.replace(t, status=Status.IN_PROGRESS, progress=step)
+        for i, t in app.tasks.items()
+    }
+    return PollResult(
+        tasks=tasks,
+        not_found=set(),
+        bad={},
+        state=PollerState.OK,
+        error=None,
+        retry_at=None,
+        next_delay=5.0,
+        requests=0,
+        polled_ids=len(tasks),
+    )
+
+
+async def test_a_poll_changing_every_row_builds_only_the_rows_on_screen(sim_factory, tmp_path):
+    sim = sim_factory(tasks=400, clock=ManualClock())
+    ids = sim.seeded_ids
+    app = make_app(sim, tmp_path, ids, auto_poll=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.poll(force=True).wait()
+        await pilot.pause()
+        built: list[str] = []
+        row_cells = app._row_cells
+
+        def counting(row, now):
+            built.append(row.id)
+            return row_cells(row, now)
+
+        app._row_cells = counting
+        app._apply_poll(TasksPolled(everything_changed(app, 42)))
+        await pilot.pause()
+        order = app._rows_ids()  # display order (children under their parents)
+        assert sorted(order) == sorted(ids)
+        assert 0 < len(built) <= SIZE[1]  # 400 rows changed, one screenful was built
+        assert set(built) <= set(order[: SIZE[1]])
+
+        # Scrolled into view, a changed row shows its new state.
+        await pilot.press("G")
+        await pilot.pause()
+        last = order[-1]
+        assert last in built
+        assert app.table.get_cell(last, "progress").plain.endswith("42%")
+        assert app.table.get_cell(last, "status") == status_text(app.tasks[last])
+        # Rows never seen are still right when read.
+        middle = order[200]
+        assert middle not in built
+        assert app.table.get_cell(middle, "progress").plain.endswith("42%")
+
+        # The same answer again: nothing changed, nothing is built or written.
+        built.clear()
+        written = []
+        update_cell = app.table.update_cell
+        app.table.update_cell = lambda *a, **k: (written.append(a[:2]), update_cell(*a, **k))
+        app._apply_poll(TasksPolled(everything_changed(app, 42)))
+        await pilot.pause()
+        assert built == [] and written == []
+
+
+async def test_startup_with_cached_tasks_builds_one_screenful(sim_factory, tmp_path):
+    sim = sim_factory(tasks=400, clock=ManualClock())
+    ids = sim.seeded_ids
+    first = make_app(sim, tmp_path, ids, auto_poll=False)
+    async with first.run_test(size=SIZE) as pilot:
+        await first.poll(force=True).wait()
+        await pilot.pause()
+    requests = sim.stats()["total"]
+    again = make_app(sim, tmp_path, auto_poll=False)
+    built: list[str] = []
+    row_cells = again._row_cells
+    again._row_cells = lambda row, now: (built.append(row.id), row_cells(row, now))[1]
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.table.row_count == 400
+        assert len(set(built)) <= SIZE[1]
+        top = again._rows_ids()[0]
+        assert again.table.get_cell(top, "status") == status_text(again.tasks[top])
+        assert len(again.tasks) == 400  # every cached task is known, without a request
+    assert sim.stats()["total"] == requests
