@@ -18,7 +18,12 @@ from tests.ui.harness import make_app
 def demo_app(tmp_path):
     clock = ManualClock()
     with SimServer(
-        demo=True, clock=clock, speed=1.0, seed=0, fail_rate=0.0, public_url="https://api.cometapi.com"
+        demo=True,
+        clock=clock,
+        speed=1.0,
+        seed=0,
+        fail_rate=0.0,
+        public_url="https://api.cometapi.com",
     ) as sim:
         yield make_app(
             sim,
