@@ -42,7 +42,7 @@ class TmuxTerminal:
     def screen(self) -> str:
         return self._tmux("capture-pane", "-t", "t", "-p")
 
-    def wait_for(self, predicate, timeout: float = 15.0, what: str = "") -> str:
+    def wait_for(self, predicate, timeout: float = 30.0, what: str = "") -> str:
         deadline = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < deadline:

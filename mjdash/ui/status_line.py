@@ -11,7 +11,6 @@ from rich.text import Text
 
 from mjdash.poller import PollerState
 from mjdash.task import Status, Task
-from mjdash.ui.cells import STATUS_LOOK
 
 
 @dataclass(frozen=True)
@@ -77,30 +76,26 @@ def _state_text(view: PollView, key_env: str) -> Text:
 def render_status_line(
     counts: BatchCounts, view: PollView, key_env: str, *, triage: int = 0
 ) -> Text:
+    """Health first (it is what a narrow pane must not cut off), then the watchlist's size.
+
+    The per-state counts live in the summary line below, so they are not repeated here.
+    """
     line = Text()
     line.append(" mjdash ", style="bold reverse")
-    line.append(f" {counts.total} tasks ")
-    for number, status, word in (
-        (counts.running, Status.IN_PROGRESS, "running"),
-        (counts.queued, Status.SUBMITTED, "queued"),
-        (counts.done, Status.SUCCESS, "done"),
-        (counts.failed, Status.FAILURE, "failed"),
-        (counts.modal, Status.MODAL, "modal"),
-    ):
-        if number:
-            glyph, _, style = STATUS_LOOK[status]
-            line.append(f"{glyph}{number} {word} ", style=style)
-    if counts.missing:
-        line.append(f"?{counts.missing} not found ", style="grey50")
-    if triage:
-        line.append(f"⚑{triage} to triage ", style="bold cyan")
-    line.append("│ ", style="grey50")
+    line.append(" ")
+    if view.save_problem:
+        line.append(f"not saved: {view.save_problem}", style="bold red")
+        line.append(" │ ", style="grey50")
     line.append_text(_state_text(view, key_env))
     if view.polled_ago is not None:
         line.append(f" · polled {format_ago(view.polled_ago)}", style="grey62")
     line.append(f" · every {view.interval:g}s · {view.requests_per_minute:.0f} req/min", "grey62")
-    if view.save_problem:
-        line.append(f" │ not saved: {view.save_problem}", style="bold red")
+    line.append(" │ ", style="grey50")
+    line.append(f"{counts.total} tasks")
+    if counts.missing:
+        line.append(f" ?{counts.missing} not found", style="grey50")
+    if triage:
+        line.append(f" ⚑{triage} to triage", style="bold cyan")
     return line
 
 
