@@ -41,12 +41,11 @@ class CacheWriter:
             if self._closed:
                 self.cache.put_many(tasks)
                 return
-            urgent = False
-            for task in tasks:
-                self._pending[task.id] = task
-                urgent = urgent or not task.needs_polling
+            batch = {task.id: task for task in tasks}
+            self._pending.update(batch)
             if not self._pending:
                 return
+            urgent = not all(task.needs_polling for task in batch.values())
             due = time.monotonic() + (self.urgent_delay if urgent else self.delay)
             if self._due is None or due < self._due:
                 self._due = due

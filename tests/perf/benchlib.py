@@ -243,8 +243,8 @@ async def count_requests(
 ) -> tuple[RequestFigures, dict[str, Task]]:
     """Poll `ids` with mjdash's poller (as the app does) and with the seed's loop, cycle by
     cycle at the same frozen simulator instant; `stats()` reads the server's counters
-    (SimServer.stats), `advance(s)` moves the simulator's clock between cycles. Returns the figures and the tasks
-    mjdash learned (to fill a cache)."""
+    (SimServer.stats), `advance(s)` moves the simulator's clock between cycles. Returns the
+    figures and the tasks mjdash learned (to fill a cache)."""
     clock = FakeMonotonic()
     client = MidjourneyClient(url, Secret(KEY), batch_size=BATCH, timeout=30.0)
     poller = Poller(client, interval=interval, clock=clock)
