@@ -96,22 +96,6 @@ class Actions:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: str = "information",
-        timeout: float | None = None,
-    ) -> None:
-        self.app.notify(
-            message,
-            title=title,
-            severity=severity,  # type: ignore[arg-type]
-            timeout=timeout,
-            markup=False,
-        )
-
     def _refresh(self, ids: list[str]) -> None:
         """Rows, detail and status line after a watchlist change these ids' marks depend on."""
         app = self.app
@@ -137,7 +121,7 @@ class Actions:
     def select_task(self, task_id: str) -> bool:
         app = self.app
         if task_id not in app.watchlist:
-            self._notify(f"Task {task_id} is not watched.", severity="warning")
+            self.app.say(f"Task {task_id} is not watched.", severity="warning")
             return False
         self.reveal(task_id)
         app.table.select(task_id)
@@ -176,7 +160,7 @@ class Actions:
             return
         button = find_numbered(task, kind, number) if task is not None else None
         if button is None:
-            self._notify(
+            self.app.say(
                 f"This task has no {name} button (grids have U1-U4 and V1-V4).", severity="warning"
             )
             return
@@ -193,13 +177,13 @@ class Actions:
         kinds = ZOOM_KINDS if family == "zoom" else PAN_KINDS
         buttons = [b for b in (task.buttons if task else ()) if b.kind in kinds]
         if not buttons:
-            self._notify(
+            self.app.say(
                 f"This task has no {family} buttons (an upscale has them).", severity="warning"
             )
             return
         problem = self._press_problem(task_id, task, buttons[0])
         if problem:
-            self._notify(problem, severity="warning")
+            self.app.say(problem, severity="warning")
             return
         used = self._used(task_id)
         choices: list[tuple[Text | str, object]] = []
@@ -222,10 +206,10 @@ class Actions:
     def _not_finished(self, task: Task | None) -> bool:
         """Say so (and return True) when the task cannot have buttons to press yet."""
         if task is None:
-            self._notify("No answer from the server for this task yet.", severity="warning")
+            self.app.say("No answer from the server for this task yet.", severity="warning")
             return True
         if task.status is not Status.SUCCESS:
-            self._notify(
+            self.app.say(
                 f"Only a finished task's buttons can be pressed; this one is {task.status_text}.",
                 severity="warning",
             )
@@ -253,7 +237,7 @@ class Actions:
         task = app.tasks.get(task_id)
         problem = self._press_problem(task_id, task, button)
         if problem:
-            self._notify(problem, severity="warning")
+            self.app.say(problem, severity="warning")
             return
         if confirmed or not app.config.ui.confirm_actions:
             self._send_press(task_id, button)
@@ -289,14 +273,14 @@ class Actions:
             try:
                 result = await self.app.client.submit_action(task_id, button.custom_id)
             except MjError as exc:
-                self._notify(
+                self.app.say(
                     f"{button.name} on task {task_id} was not sent: {exc}",
                     title="Action failed",
                     severity="error",
                 )
                 return
             except Exception as exc:  # one line, never a traceback (or a key in a repr)
-                self._notify(
+                self.app.say(
                     f"{button.name} on task {task_id} failed: {type(exc).__name__}",
                     title="Action failed",
                     severity="error",
@@ -307,7 +291,7 @@ class Actions:
         try:
             self.handle_answer(task_id, button, result)
         except Exception as exc:  # the request went through: say so, in one line
-            self._notify(
+            self.app.say(
                 f"{button.name} on task {task_id} was sent (answer {result.code}, task "
                 f"{result.task_id}), but showing it failed: {type(exc).__name__}",
                 title="Action",
@@ -318,7 +302,7 @@ class Actions:
         """Act on the submit answer; returns the child's id when one was added."""
         problem = answer_problem(result)
         if problem or result.task_id is None:
-            self._notify(
+            self.app.say(
                 f"{button.name} on task {task_id}: {problem}. Nothing was added.",
                 title="Action refused",
                 severity="error",
@@ -328,23 +312,23 @@ class Actions:
         self.adopt(task_id, button, child)
         if result.code == EXISTS_OR_MODAL and button.opens_modal:
             parent = self.app.tasks.get(task_id)
-            self._notify(
+            self.app.say(
                 f"{button.name}: task {child} waits for its prompt (MODAL).", title="Action"
             )
             self.open_modal(
                 child, modal_kind(custom_id=button.custom_id), parent.prompt if parent else ""
             )
         elif result.code == EXISTS_OR_MODAL:
-            self._notify(
+            self.app.say(
                 f"{button.name} was pressed before: task {child} (selected).", title="Action"
             )
         elif result.code == QUEUED:
-            self._notify(
+            self.app.say(
                 f"{button.name} on {short_id(task_id)}: task {child}, {queue_note(result)}.",
                 title="Action",
             )
         else:
-            self._notify(f"{button.name} on {short_id(task_id)}: new task {child}.", title="Action")
+            self.app.say(f"{button.name} on {short_id(task_id)}: new task {child}.", title="Action")
         return child
 
     def adopt(self, parent_id: str, button: Button, child: str) -> None:
@@ -368,7 +352,7 @@ class Actions:
         if task_id is None:
             return
         if task is None or task.status is not Status.MODAL:
-            self._notify(
+            self.app.say(
                 "Only a task waiting in MODAL takes a prompt (Custom Zoom, Vary (Region)).",
                 severity="warning",
             )
@@ -382,7 +366,7 @@ class Actions:
     def open_modal(self, task_id: str, kind: str, prompt: str) -> None:
         def answered(answer: ModalAnswer | None) -> None:
             if answer is None:
-                self._notify(
+                self.app.say(
                     f"Task {task_id} still waits (MODAL); press m on it to send its prompt.",
                     severity="warning",
                 )
@@ -394,7 +378,7 @@ class Actions:
     def _send_modal(self, task_id: str, answer: ModalAnswer) -> None:
         key = (task_id, "modal")
         if key in self._sending:
-            self._notify("That prompt is being sent already.", severity="warning")
+            self.app.say("That prompt is being sent already.", severity="warning")
             return
         self._sending.add(key)
         self.app.run_worker(
@@ -409,14 +393,14 @@ class Actions:
                     task_id, answer.prompt, mask_base64=answer.mask_base64
                 )
             except MjError as exc:
-                self._notify(
+                self.app.say(
                     f"The prompt for task {task_id} was not sent: {exc}",
                     title="Modal failed",
                     severity="error",
                 )
                 return
             except Exception as exc:
-                self._notify(
+                self.app.say(
                     f"The prompt for task {task_id} failed: {type(exc).__name__}",
                     title="Modal failed",
                     severity="error",
@@ -426,7 +410,7 @@ class Actions:
             self._sending.discard((task_id, "modal"))
         problem = answer_problem(result)
         if problem:
-            self._notify(
+            self.app.say(
                 f"Task {task_id}: {problem}. It still waits; press m to try again.",
                 title="Modal refused",
                 severity="error",
@@ -439,7 +423,7 @@ class Actions:
         if app.auto_poll and not app.poller.paused:
             app.poll()
         note = queue_note(result)
-        self._notify(
+        self.app.say(
             f"Prompt sent: task {started} starts{', ' + note if note else ''}.", title="Modal"
         )
 
@@ -451,7 +435,7 @@ class Actions:
         task_id = app.selected_id
         button = app.buttons.selected_button
         if task_id is None or button is None:
-            self._notify("This task has no buttons (yet).", severity="warning")
+            self.app.say("This task has no buttons (yet).", severity="warning")
             return
         api = app.config.api
         formats = copy_formats(
@@ -486,7 +470,7 @@ class Actions:
             waits = current is not None and waits_for_triage(
                 app.tasks.get(current), app.watchlist.get(current)
             )
-            self._notify(
+            self.app.say(
                 "Nothing else to triage."
                 if waits
                 else "Nothing to triage: every finished task was acted on or dismissed."
@@ -528,9 +512,9 @@ class Actions:
         app._save_soon()
         self._refresh([task_id])
         if dismissed:
-            self._notify(f"Dismissed {task_id} (x again undoes).", timeout=2)
+            self.app.say(f"Dismissed {task_id} (x again undoes).", timeout=2)
         else:
-            self._notify(f"{task_id} is back in triage.", timeout=2)
+            self.app.say(f"{task_id} is back in triage.", timeout=2)
 
     # --- rows and lineage -------------------------------------------------------------------
 
@@ -557,7 +541,7 @@ class Actions:
         task_id = app.selected_id
         entry = app.watchlist.get(task_id) if task_id else None
         if entry is None or not entry.parent:
-            self._notify("This task has no parent (it was added by id).", severity="warning")
+            self.app.say("This task has no parent (it was added by id).", severity="warning")
             return
         self.select_task(entry.parent)
 

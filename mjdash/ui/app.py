@@ -360,7 +360,7 @@ class MjdashApp(App[None]):
             self._polling = False
             error = event.worker.error
             kind = getattr(error, "kind", type(error).__name__)
-            self.notify(f"poll failed: {kind}", severity="error", markup=False)
+            self.say(f"poll failed: {kind}", severity="error")
             self._schedule_poll(30)
 
     @on(TasksPolled)
@@ -577,7 +577,7 @@ class MjdashApp(App[None]):
         task = self.tasks.get(task_id)
         if (task is not None and task.is_terminal) or task_id in self.not_found:
             self.remove_ids([task_id])
-            self.notify(f"Removed {task_id}", markup=False)
+            self.say(f"Removed {task_id}")
             return
         question = Text("Stop watching ")
         question.append(task_id, style="bold")
@@ -586,9 +586,20 @@ class MjdashApp(App[None]):
         def answered(yes: bool | None) -> None:
             if yes:
                 self.remove_ids([task_id])
-                self.notify(f"Removed {task_id}", markup=False)
+                self.say(f"Removed {task_id}")
 
         self.push_screen(ConfirmScreen(question, yes="Remove"), callback=answered)
+
+    def say(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: str = "information",
+        timeout: float | None = None,
+    ) -> None:
+        """A toast whose text is never read as markup: messages often quote server text."""
+        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
 
     def _copy(self, what: str, value: str) -> None:
         report = copy_text(self, value)
@@ -624,10 +635,10 @@ class MjdashApp(App[None]):
             return
         problem = url_refusal(task.image_url)
         if problem:
-            self.notify(f"Not opened: {problem}", severity="error", markup=False)
+            self.say(f"Not opened: {problem}", severity="error")
             return
         self.open_url(task.image_url)
-        self.notify(f"Opening {task.image_url}", markup=False)
+        self.say(f"Opening {task.image_url}")
 
     def action_poll_now(self) -> None:
         self.poll(force=True)
@@ -648,7 +659,7 @@ class MjdashApp(App[None]):
             options = [s for s in INTERVAL_STEPS if s > current]
             new = options[0] if options else INTERVAL_STEPS[-1]
         self.poller.interval = new
-        self.notify(f"Polling every {new:g}s", timeout=2)
+        self.say(f"Polling every {new:g}s", timeout=2)
         self._render_status_line()
 
     def action_faster(self) -> None:

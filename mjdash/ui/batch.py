@@ -20,7 +20,7 @@ from textual.css.query import NoMatches
 from textual.widgets import Input, TextArea
 
 from mjdash import atomic, export, images, notify, paths
-from mjdash.insight import BatchStats, StallTracker, Summary, signature
+from mjdash.insight import BatchStats, StallTracker, Summary, task_part
 from mjdash.journal import Journal, JournalWriter, Record
 from mjdash.task import Status, Task
 from mjdash.ui.messages import TasksFinished
@@ -176,24 +176,29 @@ class BatchFeatures:
         records: list[Record] = []
         succeeded: list[Task] = []
         replace = False
+        # Per changed task (10,000 on a big poll): the loop's lookups hoisted.
+        tasks, not_found, members = app.tasks, app.not_found, self.members
+        stalls, everything, stats = self.stalls, self.everything, self.stats
+        placed = not self.view.is_default  # a filter or a sort: changes may re-place rows
         for task_id in changed:
-            task = app.tasks.get(task_id)
-            missing = task_id in app.not_found
+            task = tasks.get(task_id)
+            missing = task_id in not_found
             if task is not None and not missing:
-                before = self.stalls.signature(task_id)
-                self.stalls.observe(task, now)
-                after = signature(task)
+                before = stalls.signature(task_id)
+                stalls.observe(task, now)
+                after = stalls.signature(task_id)  # = signature(task), just stored
                 if before != after:
                     old = before[0] if before is not None else None
                     records.append(Record(now, task_id, old, after[0], after[1]))
                     if task.status is Status.SUCCESS and old != after[0]:
                         succeeded.append(task)
             else:
-                self.stalls.forget([task_id])
-            self.everything.put(task_id, task, missing)
-            if task_id in self.members:
-                self.stats.put(task_id, task, missing)
-            if not replace and not self.view.is_default:
+                stalls.forget([task_id])
+            part = task_part(task, missing)
+            everything.put_part(task_id, part)
+            if task_id in members:
+                stats.put_part(task_id, part)
+            if placed and not replace:
                 replace = self._moves(task_id, task, missing)
         self.journal_writer.put(records)  # written off the UI thread
         new = self.stalls.check(now)
@@ -344,7 +349,7 @@ class BatchFeatures:
         if announce:
             shown = len(self.members)
             total = len(self._all_ids)
-            app.notify(f"{announce} ({shown} of {total} tasks)", timeout=2, markup=False)
+            app.say(f"{announce} ({shown} of {total} tasks)", timeout=2)
 
     def open_filter(self) -> None:
         """/ opens the filter bar; while typing somewhere (or in a dialog) "/" is just a "/"."""
@@ -372,7 +377,7 @@ class BatchFeatures:
         preview = self.preview
         preview.set_enabled(not preview.enabled)
         state = "on" if preview.enabled else "off"
-        self.app.notify(f"Image preview {state} (v)", timeout=1.5)
+        self.app.say(f"Image preview {state} (v)", timeout=1.5)
 
     # --- downloads and export -------------------------------------------------------------
 
@@ -392,7 +397,7 @@ class BatchFeatures:
         if not tasks:
             app.notify("No finished task with an image in view.", severity="warning")
             return
-        app.notify(f"Downloading {len(tasks)} images to {self.download_dir}", markup=False)
+        app.say(f"Downloading {len(tasks)} images to {self.download_dir}")
         self._start_downloads(tasks, quiet=False)
 
     def _start_downloads(self, tasks: list[Task], *, quiet: bool, overwrite: bool = False) -> None:
@@ -435,7 +440,7 @@ class BatchFeatures:
             )
         if saved and not quiet:
             what = saved[0] if len(saved) == 1 else f"{len(saved)} images in {folder}"
-            app.notify(f"Saved {what}", title="Download", markup=False)
+            app.say(f"Saved {what}", title="Download")
 
     def export(self) -> Path | None:
         """E: the rows in view (filter and sort applied) to a file in the download folder."""
@@ -457,7 +462,7 @@ class BatchFeatures:
                 markup=False,
             )
             return None
-        app.notify(f"Exported {len(order)} tasks to {target}", title="Export", markup=False)
+        app.say(f"Exported {len(order)} tasks to {target}", title="Export")
         return target
 
 
