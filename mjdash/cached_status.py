@@ -21,19 +21,9 @@ from pathlib import Path
 
 from mjdash import atomic, paths
 from mjdash.status_report import FORMAT_FIELDS, Counts
-from mjdash.task import Status, Task, parse_status, parse_task
+from mjdash.task import Task, parse_status, parse_task
 
 _CHUNK = 500
-_GROUP = {  # as `status --format` groups them (status_report.Counts)
-    Status.SUCCESS: "done",
-    Status.IN_PROGRESS: "running",
-    Status.PENDING: "queued",
-    Status.NOT_START: "queued",
-    Status.SUBMITTED: "queued",
-    Status.FAILURE: "failed",
-    Status.CANCEL: "failed",
-    Status.MODAL: "modal",
-}
 
 
 INDEX_NAME = "status-ids.json"
@@ -121,9 +111,8 @@ def cached_counts(path: Path, ids: list[str]) -> Counts:
     counts["total"] = len(unique)
     for raw in cached_statuses(path, unique).values():
         status, _ = parse_status(raw)
-        group = _GROUP.get(status)
-        if group:
-            counts[group] += 1
+        if status.group in counts:  # "other" (an unknown status) counts in the total only
+            counts[status.group] += 1
     return Counts(**counts)
 
 

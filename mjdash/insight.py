@@ -48,17 +48,6 @@ DONE, FAILED, RUNNING, QUEUED, MODAL, MISSING, WAITING, OTHER = (
     "waiting",
     "other",
 )
-_GROUP = {
-    Status.SUCCESS: DONE,
-    Status.FAILURE: FAILED,
-    Status.CANCEL: FAILED,
-    Status.IN_PROGRESS: RUNNING,
-    Status.PENDING: QUEUED,
-    Status.NOT_START: QUEUED,
-    Status.SUBMITTED: QUEUED,
-    Status.MODAL: MODAL,
-    Status.UNKNOWN: OTHER,
-}
 QUEUED_STATUSES = frozenset({Status.PENDING, Status.NOT_START, Status.SUBMITTED})
 QUEUED_TEXTS = frozenset(status.value for status in QUEUED_STATUSES)
 
@@ -69,7 +58,7 @@ def group_of(task: Task | None, not_found: bool = False) -> str:
         return MISSING
     if task is None:
         return WAITING
-    return _GROUP[task.status]
+    return task.status.group
 
 
 def median(values: list[float]) -> float | None:
@@ -139,6 +128,16 @@ class _Part:
 _EMPTY_PART = _Part(WAITING, 0.0, None, None, None, None)
 
 
+def _move(values: list[float], old: float | None, new: float | None) -> None:
+    """In a sorted list: remove `old` (when there) and insert `new` (when not None)."""
+    if old is not None:
+        index = bisect.bisect_left(values, old)
+        if index < len(values) and values[index] == old:
+            del values[index]
+    if new is not None:
+        bisect.insort(values, new)
+
+
 def _part(task: Task | None, not_found: bool) -> _Part:
     group = group_of(task, not_found)
     if task is None:
@@ -153,6 +152,11 @@ def _part(task: Task | None, not_found: bool) -> _Part:
     render = _seconds(task.render_time) if group == DONE else None
     start = _epoch(task.start_time or task.submit_time) if group == RUNNING else None
     return _Part(group, units, queue, render, start, task.progress)
+
+
+def task_part(task: Task | None, not_found: bool = False) -> _Part:
+    """A task's contribution to a BatchStats (for `BatchStats.put_part`)."""
+    return _part(task, not_found)
 
 
 class BatchStats:
@@ -207,13 +211,34 @@ class BatchStats:
 
     def put(self, task_id: str, task: Task | None, not_found: bool = False) -> None:
         """A member changed (or joined)."""
-        new = _part(task, not_found)
+        self.put_part(task_id, _part(task, not_found))
+
+    def put_part(self, task_id: str, new: _Part) -> None:
+        """`put` with the task's contribution already worked out (`task_part`): a poll computes
+        it once for the two BatchStats a task belongs to."""
         old = self._parts.get(task_id)
         if old == new:
             return
-        if old is not None:
-            self._remove(task_id, old)
-        self._add(task_id, new, keep_sorted=True)
+        if old is None:
+            self._add(task_id, new, keep_sorted=True)
+            return
+        # `_remove` then `_add`, touching only what differs (a poll changes the progress of
+        # thousands of tasks; their queue and render times rarely move).
+        parts = self._parts
+        del parts[task_id]
+        parts[task_id] = new
+        if old.group != new.group:
+            self._counts[old.group] -= 1
+            self._counts[new.group] += 1
+        self._units -= old.units
+        self._units += new.units
+        if old.queue != new.queue:
+            _move(self._queue, old.queue, new.queue)
+        if old.render != new.render:
+            _move(self._render, old.render, new.render)
+        self._running.pop(task_id, None)
+        if new.group == RUNNING:
+            self._running[task_id] = new
 
     def discard(self, task_id: str) -> None:
         old = self._parts.get(task_id)

@@ -11,9 +11,10 @@ import string
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from mjdash.durations import format_duration
 from mjdash.task import Status, Task
 
 NOT_FOUND = "not found"
@@ -62,24 +63,13 @@ class Counts:
         counts = dict.fromkeys(FORMAT_FIELDS, 0)
         for row in rows:
             counts["total"] += 1
-            group = _GROUPS.get(row.task.status) if row.task is not None else "missing"
+            group = row.task.status.group if row.task is not None else "missing"
             if row.task is None and row.error is None:
                 group = None  # not polled yet
-            if group:
+            if group in counts:  # "other" (an unknown status) counts in the total only
                 counts[group] += 1
         return cls(**counts)
 
-
-_GROUPS = {
-    Status.SUCCESS: "done",
-    Status.IN_PROGRESS: "running",
-    Status.PENDING: "queued",
-    Status.NOT_START: "queued",
-    Status.SUBMITTED: "queued",
-    Status.FAILURE: "failed",
-    Status.CANCEL: "failed",
-    Status.MODAL: "modal",
-}
 
 FORMAT_FIELDS = ("total", "done", "running", "queued", "failed", "modal", "missing")
 
@@ -160,23 +150,6 @@ _MAX_STATUS = 11
 _PROGRESS_WIDTH = 4
 _ELAPSED_WIDTH = 7
 _MIN_PROMPT = 8  # narrower than this, the prompt column is left out
-
-
-def format_duration(delta: timedelta | None) -> str:
-    """Compact: "42s", "3m 12s", "1h 05m", "2d 3h"."""
-    if delta is None:
-        return ""
-    seconds = int(delta.total_seconds())
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
 
 
 def char_width(ch: str) -> int:

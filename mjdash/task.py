@@ -80,9 +80,25 @@ class Status(Enum):
     def is_running(self) -> bool:
         return self in _ACTIVE
 
+    @property
+    def group(self) -> str:
+        """How counts group it: done, failed, running, queued, modal, or other."""
+        return _GROUPS[self]
+
 
 _TERMINAL = frozenset({Status.SUCCESS, Status.FAILURE, Status.CANCEL})
 _ACTIVE = frozenset({Status.PENDING, Status.NOT_START, Status.SUBMITTED, Status.IN_PROGRESS})
+_GROUPS = {
+    Status.SUCCESS: "done",
+    Status.FAILURE: "failed",
+    Status.CANCEL: "failed",
+    Status.IN_PROGRESS: "running",
+    Status.PENDING: "queued",
+    Status.NOT_START: "queued",
+    Status.SUBMITTED: "queued",
+    Status.MODAL: "modal",
+    Status.UNKNOWN: "other",
+}
 _STATUS_BY_TEXT = {s.value: s for s in Status if s not in (Status.PENDING, Status.UNKNOWN)}
 
 

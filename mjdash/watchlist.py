@@ -463,6 +463,8 @@ class Watchlist:
         self._synced: bytes | None = None  # fingerprint of the file as last read or written
         self._broken: str | None = None  # why saving is refused
         self._mutex = threading.RLock()
+        self._version = 0  # bumped by every change of the entries in memory
+        self._children: tuple[int, dict[str, tuple[str, ...]]] | None = None
 
     # loading ------------------------------------------------------------------------------
 
@@ -518,6 +520,18 @@ class Watchlist:
     def get(self, task_id: str) -> Entry | None:
         return self._state.entry(task_id)
 
+    def children(self, task_id: str) -> tuple[str, ...]:
+        """The watched ids whose parent is `task_id`, in watchlist order. From an index built
+        once per change of the watchlist (the detail pane asks on every poll)."""
+        index = self._children
+        if index is None or index[0] != self._version:
+            found: dict[str, list[str]] = {}
+            for entry in self.entries:
+                found.setdefault(entry.parent, []).append(entry.id)
+            index = (self._version, {k: tuple(v) for k, v in found.items()})
+            self._children = index
+        return index[1].get(task_id, ())
+
     def __contains__(self, task_id: object) -> bool:
         return isinstance(task_id, str) and task_id in self._state.items
 
@@ -558,6 +572,7 @@ class Watchlist:
         with self._mutex:
             if self._state.apply(op):
                 self._ops.append(op)
+                self._version += 1
                 return True
             return False
 
@@ -658,6 +673,7 @@ class Watchlist:
                     path=self.path,
                 ) from None
             self._state = merged
+            self._version += 1
             self._ops.clear()
             self._synced = _fingerprint(data)
             if warnings is not None:
@@ -676,6 +692,7 @@ class Watchlist:
                     f"could not read the watchlist: {_os_reason(exc)}", path=self.path
                 ) from None
             self._state = merged
+            self._version += 1
             self._synced = fingerprint
             if warnings is not None:
                 self.warnings = warnings

@@ -43,7 +43,7 @@ from mjdash.ui.detail import ButtonList, DetailModel, DetailPane
 from mjdash.ui.filterbar import FilterBar
 from mjdash.ui.messages import TasksFinished, TasksPolled
 from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
-from mjdash.ui.status_line import BatchCounts, PollView, render_status_line
+from mjdash.ui.status_line import PollView, render_status_line
 from mjdash.ui.summary import SummaryLine
 from mjdash.ui.table import ID_WIDTH, TaskTable, columns_for_width
 from mjdash.urls import url_refusal
@@ -139,7 +139,7 @@ class MjdashApp(App[None]):
         self._rows: list[TreeRow] = []
         self._row_index: tuple[list[TreeRow], dict[str, TreeRow]] = ([], {})
         self._view_version = 0  # bumped by every _sync_rows: the status line recounts then
-        self._counted: tuple[int, BatchCounts, int] | None = None
+        self._triage_counted: tuple[int, int] | None = None  # (view version, tasks to triage)
         self._cache_writer = CacheWriter(cache) if cache is not None else None
         self._poll_timer: Timer | None = None
         self._polling = False
@@ -289,7 +289,7 @@ class MjdashApp(App[None]):
 
     def _detail_model(self, task_id: str) -> DetailModel:
         entry = self.watchlist.get(task_id)
-        children = tuple(e.id for e in self.watchlist.entries if e.parent == task_id)
+        children = self.watchlist.children(task_id)  # indexed, not a scan of every entry
         # Change times survive restarts: the journal restores them (mjdash/ui/batch.py).
         last_change = self.batch.last_change(task_id)
         return DetailModel(
@@ -455,13 +455,16 @@ class MjdashApp(App[None]):
         )
 
     def _render_status_line(self) -> None:
-        # Counting walks every task: only after something changed (_sync_rows), not every tick.
-        if self._counted is None or self._counted[0] != self._view_version:
-            ids = self.watchlist.ids
-            counts = BatchCounts.of((self.tasks.get(i) for i in ids), missing=len(self.not_found))
-            self._counted = (self._view_version, counts, self.actions.count())
-        _, counts, triage = self._counted
-        text = render_status_line(counts, self._poll_view(), self.key_env, triage=triage)
+        # Counting what is left to triage walks every task: only after a change, not per tick.
+        if self._triage_counted is None or self._triage_counted[0] != self._view_version:
+            self._triage_counted = (self._view_version, self.actions.count())
+        text = render_status_line(
+            self._poll_view(),
+            self.key_env,
+            total=len(self.watchlist),
+            missing=len(self.not_found),
+            triage=self._triage_counted[1],
+        )
         if text != self._status_line_text:
             self._status_line_text = text
             self.query_one("#status-line", Static).update(text, layout=False)  # always 1 line

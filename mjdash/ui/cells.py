@@ -6,10 +6,11 @@ server text must never be read as markup.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from rich.text import Text
 
+from mjdash.durations import format_duration
 from mjdash.task import Status, Task
 
 # (glyph, word, style) per status; the colours follow the issue: grey, yellow, blue, green,
@@ -64,23 +65,6 @@ def progress_text(task: Task | None) -> Text:
     text.append("·" * (len(bar) - len(filled)), style="grey35")
     text.append(f"{task.progress:>4}%")
     return text
-
-
-def format_duration(delta: timedelta | None) -> str:
-    """Compact and per-second ("42s", "3m 12s", "1h 05m", "2d 3h"), for a narrow column."""
-    if delta is None:
-        return ""
-    seconds = int(delta.total_seconds())
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
 
 
 def elapsed_text(task: Task | None, now: datetime) -> Text:

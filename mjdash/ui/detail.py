@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import humanize
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
@@ -188,12 +189,20 @@ def render_detail(model: DetailModel, now: datetime) -> Text:
     return out
 
 
+def _shape(text: Text) -> tuple[tuple[int, ...], ...]:
+    """The cell widths of the words of each line: texts of the same shape wrap alike (so take
+    the same height) at any width."""
+    lines = text.plain.split("\n")
+    return tuple(tuple(cell_len(word) for word in line.split(" ")) for line in lines)
+
+
 class DetailPane(VerticalScroll, can_focus=False):
     """Selected task: facts on top, buttons below."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.model: DetailModel | None = None
+        self._info_text: Text | None = None  # what #detail-info shows (None: no task)
 
     def compose(self):
         yield Static(Text("No task selected. Press a to add task ids."), id="detail-info")
@@ -210,10 +219,12 @@ class DetailPane(VerticalScroll, can_focus=False):
         info = self.query_one("#detail-info", Static)
         buttons = self.query_one(ButtonList)
         if model is None:
+            self._info_text = None
             info.update(Text("No task selected. Press a to add task ids."))
             buttons.show_buttons((), frozenset())
             return
-        info.update(render_detail(model, now))
+        self._info_text = render_detail(model, now)
+        info.update(self._info_text)
         task_buttons = model.task.buttons if model.task else ()
         if not same_task:
             buttons.highlighted = None
@@ -222,6 +233,14 @@ class DetailPane(VerticalScroll, can_focus=False):
             self.scroll_home(animate=False)
 
     def refresh_times(self, now: datetime) -> None:
-        """Re-render the relative times ("3 minutes ago") of the shown task."""
-        if self.model is not None:
-            self.query_one("#detail-info", Static).update(render_detail(self.model, now))
+        """Re-render the relative times ("3 minutes ago") of the shown task (once a second):
+        nothing when the text is the same, no layout when its lines wrap as before."""
+        if self.model is None:
+            return
+        text = render_detail(self.model, now)
+        shown = self._info_text
+        if shown is not None and text == shown:
+            return
+        same_shape = shown is not None and _shape(text) == _shape(shown)
+        self._info_text = text
+        self.query_one("#detail-info", Static).update(text, layout=not same_shape)

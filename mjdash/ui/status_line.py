@@ -2,44 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from rich.text import Text
 
 from mjdash.poller import PollerState
-from mjdash.task import Status, Task
-
-
-@dataclass(frozen=True)
-class BatchCounts:
-    total: int = 0
-    running: int = 0
-    queued: int = 0
-    done: int = 0
-    failed: int = 0
-    modal: int = 0
-    missing: int = 0
-
-    @classmethod
-    def of(cls, tasks: Iterable[Task | None], missing: int = 0) -> BatchCounts:
-        counts: Counter[Status] = Counter()
-        total = 0
-        for task in tasks:
-            total += 1
-            if task is not None:
-                counts[task.status] += 1
-        return cls(
-            total=total,
-            running=counts[Status.IN_PROGRESS],
-            queued=counts[Status.PENDING] + counts[Status.NOT_START] + counts[Status.SUBMITTED],
-            done=counts[Status.SUCCESS],
-            failed=counts[Status.FAILURE] + counts[Status.CANCEL],
-            modal=counts[Status.MODAL],
-            missing=missing,
-        )
 
 
 @dataclass(frozen=True)
@@ -74,7 +42,7 @@ def _state_text(view: PollView, key_env: str) -> Text:
 
 
 def render_status_line(
-    counts: BatchCounts, view: PollView, key_env: str, *, triage: int = 0
+    view: PollView, key_env: str, *, total: int, missing: int = 0, triage: int = 0
 ) -> Text:
     """Health first (it is what a narrow pane must not cut off), then the watchlist's size.
 
@@ -91,9 +59,9 @@ def render_status_line(
         line.append(f" · polled {format_ago(view.polled_ago)}", style="grey62")
     line.append(f" · every {view.interval:g}s · {view.requests_per_minute:.0f} req/min", "grey62")
     line.append(" │ ", style="grey50")
-    line.append(f"{counts.total} tasks")
-    if counts.missing:
-        line.append(f" ?{counts.missing} not found", style="grey50")
+    line.append(f"{total} tasks")
+    if missing:
+        line.append(f" ?{missing} not found", style="grey50")
     if triage:
         line.append(f" ⚑{triage} to triage", style="bold cyan")
     return line

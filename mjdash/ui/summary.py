@@ -124,7 +124,7 @@ class SummaryLine(Static):
         text = render_summary(self.summary, now, self.view_text, self.size.width)
         if text != self._shown:
             self._shown = text
-            self.update(text)
+            self.update(text, layout=False)  # always one line (height: 1)
 
     @property
     def plain(self) -> str:
