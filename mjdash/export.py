@@ -122,20 +122,8 @@ def render_csv(records: list[dict[str, Any]]) -> str:
 
 # --- Markdown ---------------------------------------------------------------------------------
 
-MD_FIELDS = (
-    "id",
-    "action",
-    "status",
-    "progress",
-    "prompt",
-    "finalPrompt",
-    "imageUrl",
-    "failReason",
-    "submitTime",
-    "startTime",
-    "finishTime",
-    "buttons",
-)
+# The Markdown table leaves out the derived seconds: it is read by people, who have the times.
+MD_FIELDS = tuple(f for f in FIELDS if f not in ("queueSeconds", "renderSeconds"))
 
 
 def md_escape(text: str) -> str:

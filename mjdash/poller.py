@@ -225,9 +225,7 @@ class Poller:
             entry = self._entries.get(task_id)
             if entry is None:
                 self._seq += 1
-                entry = self._entries[task_id] = _Entry(
-                    next_due=now, changed_at=now, seq=self._seq
-                )
+                entry = self._entries[task_id] = _Entry(next_due=now, changed_at=now, seq=self._seq)
             elif entry.not_found:
                 entry.not_found = False
                 entry.next_due = now

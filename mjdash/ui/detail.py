@@ -223,8 +223,11 @@ class DetailPane(VerticalScroll, can_focus=False):
             info.update(Text("No task selected. Press a to add task ids."))
             buttons.show_buttons((), frozenset())
             return
-        self._info_text = render_detail(model, now)
-        info.update(self._info_text)
+        text = render_detail(model, now)
+        shown, self._info_text = self._info_text, text
+        if text != shown:
+            # A poll that moved the progress: no layout when the lines wrap as before.
+            info.update(text, layout=shown is None or _shape(text) != _shape(shown))
         task_buttons = model.task.buttons if model.task else ()
         if not same_task:
             buttons.highlighted = None
