@@ -688,6 +688,8 @@ def _same_answer(old: dict[str, Any], new: object) -> bool:
         return True
     if not isinstance(new, dict) or len(old) != len(new):
         return False
+    if old.get("progress") != new.get("progress") or old.get("status") != new.get("status"):
+        return False  # it moved: no need to look at the URL (most answers of a running batch)
     before, after = old.get("imageUrl"), new.get("imageUrl")
     if not isinstance(before, str) or not isinstance(after, str) or before == after:
         return False

@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from mjdash.task import Status, Task
 
@@ -115,8 +116,7 @@ class Summary:
         return max(0.0, self.eta_at - now)
 
 
-@dataclass(frozen=True, slots=True)
-class _Part:
+class _Part(NamedTuple):  # a tuple: built for every changed task on every poll, 3x cheaper
     group: str
     units: float  # progress toward settled, 0..1
     queue: float | None
@@ -376,27 +376,38 @@ class StallTracker:
 
     def observe(self, task: Task, now: float) -> bool:
         """Take the task's latest state; True when its stalled flag went off (it moved or ended)."""
+        # Called for every changed task on every poll: `signature` and `_schedule` inlined.
         task_id = task.id
-        sig = signature(task)
-        if self._sig.get(task_id) != sig:
-            self._sig[task_id] = sig
-            self._since[task_id] = now
+        sig = (task.status_text, task.progress)
+        sigs, since = self._sig, self._since
+        if sigs.get(task_id) != sig:
+            sigs[task_id] = sig
+            since[task_id] = now
             moved = True
         else:
-            self._since.setdefault(task_id, now)
+            since.setdefault(task_id, now)
             moved = False
-        was = task_id in self.stalled
+        stalled = self.stalled
+        was = task_id in stalled
         if not task.needs_polling:
             self._unschedule(task_id)
-            self.stalled.discard(task_id)
+            stalled.discard(task_id)
             return was
         if task.status in QUEUED_STATUSES:
-            self._queued.setdefault(task_id, self._since[task_id])
+            queued = self._queued.setdefault(task_id, since[task_id])
         else:
             self._queued.pop(task_id, None)
+            queued = None
         if moved and was:
-            self.stalled.discard(task_id)
-        self._schedule(task_id)
+            stalled.discard(task_id)
+        elif was:
+            return False  # stalled and unchanged: stays flagged, nothing scheduled
+        deadline = since[task_id] + self.after
+        if queued is not None:
+            deadline = min(deadline, queued + self.queue_after)
+        if self._due.get(task_id) != deadline:
+            self._due[task_id] = deadline
+            heapq.heappush(self._heap, (deadline, task_id))
         return moved and was
 
     def forget(self, ids: Iterable[str]) -> None:

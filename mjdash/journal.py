@@ -21,16 +21,18 @@ import json
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from mjdash import atomic, paths
 from mjdash.task import is_task_id
 
 FILE_NAME = "journal.jsonl"
 MAX_BYTES = 2 * 1024 * 1024
+WRITE_DELAY = 0.5  # seconds the writer thread lets a poll's screen update go first
 _MAX_STATUS = 40
 
 
@@ -53,8 +55,7 @@ def _moment(ts: float) -> str:
     return text
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):  # a tuple: a poll can build 10,000 of them on the UI thread
     ts: float  # epoch seconds
     id: str
     old: str | None  # the status before ("from"); None when first seen
@@ -200,8 +201,9 @@ class Journal:
 class JournalWriter:
     """Appends off the caller's thread, in order; `close()` writes what is queued."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, *, delay: float = WRITE_DELAY) -> None:
         self.journal = journal
+        self.delay = delay
         self._queue: queue.SimpleQueue[list[Record] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -227,9 +229,13 @@ class JournalWriter:
             batch = self._queue.get()
             if batch is None:
                 return
-            while True:  # everything already queued goes out in the same write
+            # Not at once: the poll that queued these is still being applied and drawn, and
+            # this thread would take turns with it for the GIL. Whatever is queued meanwhile
+            # goes out in the same write; close() cuts the wait short.
+            end = time.monotonic() + self.delay
+            while True:
                 try:
-                    more = self._queue.get_nowait()
+                    more = self._queue.get(timeout=max(0.0, end - time.monotonic()))
                 except queue.Empty:
                     break
                 if more is None:

@@ -391,16 +391,24 @@ class MjdashApp(App[None]):
         failed: list[str] = []
         modal: list[str] = []
         watched = set(self.watchlist.ids)
+        tasks, stale, not_found = self.tasks, self.stale, self.not_found  # 10,000 rounds
         for task_id, task in result.tasks.items():
             if task_id not in watched:
                 continue
-            old = self.tasks.get(task_id)
+            old = tasks.get(task_id)
             # A row marked stale or "not found" must be redrawn even if the task is unchanged.
-            marked = self.stale.pop(task_id, None) is not None or task_id in self.not_found
-            self.not_found.discard(task_id)
-            if (old is task or old == task) and not marked:
+            marked = stale.pop(task_id, None) is not None or task_id in not_found
+            not_found.discard(task_id)
+            # (A different status or progress settles it before comparing every field.)
+            same = old is task or (
+                old is not None
+                and old.status is task.status
+                and old.progress == task.progress
+                and old == task
+            )
+            if same and not marked:
                 continue  # the client hands back the same Task for an unchanged answer
-            self.tasks[task_id] = task
+            tasks[task_id] = task
             changed.append(task_id)
             if old is not None and old.status != task.status:
                 if task.status is Status.SUCCESS:

@@ -178,15 +178,17 @@ class BatchFeatures:
         replace = False
         # Per changed task (10,000 on a big poll): the loop's lookups hoisted.
         tasks, not_found, members = app.tasks, app.not_found, self.members
-        stalls, everything, stats = self.stalls, self.everything, self.stats
+        stalls = self.stalls
+        signature_of, observe = stalls.signature, stalls.observe
+        put_everything, put_member = self.everything.put_part, self.stats.put_part
         placed = not self.view.is_default  # a filter or a sort: changes may re-place rows
         for task_id in changed:
             task = tasks.get(task_id)
             missing = task_id in not_found
             if task is not None and not missing:
-                before = stalls.signature(task_id)
-                stalls.observe(task, now)
-                after = stalls.signature(task_id)  # = signature(task), just stored
+                before = signature_of(task_id)
+                observe(task, now)
+                after = signature_of(task_id)  # = signature(task), just stored
                 if before != after:
                     old = before[0] if before is not None else None
                     records.append(Record(now, task_id, old, after[0], after[1]))
@@ -195,9 +197,9 @@ class BatchFeatures:
             else:
                 stalls.forget([task_id])
             part = task_part(task, missing)
-            everything.put_part(task_id, part)
+            put_everything(task_id, part)
             if task_id in members:
-                stats.put_part(task_id, part)
+                put_member(task_id, part)
             if placed and not replace:
                 replace = self._moves(task_id, task, missing)
         self.journal_writer.put(records)  # written off the UI thread
