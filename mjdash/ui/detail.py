@@ -206,8 +206,9 @@ class DetailPane(VerticalScroll, can_focus=False):
 
     def compose(self):
         yield Static(Text("No task selected. Press a to add task ids."), id="detail-info")
-        yield ImagePreview(id="preview")
         yield ButtonList(id="buttons")
+        # Below the buttons: an image arriving late must not push them away from the cursor.
+        yield ImagePreview(id="preview")
 
     def show(self, model: DetailModel | None, now: datetime) -> None:
         if model == self.model:
