@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from mjdash.cache import TaskCache
 from mjdash.client import MidjourneyClient
 from mjdash.config import Config
@@ -22,12 +20,12 @@ def run_dashboard(
     subtitle: str = "",
     journal: Journal | None = None,
 ) -> int:
-    """Run the app until the user quits; returns the exit code."""
+    """Run the app until the user quits; returns the exit code.
+
+    The commands check for a terminal (commands.common.needs_terminal) before building
+    anything, so this does not check again."""
     from mjdash.ui.app import MjdashApp
 
-    if not sys.stdout.isatty():
-        print("mjdash: the dashboard needs a terminal; try `mjdash status`.", file=sys.stderr)
-        return 2
     app = MjdashApp(
         config=config,
         client=client,
