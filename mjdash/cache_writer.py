@@ -35,17 +35,19 @@ class CacheWriter:
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def put(self, tasks: Iterable[Task]) -> None:
-        """Queue snapshots (the newest per task wins); never waits for SQLite."""
+    def put(self, tasks: Iterable[Task] | dict[str, Task], *, urgent: bool | None = None) -> None:
+        """Queue snapshots (the newest per task wins); never waits for SQLite. `tasks` may be
+        a dict by id already. `urgent`: some task finished or waits for the user (None: look)."""
         with self._wake:
             if self._closed:
-                self.cache.put_many(tasks)
+                self.cache.put_many(tasks.values() if isinstance(tasks, dict) else tasks)
                 return
-            batch = {task.id: task for task in tasks}
+            batch = tasks if isinstance(tasks, dict) else {task.id: task for task in tasks}
             self._pending.update(batch)
             if not self._pending:
                 return
-            urgent = not all(task.needs_polling for task in batch.values())
+            if urgent is None:
+                urgent = not all(task.needs_polling for task in batch.values())
             due = time.monotonic() + (self.urgent_delay if urgent else self.delay)
             if self._due is None or due < self._due:
                 self._due = due

@@ -27,7 +27,7 @@ import heapq
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import NamedTuple
 
 from mjdash.task import Status, Task
@@ -51,6 +51,9 @@ DONE, FAILED, RUNNING, QUEUED, MODAL, MISSING, WAITING, OTHER = (
 )
 QUEUED_STATUSES = frozenset({Status.PENDING, Status.NOT_START, Status.SUBMITTED})
 QUEUED_TEXTS = frozenset(status.value for status in QUEUED_STATUSES)
+# Not polled, so never stalled: finished, and MODAL (waits for the user). = not needs_polling
+_NOT_POLLED = frozenset({Status.SUCCESS, Status.FAILURE, Status.CANCEL, Status.MODAL})
+SAME = object()  # StallTracker.update: the signature did not change
 
 
 def group_of(task: Task | None, not_found: bool = False) -> str:
@@ -71,14 +74,6 @@ def median(values: list[float]) -> float | None:
     if count % 2:
         return values[middle]
     return (values[middle - 1] + values[middle]) / 2
-
-
-def _seconds(delta: timedelta | None) -> float | None:
-    return None if delta is None else delta.total_seconds()
-
-
-def _epoch(moment: datetime | None) -> float | None:
-    return None if moment is None else moment.timestamp()
 
 
 # --- the summary ------------------------------------------------------------------------------
@@ -138,20 +133,34 @@ def _move(values: list[float], old: float | None, new: float | None) -> None:
         bisect.insort(values, new)
 
 
+_ZERO = timedelta(0)
+_STATUS_GROUP = {status: status.group for status in Status}
+
+
 def _part(task: Task | None, not_found: bool) -> _Part:
-    group = group_of(task, not_found)
+    # Built for every changed task on every poll (10,000 on a big one): the Task properties
+    # (group, queue_wait, render_time) are spelled out here.
     if task is None:
-        return _Part(group, 1.0 if not_found else 0.0, None, None, None, None)
-    if group in (DONE, FAILED, MISSING):
-        units = 1.0
-    elif group == RUNNING and task.progress is not None:
-        units = min(max(task.progress, 0), 100) / 100
-    else:
-        units = 0.0
-    queue = _seconds(task.queue_wait)
-    render = _seconds(task.render_time) if group == DONE else None
-    start = _epoch(task.start_time or task.submit_time) if group == RUNNING else None
-    return _Part(group, units, queue, render, start, task.progress)
+        return _Part(MISSING if not_found else WAITING, 1.0 if not_found else 0.0, *_NO_TIMES)
+    group = MISSING if not_found else _STATUS_GROUP[task.status]
+    submit, start = task.submit_time, task.start_time
+    queue = None if submit is None or start is None else max(start - submit, _ZERO).total_seconds()
+    if group == RUNNING:
+        progress = task.progress
+        units = 0.0 if progress is None else min(max(progress, 0), 100) / 100
+        begin = start or submit
+        return _Part(group, units, queue, None, begin and begin.timestamp(), progress)
+    if group == DONE:
+        finish = task.finish_time
+        render = (
+            None if start is None or finish is None else max(finish - start, _ZERO).total_seconds()
+        )
+        return _Part(group, 1.0, queue, render, None, task.progress)
+    units = 1.0 if group in (FAILED, MISSING) else 0.0
+    return _Part(group, units, queue, None, None, task.progress)
+
+
+_NO_TIMES = (None, None, None, None)
 
 
 def task_part(task: Task | None, not_found: bool = False) -> _Part:
@@ -162,14 +171,14 @@ def task_part(task: Task | None, not_found: bool = False) -> _Part:
 class BatchStats:
     """Counts, progress and medians over a set of member tasks, updated one task at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, peak_running: int = 0) -> None:
         self._parts: dict[str, _Part] = {}
         self._counts: Counter[str] = Counter()
         self._units = 0.0
         self._queue: list[float] = []
         self._render: list[float] = []
         self._running: dict[str, _Part] = {}
-        self.peak_running = 0
+        self.peak_running = peak_running  # the most seen rendering at once
 
     def __contains__(self, task_id: object) -> bool:
         return task_id in self._parts
@@ -295,30 +304,37 @@ class BatchStats:
         )
 
     def _eta(self, now: float, render: float | None, queued: int) -> tuple[float | None, int]:
-        running = list(self._running.values())
+        # O(running) on every poll that changed something: comprehensions over the parts'
+        # fields, unpacked (group, units, queue, render, start, progress).
+        running = self._running.values()
         if not running and not queued:
             return None, 0
         if render is None:
-            guesses = sorted(
-                (now - part.start) * 100 / part.progress
-                for part in running
-                if part.start is not None
-                and part.progress is not None
-                and part.progress >= MIN_PROGRESS_FOR_ESTIMATE
-            )
+            floor = MIN_PROGRESS_FOR_ESTIMATE
+            guesses = [
+                (now - start) * 100 / progress
+                for _, _, _, _, start, progress in running
+                if start is not None and progress is not None and progress >= floor
+            ]
+            guesses.sort()
             render = median(guesses)
         if render is None:
             return None, 0
-        left = [
-            max(0.0, render - (now - part.start)) if part.start is not None else render
-            for part in running
-        ]
+        # A task started at `start` has max(0, render - (now - start)) = max(0, start - edge)
+        # left; one with no start time a whole `render`.
+        edge = now - render
+        starts = [start for _, _, _, _, start, _ in running]
+        unstarted = starts.count(None)
+        left = [start - edge for start in starts if start is not None and start > edge]
+        longest = max(left, default=0.0)
+        if unstarted:
+            longest = max(longest, render)
         seen = self.peak_running if self.peak_running else min(max(queued, 1), DEFAULT_PARALLEL)
-        parallel = max(len(running), seen, 1)
+        parallel = max(len(starts), seen, 1)
         eta = max(
-            max(left, default=0.0),
+            longest,
             render if queued else 0.0,
-            (sum(left) + queued * render) / parallel,
+            (sum(left) + unstarted * render + queued * render) / parallel,
         )
         return now + eta, parallel
 
@@ -376,39 +392,53 @@ class StallTracker:
 
     def observe(self, task: Task, now: float) -> bool:
         """Take the task's latest state; True when its stalled flag went off (it moved or ended)."""
+        was = task.id in self.stalled
+        self.update(task, now)
+        return was and task.id not in self.stalled
+
+    def update(self, task: Task, now: float) -> tuple[str, int | None] | object | None:
+        """Take the task's latest state. Returns its signature before, when it changed (None
+        when first seen), else `SAME`: a poll journals the change without asking again."""
         # Called for every changed task on every poll: `signature` and `_schedule` inlined.
         task_id = task.id
+        status = task.status
         sig = (task.status_text, task.progress)
         sigs, since = self._sig, self._since
-        if sigs.get(task_id) != sig:
+        before = sigs.get(task_id)
+        if before != sig:
             sigs[task_id] = sig
             since[task_id] = now
             moved = True
         else:
             since.setdefault(task_id, now)
             moved = False
+            before = SAME
         stalled = self.stalled
-        was = task_id in stalled
-        if not task.needs_polling:
+        if status in _NOT_POLLED:
             self._unschedule(task_id)
             stalled.discard(task_id)
-            return was
-        if task.status in QUEUED_STATUSES:
+            return before
+        if status in QUEUED_STATUSES:
             queued = self._queued.setdefault(task_id, since[task_id])
         else:
             self._queued.pop(task_id, None)
             queued = None
-        if moved and was:
+        if task_id in stalled:
+            if not moved:
+                return before  # stalled and unchanged: stays flagged, nothing scheduled
             stalled.discard(task_id)
-        elif was:
-            return False  # stalled and unchanged: stays flagged, nothing scheduled
         deadline = since[task_id] + self.after
         if queued is not None:
             deadline = min(deadline, queued + self.queue_after)
-        if self._due.get(task_id) != deadline:
-            self._due[task_id] = deadline
-            heapq.heappush(self._heap, (deadline, task_id))
-        return moved and was
+        due = self._due
+        scheduled = due.get(task_id)
+        if scheduled != deadline:
+            due[task_id] = deadline
+            # Lazily: a later deadline keeps the heap entry it has (`check` re-files it when it
+            # comes up), so a poll that moves 10,000 tasks pushes nothing.
+            if scheduled is None or deadline < scheduled:
+                heapq.heappush(self._heap, (deadline, task_id))
+        return before
 
     def forget(self, ids: Iterable[str]) -> None:
         for task_id in ids:
@@ -428,10 +458,12 @@ class StallTracker:
         if task_id in self.stalled:
             return
         deadline = self._deadline(task_id)
-        if self._due.get(task_id) == deadline:
+        scheduled = self._due.get(task_id)
+        if scheduled == deadline:
             return  # unchanged: no new heap entry
         self._due[task_id] = deadline
-        heapq.heappush(self._heap, (deadline, task_id))
+        if scheduled is None or deadline < scheduled:
+            heapq.heappush(self._heap, (deadline, task_id))
 
     def _unschedule(self, task_id: str) -> None:
         self._due.pop(task_id, None)
@@ -439,19 +471,24 @@ class StallTracker:
 
     def check(self, now: float) -> list[str]:
         """Tasks that turned stalled since the last check (cheap when none did)."""
+        # Every scheduled task has a heap entry at or before its live deadline (`_due`).
         found = []
-        heap = self._heap
+        heap, due = self._heap, self._due
         while heap and heap[0][0] <= now:
             deadline, task_id = heapq.heappop(heap)
-            if self._due.get(task_id) != deadline:
-                continue  # rescheduled or finished since
-            del self._due[task_id]
+            live = due.get(task_id)
+            if live is None or live < deadline:
+                continue  # finished, or an earlier entry of it came up already
+            if live > deadline:
+                heapq.heappush(heap, (live, task_id))  # it moved since: file it anew
+                continue
+            del due[task_id]
             if task_id not in self.stalled:
                 self.stalled.add(task_id)
                 found.append(task_id)
-        if len(heap) > 4 * max(len(self._due), 64):
+        if len(heap) > 4 * max(len(due), 64):
             # Many superseded entries: rebuild so the heap stays O(tasks).
-            self._heap = [(d, i) for d, i in heap if self._due.get(i) == d]
+            self._heap = [(deadline, task_id) for task_id, deadline in due.items()]
             heapq.heapify(self._heap)
         return found
 

@@ -104,6 +104,7 @@ _GROUPS = {
     Status.UNKNOWN: "other",
 }
 _STATUS_BY_TEXT = {s.value: s for s in Status if s not in (Status.PENDING, Status.UNKNOWN)}
+_STATUS_TEXT = {s: s.value for s in Status}
 
 
 def parse_status(value: object) -> tuple[Status, str]:
@@ -325,9 +326,10 @@ class Task:
     @property
     def status_text(self) -> str:
         """The status as shown: unknown values as the server sent them."""
-        if self.status is Status.UNKNOWN:
+        status = self.status
+        if status is Status.UNKNOWN:
             return self.status_raw or "?"
-        return self.status.value
+        return _STATUS_TEXT[status]  # (Enum's .value is a Python-level descriptor)
 
     def elapsed(self, now: datetime) -> timedelta | None:
         """Finish (or now) minus start (or submit)."""

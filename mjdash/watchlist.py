@@ -30,7 +30,7 @@ import errno
 import hashlib
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
@@ -519,6 +519,11 @@ class Watchlist:
 
     def get(self, task_id: str) -> Entry | None:
         return self._state.entry(task_id)
+
+    def id_lookup(self) -> Container[str]:
+        """For `task_id in ...` over many ids (a poll's 10,000), without building a set. A live
+        view: it follows later changes."""
+        return self._state.items
 
     def children(self, task_id: str) -> tuple[str, ...]:
         """The watched ids whose parent is `task_id`, in watchlist order. From an index built

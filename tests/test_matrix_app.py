@@ -85,13 +85,13 @@ async def test_P5_hostile_tasks_show_inert_and_the_app_keeps_running(sim_factory
         assert len(prompt) <= app.table.prompt_width
         app.table.select(grid)
         await pilot.pause()
-        detail = app.query_one("#detail-info").render().plain
+        detail = app.detail.info_text.plain
         # Markup in server text is shown as typed, never applied: "[@click=app.quit]" stays text.
         assert "[bold]bold[/bold] [@click=app.quit]quit[/] --v 6.1" in detail
         assert "gnp.exe" in detail and "\u202e" not in detail
         app.table.select(failed)
         await pilot.pause()
-        assert "[/] [@click=app.quit]x[/] deliaf" in app.query_one("#detail-info").render().plain
+        assert "[/] [@click=app.quit]x[/] deliaf" in app.detail.info_text.plain
         # The 1 MB prompt was cut on the way in; its cell is one short line.
         assert len(app.tasks[huge].prompt) <= MAX_TEXT
         assert len(cell(app, huge, "prompt")) <= app.table.prompt_width

@@ -53,6 +53,7 @@ from mjdash.watchlist import Watchlist, WatchlistError
 INTERVAL_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
 WIDE = 120
 SAVE_DELAY = 0.5
+TICK_MERGE = 0.3  # s: a tick this close to a poll is left to the poll (one frame, not two)
 
 
 class MjdashApp(App[None]):
@@ -156,10 +157,13 @@ class MjdashApp(App[None]):
         self.collapsed: set[str] = set()
         self._rows: list[TreeRow] = []
         self._row_index: tuple[list[TreeRow], dict[str, TreeRow]] = ([], {})
-        self._view_version = 0  # bumped by every _sync_rows: the status line recounts then
-        self._triage_counted: tuple[int, int] | None = None  # (view version, tasks to triage)
+        self._triage_version = 0  # bumped when the triage count may have moved: recounted then
+        self._triage_counted: tuple[int, int] | None = None  # (triage version, tasks to triage)
         self._cache_writer = CacheWriter(cache) if cache is not None else None
         self._poll_timer: Timer | None = None
+        self._poll_due: float | None = None  # monotonic time the poll timer fires
+        self._poll_started = 0.0  # monotonic time the poll in flight started
+        self._tick_timer: Timer | None = None
         self._polling = False
         self._poll_again = False
         self._force_next = False
@@ -211,7 +215,7 @@ class MjdashApp(App[None]):
         self.table.focus()
         self._show_selected()
         self._render_status_line()
-        self.set_interval(1.0, self._tick, name="tick")
+        self._start_ticking()
         if self.watchlist.warnings:
             self.notify(
                 "\n".join(self.watchlist.warnings[:5]),
@@ -248,10 +252,12 @@ class MjdashApp(App[None]):
         self._rows = self.batch.arrange(self.watchlist.entries, self.collapsed)
         self._sync_rows(self._rows_ids())
 
-    def _sync_rows(self, changed: Iterable[str]) -> None:
+    def _sync_rows(self, changed: Iterable[str], *, triage: bool = True) -> None:
         """Show `self._rows`; the rows in `changed` get new cells. TaskTable builds a row's cells
-        (`_cells_for`) only while it is on screen, so 10,000 changed rows cost what 40 do."""
-        self._view_version += 1
+        (`_cells_for`) only while it is on screen, so 10,000 changed rows cost what 40 do.
+        `triage=False`: no task entered or left SUCCESS, the triage count stands."""
+        if triage:
+            self._triage_version += 1
         self.table.show(self._rows_ids(), changed)
 
     def _cells_for(self, task_id: str) -> dict[str, Text]:
@@ -349,7 +355,9 @@ class MjdashApp(App[None]):
         if self._poll_timer is not None:
             self._poll_timer.stop()
         # A zero-delay Timer divides by its interval: keep a small floor.
-        self._poll_timer = self.set_timer(max(delay, 0.05), self._start_poll, name="poll")
+        delay = max(delay, 0.05)
+        self._poll_timer = self.set_timer(delay, self._start_poll, name="poll")
+        self._poll_due = time.monotonic() + delay
 
     def poll(self, force: bool = False) -> Worker[None] | None:
         """Poll now (unless a poll is in flight: then once more right after it)."""
@@ -358,10 +366,12 @@ class MjdashApp(App[None]):
             self._poll_again = True
             return None
         self._polling = True
+        self._poll_started = time.monotonic()
         force, self._force_next = self._force_next, False
         return self._poll_worker(force)
 
     def _start_poll(self) -> None:
+        self._poll_due = None
         self.poll()
 
     @work(group="poll", exit_on_error=False)
@@ -387,58 +397,78 @@ class MjdashApp(App[None]):
         self._polling = False
         self._last_result = result
         changed: list[str] = []
+        fresh: dict[str, Task] = {}  # the new snapshots, for the cache
         done: list[str] = []
         failed: list[str] = []
         modal: list[str] = []
-        watched = set(self.watchlist.ids)
+        watched = self.watchlist.id_lookup()
         tasks, stale, not_found = self.tasks, self.stale, self.not_found  # 10,000 rounds
+        success = Status.SUCCESS
+        triage = False  # did a task enter or leave SUCCESS (the status line's triage count)?
+        urgent = False  # a first answer that is final: cached within a second (cache_writer.py)
         for task_id, task in result.tasks.items():
             if task_id not in watched:
                 continue
             old = tasks.get(task_id)
             # A row marked stale or "not found" must be redrawn even if the task is unchanged.
-            marked = stale.pop(task_id, None) is not None or task_id in not_found
-            not_found.discard(task_id)
+            marked = task_id in stale or task_id in not_found
+            if old is task and not marked:
+                continue  # the client hands back the same Task for an unchanged answer
+            if marked:
+                stale.pop(task_id, None)
+                not_found.discard(task_id)
             # (A different status or progress settles it before comparing every field.)
+            status = task.status
             same = old is task or (
                 old is not None
-                and old.status is task.status
+                and old.status is status
                 and old.progress == task.progress
                 and old == task
             )
             if same and not marked:
-                continue  # the client hands back the same Task for an unchanged answer
+                continue
             tasks[task_id] = task
             changed.append(task_id)
-            if old is not None and old.status != task.status:
-                if task.status is Status.SUCCESS:
+            fresh[task_id] = task
+            if old is None:
+                triage = triage or status is success
+                urgent = urgent or not task.needs_polling
+            elif old.status is not status:
+                triage = triage or status is success or old.status is success
+                if status is success:
                     done.append(task_id)
-                elif task.status in (Status.FAILURE, Status.CANCEL):
+                elif status in (Status.FAILURE, Status.CANCEL):
                     failed.append(task_id)
-                elif task.status is Status.MODAL:
+                elif status is Status.MODAL:
                     modal.append(task_id)
-        for task_id in result.not_found & watched:
-            if task_id not in self.not_found:
-                self.not_found.add(task_id)
+            elif status is success:
+                triage = True  # its buttons may have changed
+        for task_id in result.not_found:
+            if task_id in watched and task_id not in not_found:
+                not_found.add(task_id)
                 changed.append(task_id)
         for task_id, reason in result.bad.items():
-            if task_id in watched and self.stale.get(task_id) != reason:
-                self.stale[task_id] = reason
+            if task_id in watched and stale.get(task_id) != reason:
+                stale[task_id] = reason
                 changed.append(task_id)
         if result.tasks or result.requests:
             self._last_poll_at = time.monotonic()
         # Stall clocks, the journal, the summary, filter/sort re-placing (mjdash/ui/batch.py).
         self.batch.on_poll(changed)
         if changed:
-            if self._cache_writer is not None:  # written off the UI thread, coalesced
-                self._cache_writer.put([self.tasks[i] for i in changed if i in self.tasks])
-            self._sync_rows(changed)
+            if self._cache_writer is not None and fresh:  # written off the UI thread, coalesced
+                urgent = urgent or bool(done or failed or modal)
+                self._cache_writer.put(fresh, urgent=urgent)
+            self._sync_rows(changed, triage=triage)
             if self.selected_id in changed:
                 self._show_selected()
         digest = self.batch.digest(done, failed, modal)  # + new stalls, "batch complete"
         if digest is not None:
             self.post_message(digest)
-        self._render_status_line()
+        # The poll's frame is also the tick's (the clocks of the rows it did not change), and
+        # the next ticks count from here: with polls every 2 s, two frames a poll, not three.
+        self._tick()
+        self._start_ticking()
         if self._poll_again:
             self._poll_again = False
             self._schedule_poll(0)
@@ -453,6 +483,23 @@ class MjdashApp(App[None]):
         self.batch.announce(message)
 
     # --- the once-a-second tick -------------------------------------------------------------
+
+    def _start_ticking(self) -> None:
+        """(Re)start the once-a-second tick, its first one a second from now."""
+        if self._tick_timer is not None:
+            self._tick_timer.stop()
+        self._tick_timer = self.set_interval(1.0, self._on_tick_timer, name="tick")
+
+    def _on_tick_timer(self) -> None:
+        # A poll about to start (or just started) ticks when its answer is applied: one frame
+        # instead of two a few milliseconds apart. A slow poll does not hold the clocks back.
+        now = time.monotonic()
+        due = self._poll_due
+        if (due is not None and due - now < TICK_MERGE) or (
+            self._polling and now - self._poll_started < TICK_MERGE
+        ):
+            return
+        self._tick()
 
     def _tick(self) -> None:
         now = self.now()
@@ -482,8 +529,8 @@ class MjdashApp(App[None]):
 
     def _render_status_line(self) -> None:
         # Counting what is left to triage walks every task: only after a change, not per tick.
-        if self._triage_counted is None or self._triage_counted[0] != self._view_version:
-            self._triage_counted = (self._view_version, self.actions.count())
+        if self._triage_counted is None or self._triage_counted[0] != self._triage_version:
+            self._triage_counted = (self._triage_version, self.actions.count())
         text = render_status_line(
             self._poll_view(),
             self.key_env,

@@ -20,7 +20,7 @@ from textual.css.query import NoMatches
 from textual.widgets import Input, TextArea
 
 from mjdash import atomic, export, images, notify, paths
-from mjdash.insight import BatchStats, StallTracker, Summary, task_part
+from mjdash.insight import SAME, BatchStats, StallTracker, Summary, task_part
 from mjdash.journal import Journal, JournalWriter, Record
 from mjdash.task import Status, Task
 from mjdash.ui.messages import TasksFinished
@@ -132,9 +132,20 @@ class BatchFeatures:
             self._all_ids = all_ids
             if gone:
                 self.stalls.forget(gone)
-        if members != self._member_order:
+        aliased = self.stats is self.everything
+        if members != self._member_order or (aliased and len(members) != len(all_ids)):
             new = set(members)
-            self._update(self.stats, self.members, new)
+            if new == all_ids:
+                # Nothing filtered out: the summary counts what "batch complete" counts, and a
+                # poll updates one BatchStats, not two.
+                peak = max(self.stats.peak_running, self.everything.peak_running)
+                self.stats = self.everything
+                self.stats.peak_running = peak
+            elif aliased:
+                self.stats = BatchStats(peak_running=self.everything.peak_running)
+                self.stats.reset(new, app.tasks, app.not_found)
+            else:
+                self._update(self.stats, self.members, new)
             self._member_order = members
             self.members = new
         self._refresh_summary()
@@ -177,28 +188,30 @@ class BatchFeatures:
         succeeded: list[Task] = []
         replace = False
         # Per changed task (10,000 on a big poll): the loop's lookups hoisted.
-        tasks, not_found, members = app.tasks, app.not_found, self.members
-        stalls = self.stalls
-        signature_of, observe = stalls.signature, stalls.observe
-        put_everything, put_member = self.everything.put_part, self.stats.put_part
+        tasks, not_found = app.tasks, app.not_found
+        update_stall, forget_stall, same = self.stalls.update, self.stalls.forget, SAME
+        put_everything = self.everything.put_part
+        # With nothing filtered out the summary's stats are `everything` (see `arrange`).
+        put_member = None if self.stats is self.everything else self.stats.put_part
+        members = self.members
         placed = not self.view.is_default  # a filter or a sort: changes may re-place rows
+        success = Status.SUCCESS
         for task_id in changed:
             task = tasks.get(task_id)
             missing = task_id in not_found
             if task is not None and not missing:
-                before = signature_of(task_id)
-                observe(task, now)
-                after = signature_of(task_id)  # = signature(task), just stored
-                if before != after:
+                before = update_stall(task, now)
+                if before is not same:
+                    status = task.status_text
                     old = before[0] if before is not None else None
-                    records.append(Record(now, task_id, old, after[0], after[1]))
-                    if task.status is Status.SUCCESS and old != after[0]:
+                    records.append(Record(now, task_id, old, status, task.progress))
+                    if task.status is success and old != status:
                         succeeded.append(task)
             else:
-                stalls.forget([task_id])
+                forget_stall((task_id,))
             part = task_part(task, missing)
             put_everything(task_id, part)
-            if task_id in members:
+            if put_member is not None and task_id in members:
                 put_member(task_id, part)
             if placed and not replace:
                 replace = self._moves(task_id, task, missing)
@@ -211,7 +224,7 @@ class BatchFeatures:
         if replace:
             app._rebuild_rows()
             app._show_selected()
-        else:
+        elif changed or new:  # nothing changed: nothing to recount (the ETA ticks by itself)
             self._refresh_summary()
         if succeeded and app.config.ui.auto_download:
             self._start_downloads([t for t in succeeded if t.image_url], quiet=True)

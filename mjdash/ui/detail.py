@@ -50,9 +50,13 @@ class ButtonList(OptionList):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.buttons: tuple[Button, ...] = ()
+        self._shown: tuple[tuple[Button, ...], frozenset[str]] = ((), frozenset())
 
     def show_buttons(self, buttons: tuple[Button, ...], used: frozenset[str]) -> None:
         highlighted = self.highlighted
+        if (buttons, used) == self._shown and (highlighted is not None or not buttons):
+            return  # a poll that moved the progress: the same options, nothing to rebuild
+        self._shown = (buttons, used)
         self.buttons = buttons
         self.clear_options()
         width = max((len(b.name) for b in buttons), default=0)
@@ -100,10 +104,16 @@ def task_link(task_id: str, *, watched: bool = True) -> Text:
 
 
 def render_detail(model: DetailModel, now: datetime) -> Text:
-    """The text above the button list. Built from plain strings: server text stays inert."""
-    out = Text()
+    """The text above the button list, whole (the pane shows it in three parts)."""
+    return Text("\n").join(part for part in render_detail_parts(model, now) if part.plain)
 
-    def row(name: str, value: str | Text, style: str = "") -> None:
+
+def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, Text]:
+    """The facts, the clocks and the texts: the once-a-second tick redraws only the clocks (a
+    few short lines), not the prompt. Built from plain strings: server text stays inert."""
+    head, clocks, body = Text(), Text(), Text()
+
+    def row(out: Text, name: str, value: str | Text, style: str = "") -> None:
         out.append(f"{name:<11}", style="bold")
         if isinstance(value, Text):
             out.append_text(value)
@@ -112,46 +122,47 @@ def render_detail(model: DetailModel, now: datetime) -> Text:
         out.append("\n")
 
     task = model.task
-    out.append("Task ", style="bold")
-    out.append(model.task_id, style="bold cyan")
-    out.append("\n")
+    head.append("Task ", style="bold")
+    head.append(model.task_id, style="bold cyan")
+    head.append("\n")
     if model.label:
-        row("Label", model.label)
+        row(head, "Label", model.label)
     if model.parent:
-        row("Parent", task_link(model.parent, watched=model.parent_watched))
+        row(head, "Parent", task_link(model.parent, watched=model.parent_watched))
     if model.children:
         children = Text()
         for index, child in enumerate(model.children):
             if index:
                 children.append(", ")
             children.append_text(task_link(child))
-        row("Children", children)
+        row(head, "Children", children)
     if model.dismissed:
-        row("Triage", "dismissed (x undoes)", "grey62")
+        row(head, "Triage", "dismissed (x undoes)", "grey62")
     if model.not_found:
-        out.append("\nThe server does not know this task id (not found).\n", style="bold red")
-        out.append("It is no longer polled; remove it with d.\n")
-        return out
+        head.append("\nThe server does not know this task id (not found).\n", style="bold red")
+        head.append("It is no longer polled; remove it with d.\n")
+        return _chomp(head), clocks, body
     if task is None:
-        out.append("\nWaiting for the first answer from the server…\n", style="grey62")
-        return out
+        head.append("\nWaiting for the first answer from the server…\n", style="grey62")
+        return _chomp(head), clocks, body
     glyph, word, style = STATUS_LOOK[task.status]
     status = Text(f"{glyph} {task.status_text if word == '?' else word}", style=style)
     if task.status.value == "MODAL":
         status.append("  needs you: press m to send its prompt", style="bold dark_orange")
-    row("Status", status)
-    row("Action", task.action or "—")
+    row(head, "Status", status)
+    row(head, "Action", task.action or "—")
     if task.progress is not None:
-        row("Progress", Text(f"{progress_bar(task.progress, 16)} {task.progress}%", style=style))
+        bar = Text(f"{progress_bar(task.progress, 16)} {task.progress}%", style=style)
+        row(head, "Progress", bar)
     if model.stale:
-        row("Stale", f"last answer was unusable: {model.stale}", "yellow")
+        row(head, "Stale", f"last answer was unusable: {model.stale}", "yellow")
     if task.fail_reason:
-        out.append("Failed     ", style="bold red")
-        out.append(task.fail_reason, style="bold red")
-        out.append("\n")
-    row("Submitted", _when(task.submit_time, now))
-    row("Started", _when(task.start_time, now))
-    row("Finished", _when(task.finish_time, now))
+        head.append("Failed     ", style="bold red")
+        head.append(task.fail_reason, style="bold red")
+        head.append("\n")
+    row(clocks, "Submitted", _when(task.submit_time, now))
+    row(clocks, "Started", _when(task.start_time, now))
+    row(clocks, "Finished", _when(task.finish_time, now))
     timing = []
     if task.queue_wait is not None:
         timing.append(f"queue {format_duration(task.queue_wait)}")
@@ -161,39 +172,63 @@ def render_detail(model: DetailModel, now: datetime) -> Text:
     if elapsed is not None:
         timing.append(f"elapsed {format_duration(elapsed)}")
     if timing:
-        row("Timing", " · ".join(timing))
+        row(clocks, "Timing", " · ".join(timing))
     if model.last_change is not None and task.needs_polling:
-        row("Changed", _when(model.last_change, now))
+        row(clocks, "Changed", _when(model.last_change, now))
     if model.stall_kind and model.stall_since is not None:
         stall = Stall(model.stall_kind, (now - model.stall_since).total_seconds())
-        row("Stalled", "⚠ " + stall_advice(stall, task.status), "bold yellow")
-    row("Prompt", task.prompt or "—")
+        row(clocks, "Stalled", "⚠ " + stall_advice(stall, task.status), "bold yellow")
+    row(body, "Prompt", task.prompt or "—")
     if task.prompt_en and task.prompt_en != task.prompt:
-        row("Prompt (en)", task.prompt_en)
+        row(body, "Prompt (en)", task.prompt_en)
     if task.final_prompt and task.final_prompt not in (task.prompt, task.prompt_en):
-        row("Final", task.final_prompt)
+        row(body, "Final", task.final_prompt)
     if task.description:
-        row("Message", task.description)
+        row(body, "Message", task.description)
     if task.image_url:
-        row("Image", task.image_url, "underline")
+        row(body, "Image", task.image_url, "underline")
     if task.video_url:
-        row("Video", task.video_url, "underline")
+        row(body, "Video", task.video_url, "underline")
     if task.custom_id:
-        row("From", task.custom_id, "dim")
-    out.append("\n")
-    out.append(f"Buttons ({len(task.buttons)})", style="bold")
+        row(body, "From", task.custom_id, "dim")
+    body.append("\n")
+    body.append(f"Buttons ({len(task.buttons)})", style="bold")
     if task.buttons:
-        out.append("  enter press · c/C copy", style="grey62")
+        body.append("  enter press · c/C copy", style="grey62")
     elif not task.is_terminal:
-        out.append("  (when the task finishes)", style="grey62")
-    return out
+        body.append("  (when the task finishes)", style="grey62")
+    return _chomp(head), _chomp(clocks), body
 
 
-def _shape(text: Text) -> tuple[tuple[int, ...], ...]:
-    """The cell widths of the words of each line: texts of the same shape wrap alike (so take
-    the same height) at any width."""
-    lines = text.plain.split("\n")
-    return tuple(tuple(cell_len(word) for word in line.split(" ")) for line in lines)
+def _chomp(text: Text) -> Text:
+    """Without its last newline: parts are shown one under the other, not a blank line apart."""
+    if text.plain.endswith("\n"):
+        text.right_crop(1)
+    return text
+
+
+def _shape(line: str) -> tuple[int, ...]:
+    """The cell widths of the words of a line: lines of the same shape wrap alike."""
+    return tuple(cell_len(word) for word in line.split(" "))
+
+
+def same_height(old: Text | None, new: Text, width: int) -> bool:
+    """Does `new` take the same lines as `old` at `width` cells (so no layout is needed)? The
+    clocks ("12s" -> "1m 05s", "a minute ago") change words; a line that fits both ways, or
+    keeps its word widths, wraps as before."""
+    if old is None or width <= 0:
+        return False
+    before, after = old.plain.split("\n"), new.plain.split("\n")
+    if len(before) != len(after):
+        return False
+    return all(
+        a == b or (cell_len(a) <= width and cell_len(b) <= width) or _shape(a) == _shape(b)
+        for a, b in zip(before, after, strict=True)
+    )
+
+
+PART_IDS = ("detail-info", "detail-clocks", "detail-body")
+NO_TASK = "No task selected. Press a to add task ids."
 
 
 class DetailPane(VerticalScroll, can_focus=False):
@@ -202,13 +237,22 @@ class DetailPane(VerticalScroll, can_focus=False):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.model: DetailModel | None = None
-        self._info_text: Text | None = None  # what #detail-info shows (None: no task)
+        self._shown: tuple[Text, ...] = (Text(NO_TASK), Text(), Text())  # the parts on screen
 
     def compose(self):
-        yield Static(Text("No task selected. Press a to add task ids."), id="detail-info")
+        # The text in three parts (facts, clocks, texts), each redrawn only when it changed.
+        for part_id, text in zip(PART_IDS, self._shown, strict=True):
+            part = Static(text, id=part_id, classes="detail-part")
+            part.display = bool(text.plain)
+            yield part
         yield ButtonList(id="buttons")
         # Below the buttons: an image arriving late must not push them away from the cursor.
         yield ImagePreview(id="preview")
+
+    @property
+    def info_text(self) -> Text:
+        """The text above the buttons, as one (what the three parts show)."""
+        return Text("\n").join(part for part in self._shown if part.plain)
 
     def show(self, model: DetailModel | None, now: datetime) -> None:
         if model == self.model:
@@ -217,18 +261,12 @@ class DetailPane(VerticalScroll, can_focus=False):
         same_task = same_task and self.model.task_id == model.task_id
         self.model = model
         self.query_one(ImagePreview).show_task(model.task if model else None)
-        info = self.query_one("#detail-info", Static)
         buttons = self.query_one(ButtonList)
         if model is None:
-            self._info_text = None
-            info.update(Text("No task selected. Press a to add task ids."))
+            self._show_parts((Text(NO_TASK), Text(), Text()))
             buttons.show_buttons((), frozenset())
             return
-        text = render_detail(model, now)
-        shown, self._info_text = self._info_text, text
-        if text != shown:
-            # A poll that moved the progress: no layout when the lines wrap as before.
-            info.update(text, layout=shown is None or _shape(text) != _shape(shown))
+        self._show_parts(render_detail_parts(model, now))
         task_buttons = model.task.buttons if model.task else ()
         if not same_task:
             buttons.highlighted = None
@@ -237,14 +275,18 @@ class DetailPane(VerticalScroll, can_focus=False):
             self.scroll_home(animate=False)
 
     def refresh_times(self, now: datetime) -> None:
-        """Re-render the relative times ("3 minutes ago") of the shown task (once a second):
-        nothing when the text is the same, no layout when its lines wrap as before."""
-        if self.model is None:
-            return
-        text = render_detail(self.model, now)
-        shown = self._info_text
-        if shown is not None and text == shown:
-            return
-        same_shape = shown is not None and _shape(text) == _shape(shown)
-        self._info_text = text
-        self.query_one("#detail-info", Static).update(text, layout=not same_shape)
+        """Re-render the clocks ("3 minutes ago") of the shown task (once a second): nothing
+        when the text is the same, no layout when its lines wrap as before."""
+        if self.model is not None:
+            self._show_parts(render_detail_parts(self.model, now))
+
+    def _show_parts(self, parts: tuple[Text, ...]) -> None:
+        shown, self._shown = self._shown, parts
+        for part_id, old, new in zip(PART_IDS, shown, parts, strict=True):
+            if new == old:
+                continue
+            static = self.query_one(f"#{part_id}", Static)
+            if bool(new.plain) != bool(old.plain):
+                static.display = bool(new.plain)  # an empty part takes no line
+            # A poll that moved the progress, a clock: no layout when the lines wrap as before.
+            static.update(new, layout=not same_height(old, new, static.content_size.width))

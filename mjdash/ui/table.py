@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual._two_way_dict import TwoWayDict
@@ -83,6 +84,7 @@ class TaskTable(DataTable, inherit_bindings=True):
     # DataTable rebuilds its row order (O(rows)) after every cell update; ours is cached on the
     # identity of the row-location map, which changes only when rows are added, removed or moved.
     _order_memo: tuple[object, int, list[Row]] | None = None
+    _pass_style: Style | None = None  # the widget's style while render_lines runs
     _offsets_memo: tuple[list[Row], list[tuple[RowKey, int]]] | None = None
 
     def __init__(self, *, cell_source: Callable[[str], Cells] | None = None, **kwargs) -> None:
@@ -139,7 +141,7 @@ class TaskTable(DataTable, inherit_bindings=True):
             if order != self._order:
                 self._set_order(order)
             present = self._present
-            self._stale.update(key for key in changed if key in present)
+            self._stale |= present.intersection(changed)
             self._build_visible()
             self._restore_cursor(selected)
 
@@ -193,7 +195,23 @@ class TaskTable(DataTable, inherit_bindings=True):
     def render_lines(self, crop: Region) -> list[Strip]:
         if self._changed_cells:
             self._forget_changed_cells()
-        return super().render_lines(crop)
+        # DataTable.render_line works out the widget's style for every line, walking the DOM
+        # up to the screen; the once-a-second tick redraws a few dozen lines: once is enough.
+        self._pass_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass_style = None
+
+    def render_line(self, y: int) -> Strip:
+        style = self._pass_style
+        if style is None or self.fixed_rows:
+            return super().render_line(y)
+        # DataTable.render_line, for a table with no fixed rows, with the style of this pass.
+        scroll_x, scroll_y = self.scroll_offset
+        if y >= (self.header_height if self.show_header else 0):
+            y += scroll_y
+        return self._render_line(y, scroll_x, scroll_x + self.size.width, style)
 
     def _forget_changed_cells(self) -> None:
         """Drop the render cache entries of the changed cells, their rows and lines."""

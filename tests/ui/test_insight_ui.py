@@ -108,7 +108,7 @@ async def test_stalled_task_is_flagged_explained_announced_and_remembered(sim_fa
         assert "⚠1 stalled" in app.batch.summary_line.plain
         app.table.select(fisherman)
         await pilot.pause()
-        detail = str(app.query_one("#detail-info").render())
+        detail = app.detail.info_text.plain
         assert "Stalled" in detail and "no progress for 11 min" in detail
         assert "submit its prompt again" in detail
         clock.advance(60)
