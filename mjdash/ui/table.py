@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -84,7 +85,11 @@ class TaskTable(DataTable, inherit_bindings=True):
     # DataTable rebuilds its row order (O(rows)) after every cell update; ours is cached on the
     # identity of the row-location map, which changes only when rows are added, removed or moved.
     _order_memo: tuple[object, int, list[Row]] | None = None
-    _pass_style: Style | None = None  # the widget's style while render_lines runs
+    # What every line of one render pass shares (render_lines): the widget's style (None when
+    # not rendering), the header style, the column widths.
+    _pass_style: Style | None = None
+    _pass_header_style: Style | None = None
+    _pass_widths: tuple[int, ...] = ()
     _offsets_memo: tuple[list[Row], list[tuple[RowKey, int]]] | None = None
 
     def __init__(self, *, cell_source: Callable[[str], Cells] | None = None, **kwargs) -> None:
@@ -198,6 +203,8 @@ class TaskTable(DataTable, inherit_bindings=True):
         # DataTable.render_line works out the widget's style for every line, walking the DOM
         # up to the screen; the once-a-second tick redraws a few dozen lines: once is enough.
         self._pass_style = self.rich_style
+        self._pass_header_style = self.get_component_styles("datatable--header").rich_style
+        self._pass_widths = tuple(column.get_render_width(self) for column in self.ordered_columns)
         try:
             return super().render_lines(crop)
         finally:
@@ -212,6 +219,67 @@ class TaskTable(DataTable, inherit_bindings=True):
         if y >= (self.header_height if self.show_header else 0):
             y += scroll_y
         return self._render_line(y, scroll_x, scroll_x + self.size.width, style)
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[list, list]:
+        """DataTable's, for the shape of this table (a row cursor, no fixed rows or columns, no
+        row labels, no zebra) and with what is the same for every line worked out once per
+        render pass: the header style, the column widths. Same segments (tested against it)."""
+        if (
+            self._pass_style is None
+            or self.cursor_type != "row"
+            or self.fixed_columns
+            or self.fixed_rows
+            or self.zebra_stripes
+            or (self._labelled_row_exists and self.show_row_labels)
+        ):
+            return super()._render_line_in_row(
+                row_key, line_no, base_style, cursor_location, hover_location
+            )
+        show_cursor, show_hover = self.show_cursor, self._show_hover_cursor
+        cache_key = (
+            row_key,
+            line_no,
+            base_style,
+            cursor_location,
+            hover_location,
+            "row",
+            show_cursor,
+            show_hover,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        cache = self._row_render_cache
+        if cache_key in cache:
+            return cache[cache_key]
+        locations = self._row_locations
+        row_index = locations.get(row_key) if row_key in locations else -1
+        row_style = self._pass_header_style if row_index == -1 else base_style
+        cursor = cursor_location.row == row_index
+        hover = hover_location.row == row_index
+        render_cell = self._render_cell
+        scrollable_row = [
+            render_cell(row_index, column, row_style, width, cursor=cursor, hover=hover)[line_no]
+            for column, width in enumerate(self._pass_widths)
+        ]
+        # The rest of the line, past the last column, in the row's style.
+        table_width = sum(self._pass_widths) + self._row_label_column_width
+        remaining_space = max(0, self.size.width - table_width)
+        extend_style, _ = self._get_styles_to_render_cell(
+            row_index == -1, False, False, hover, cursor, show_cursor, show_hover, False, False
+        )
+        extend_style = row_style + extend_style
+        extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+        scrollable_row.append([Segment(" " * remaining_space, extend_style)])
+        row_pair = ([], scrollable_row)
+        cache[cache_key] = row_pair
+        return row_pair
 
     def _forget_changed_cells(self) -> None:
         """Drop the render cache entries of the changed cells, their rows and lines."""

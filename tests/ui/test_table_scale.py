@@ -96,3 +96,42 @@ async def test_startup_with_cached_tasks_builds_one_screenful(sim_factory, tmp_p
         assert again.table.get_cell(top, "status") == status_text(again.tasks[top])
         assert len(again.tasks) == 400  # every cached task is known, without a request
     assert sim.stats()["total"] == requests
+
+
+async def test_the_fast_row_render_draws_what_datatable_draws(sim_factory, tmp_path):
+    """TaskTable._render_line_in_row is DataTable's with per-pass values hoisted: for the header,
+    the cursor row, the hovered row and plain rows it must give the very same segments."""
+    from textual.coordinate import Coordinate
+    from textual.widgets import DataTable
+
+    sim = sim_factory(tasks=30, clock=ManualClock())
+    app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.poll(force=True).wait()
+        await pilot.pause()
+        table = app.table
+        table.move_cursor(row=3)
+        await pilot.pause()
+        style = table.rich_style
+        # What render_lines sets up for a pass.
+        table._pseudo_class_state = table.get_pseudo_class_state()
+        table._pass_style = style
+        table._pass_header_style = table.get_component_styles("datatable--header").rich_style
+        table._pass_widths = tuple(c.get_render_width(table) for c in table.ordered_columns)
+        keys = [
+            table._header_row_key,
+            *(table.coordinate_to_cell_key((i, 0)).row_key for i in range(8)),
+        ]
+        compared = 0
+        for hover in (Coordinate(0, 0), Coordinate(5, 2)):
+            for key in keys:
+                table._row_render_cache.clear()
+                fast = table._render_line_in_row(key, 0, style, table.cursor_coordinate, hover)
+                table._row_render_cache.clear()
+                slow = DataTable._render_line_in_row(
+                    table, key, 0, style, table.cursor_coordinate, hover
+                )
+                assert fast == slow, key
+                compared += 1
+        assert compared == 18
+        table._pass_style = None
