@@ -135,3 +135,30 @@ async def test_the_fast_row_render_draws_what_datatable_draws(sim_factory, tmp_p
                 compared += 1
         assert compared == 18
         table._pass_style = None
+
+
+async def test_a_tick_next_to_a_poll_is_drawn_with_it(sim_factory, tmp_path):
+    """The poll's frame carries the tick; a tick just before a due poll is left to it, but a slow
+    poll does not hold the clocks back."""
+    import time
+
+    sim = sim_factory(tasks=5, clock=ManualClock())
+    app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        ticks: list[float] = []
+        tick = app._tick
+        app._tick = lambda: (ticks.append(time.monotonic()), tick())
+        app._poll_due = time.monotonic() + 0.1  # a poll about to start
+        app._on_tick_timer()
+        assert ticks == []
+        app._poll_due = time.monotonic() + 5.0  # a poll far off
+        app._on_tick_timer()
+        assert len(ticks) == 1
+        app._poll_due = None
+        app._polling, app._poll_started = True, time.monotonic() - 5.0  # a slow poll in flight
+        app._on_tick_timer()
+        assert len(ticks) == 2
+        app._polling = False
+        app._apply_poll(TasksPolled(everything_changed(app, 7)))
+        assert len(ticks) == 3  # the poll's answer ticks in the same frame
