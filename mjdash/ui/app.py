@@ -419,14 +419,13 @@ class MjdashApp(App[None]):
                 not_found.discard(task_id)
             # (A different status or progress settles it before comparing every field.)
             status = task.status
-            same = old is task or (
+            if not marked and (
                 old is not None
                 and old.status is status
                 and old.progress == task.progress
                 and old == task
-            )
-            if same and not marked:
-                continue
+            ):
+                continue  # an equal answer parsed anew
             tasks[task_id] = task
             changed.append(task_id)
             fresh[task_id] = task

@@ -105,7 +105,11 @@ def task_link(task_id: str, *, watched: bool = True) -> Text:
 
 def render_detail(model: DetailModel, now: datetime) -> Text:
     """The text above the button list, whole (the pane shows it in three parts)."""
-    return Text("\n").join(part for part in render_detail_parts(model, now) if part.plain)
+    return _joined(render_detail_parts(model, now))
+
+
+def _joined(parts: tuple[Text, ...]) -> Text:
+    return Text("\n").join(part for part in parts if part.plain)
 
 
 def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, Text]:
@@ -252,7 +256,7 @@ class DetailPane(VerticalScroll, can_focus=False):
     @property
     def info_text(self) -> Text:
         """The text above the buttons, as one (what the three parts show)."""
-        return Text("\n").join(part for part in self._shown if part.plain)
+        return _joined(self._shown)
 
     def show(self, model: DetailModel | None, now: datetime) -> None:
         if model == self.model:

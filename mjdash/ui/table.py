@@ -85,12 +85,12 @@ class TaskTable(DataTable, inherit_bindings=True):
     # DataTable rebuilds its row order (O(rows)) after every cell update; ours is cached on the
     # identity of the row-location map, which changes only when rows are added, removed or moved.
     _order_memo: tuple[object, int, list[Row]] | None = None
+    _offsets_memo: tuple[list[Row], list[tuple[RowKey, int]]] | None = None
     # What every line of one render pass shares (render_lines): the widget's style (None when
     # not rendering), the header style, the column widths.
     _pass_style: Style | None = None
     _pass_header_style: Style | None = None
     _pass_widths: tuple[int, ...] = ()
-    _offsets_memo: tuple[list[Row], list[tuple[RowKey, int]]] | None = None
 
     def __init__(self, *, cell_source: Callable[[str], Cells] | None = None, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
