@@ -510,9 +510,8 @@ class MjdashApp(App[None]):
         if changes:
             self.table.update_cells(changes)
         self.batch.tick(now)  # new stalls, visible stall clocks, the ETA text
-        task = self.selected_task
-        if task is not None and task.status.is_running:
-            self.detail.refresh_times(now)
+        # "(3 minutes ago)" moves for a finished task too; only changed clock lines are redrawn.
+        self.detail.refresh_times(now)
         self._render_status_line()
 
     def _poll_view(self) -> PollView:

@@ -78,6 +78,13 @@ async def test_summary_line_counts_the_batch_and_counts_the_eta_down(sim_factory
         clock.advance(5)  # no poll: the tick only counts down
         app._tick()
         assert f"ETA {format_duration(timedelta(seconds=eta - 5))}" in app.batch.summary_line.plain
+        # A finished task's "(N minutes ago)" moves with the tick too.
+        app.table.select(ids[0])
+        await pilot.pause()
+        assert "(2 minutes ago)" in app.detail.info_text.plain
+        clock.advance(120)
+        app._tick()
+        assert "(4 minutes ago)" in app.detail.info_text.plain
         assert app.batch.summary is summary
         clock.advance(600)
         await poll(app, pilot)
