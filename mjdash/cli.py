@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from mjdash import __version__, status_report
+from mjdash import __version__
 from mjdash.commands.common import (
     EXIT_BROKEN_PIPE,
     EXIT_FAILED,
@@ -36,7 +36,8 @@ from mjdash.commands.sim import cmd_sim
 from mjdash.commands.status import cmd_status
 from mjdash.commands.submit import cmd_submit
 from mjdash.commands.watchlist_cmds import cmd_add, cmd_ls, cmd_rm
-from mjdash.task import clean
+from mjdash.model import report as status_report
+from mjdash.model.task import clean
 
 COMMANDS = ("demo", "status", "add", "rm", "ls", "sim", "submit", "export")
 DEFAULT_TIMEOUT = 20.0

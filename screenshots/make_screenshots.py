@@ -18,7 +18,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from mjdash.sim.engine import ManualClock  # noqa: E402
 from mjdash.sim.server import SimServer  # noqa: E402
-from tests.ui.harness import make_app  # noqa: E402
+from tests.support.harness import make_app  # noqa: E402
 
 # (file name, terminal size, keys pressed after the first poll)
 SHOTS = [

@@ -1,5 +1,5 @@
 """The subcommands of `mjdash`, one module per concern; mjdash.cli parses and dispatches.
 
-Every module keeps httpx (mjdash.client, mjdash.poller), asyncio, textual (mjdash.ui) and the
-simulator (mjdash.sim) inside the functions that use them, so importing mjdash.cli stays light.
+Every module keeps httpx (mjdash.net.client, mjdash.net.poller), asyncio, textual (mjdash.ui)
+and the simulator (mjdash.sim) inside the functions that use them, so importing mjdash.cli stays light.
 """

@@ -13,16 +13,16 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mjdash.config import Config, ConfigError, load_config, read_key, watchlist_path
-from mjdash.secret import Secret
-from mjdash.task import clean, extract_task_ids, is_task_id
-from mjdash.watchlist import Watchlist, WatchlistError
+from mjdash.model.secret import Secret
+from mjdash.model.task import clean, extract_task_ids, is_task_id
+from mjdash.store.config import Config, ConfigError, load_config, read_key, watchlist_path
+from mjdash.store.watchlist import Watchlist, WatchlistError
 
 if TYPE_CHECKING:
-    from mjdash.client import MidjourneyClient
+    from mjdash.net.client import MidjourneyClient
 
-# httpx (through mjdash.client and mjdash.poller) and asyncio are imported inside the functions
-# that use them: `mjdash status --cached` in tmux's status line must start in well under 150 ms.
+# httpx (through mjdash.net.client and mjdash.net.poller) and asyncio are imported inside the
+# functions that use them: `mjdash status --cached` in tmux's status line must start in well under 150 ms.
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -101,7 +101,7 @@ def save_watchlist(watchlist: Watchlist) -> None:
 
 
 def make_client(config: Config, key: Secret) -> MidjourneyClient:
-    from mjdash.client import MidjourneyClient
+    from mjdash.net.client import MidjourneyClient
 
     try:
         return MidjourneyClient(

@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mjdash.cache import TaskCache
 from mjdash.commands.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -27,12 +26,13 @@ from mjdash.commands.common import (
     needs_terminal,
     save_watchlist,
 )
-from mjdash.config import Config
-from mjdash.secret import Secret
-from mjdash.watchlist import Watchlist, WatchlistError
+from mjdash.model.secret import Secret
+from mjdash.store.cache import TaskCache
+from mjdash.store.config import Config
+from mjdash.store.watchlist import Watchlist, WatchlistError
 
 if TYPE_CHECKING:
-    from mjdash.journal import Journal
+    from mjdash.store.journal import Journal
 
 # The demo batch was planned at speed 1 (finishing over ~4 minutes); at 2 the first seconds
 # already show progress moving and statuses changing, and the batch stays alive ~2 minutes.
@@ -63,7 +63,7 @@ def open_dashboard(
 ) -> int:
     """Build the client and the poller and run the dashboard until the user quits."""
     client = make_client(config, key)
-    from mjdash.poller import Poller
+    from mjdash.net.poller import Poller
     from mjdash.ui.run import run_dashboard
 
     return run_dashboard(
@@ -103,7 +103,7 @@ def cmd_demo(args: argparse.Namespace, session: Session) -> int:
         for task_id in sim.seeded_ids:  # with their lineage: children under their parents
             watchlist.add([task_id], parent=sim.engine.parent_of(task_id))
         save_watchlist(watchlist)
-        from mjdash.journal import Journal
+        from mjdash.store.journal import Journal
 
         return open_dashboard(
             config,

@@ -1,5 +1,5 @@
 """`mjdash export`: the command-line side (ids, the cache, --output). The rendering is
-mjdash.export.
+mjdash.model.export.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from mjdash.commands.common import (
 def cmd_export(args: argparse.Namespace, session: Session) -> int:
     import sqlite3
 
-    from mjdash import atomic, cache, cached_status, export
+    from mjdash.model import export
+    from mjdash.store import atomic, cache, cached_status
 
     config = config_from_args(args, session)
     ids = check_ids(args.ids) if args.ids else load_watchlist(config, args).ids

@@ -15,8 +15,6 @@ import time
 from datetime import UTC, datetime
 from typing import TextIO
 
-from mjdash import status_report
-from mjdash.cache import TaskCache
 from mjdash.commands.common import (
     EXIT_FAILED,
     EXIT_KEY,
@@ -32,9 +30,11 @@ from mjdash.commands.common import (
     need_key,
     out,
 )
-from mjdash.config import Config, watchlist_path
-from mjdash.secret import Secret
-from mjdash.status_report import NOT_FOUND, Row, TemplateError
+from mjdash.model import report as status_report
+from mjdash.model.report import NOT_FOUND, Row, TemplateError
+from mjdash.model.secret import Secret
+from mjdash.store.cache import TaskCache
+from mjdash.store.config import Config, watchlist_path
 
 BAD_ANSWERS_TO_GIVE_UP = 3  # --watch stops waiting for an id the server keeps answering junk for
 
@@ -49,7 +49,7 @@ def cmd_status(args: argparse.Namespace, session: Session) -> int:
     if args.ids:
         ids = check_ids(args.ids)
     elif args.cached:  # tmux's status line: the watchlist's ids from a small index if unchanged
-        from mjdash import cached_status
+        from mjdash.store import cached_status
 
         path = watchlist_path(config, flag=args.watchlist)
         ids = cached_status.watchlist_ids(path, lambda: load_watchlist(config, args).ids)
@@ -78,7 +78,7 @@ def _status_cached(args: argparse.Namespace, ids: list[str]) -> int:
     """status --cached: counts (or rows) from the cache alone; no key, no request."""
     import sqlite3
 
-    from mjdash import cache, cached_status
+    from mjdash.store import cache, cached_status
 
     if args.watch:
         raise Fail("--cached reads the cache once; it cannot --watch")
@@ -164,7 +164,7 @@ async def _status(
     """Poll until every id is answered (or, with --watch, settled); print; return the rows."""
     import asyncio
 
-    from mjdash.poller import Poller, PollerState
+    from mjdash.net.poller import Poller, PollerState
 
     client = make_client(config, key)
     cache = TaskCache()

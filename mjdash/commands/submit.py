@@ -1,5 +1,5 @@
 """`mjdash submit`: the command-line side (prompts from arguments or --file, the summary,
---watch). The submitting itself, free of any UI, is mjdash.submit.
+--watch). The submitting itself, free of any UI, is mjdash.net.submit.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from mjdash.commands.common import (
     out,
     plural,
 )
-from mjdash.task import clean
-from mjdash.watchlist import WatchlistError
+from mjdash.model.task import clean
+from mjdash.store.watchlist import WatchlistError
 
 
 def _read_prompt_file(name: str) -> list[str]:
-    from mjdash.submit import read_prompts
+    from mjdash.net.submit import read_prompts
 
     shown = clean(name, 300, single_line=True)
 
@@ -50,7 +50,7 @@ def _read_prompt_file(name: str) -> list[str]:
 
 
 def cmd_submit(args: argparse.Namespace, session: Session) -> int:
-    from mjdash.submit import Outcome, SubmitAborted, submit_prompts
+    from mjdash.net.submit import Outcome, SubmitAborted, submit_prompts
 
     config = config_from_args(args, session)
     prompts = [p.strip() for p in args.prompts if p.strip()]

@@ -19,7 +19,7 @@ from mjdash.commands.common import (
     save_watchlist,
     shown,
 )
-from mjdash.task import clean, is_task_id
+from mjdash.model.task import clean, is_task_id
 
 
 def cmd_add(args: argparse.Namespace, session: Session) -> int:

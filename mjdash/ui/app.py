@@ -21,13 +21,16 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.worker import Worker, WorkerState
 
-from mjdash.cache import TaskCache
-from mjdash.cache_writer import CacheWriter
-from mjdash.client import MidjourneyClient
-from mjdash.config import Config
-from mjdash.journal import Journal
-from mjdash.poller import Poller, PollerState, PollResult
-from mjdash.task import Status, Task
+from mjdash.model.task import Status, Task
+from mjdash.model.view import TreeRow
+from mjdash.net.client import MidjourneyClient
+from mjdash.net.poller import Poller, PollerState, PollResult
+from mjdash.net.urls import url_refusal
+from mjdash.store.cache import TaskCache
+from mjdash.store.cache_writer import CacheWriter
+from mjdash.store.config import Config
+from mjdash.store.journal import Journal
+from mjdash.store.watchlist import Watchlist, WatchlistError
 from mjdash.ui.actions import Actions
 from mjdash.ui.batch import BatchFeatures
 from mjdash.ui.cells import (
@@ -46,9 +49,6 @@ from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
 from mjdash.ui.status_line import PollView, render_status_line
 from mjdash.ui.summary import SummaryLine
 from mjdash.ui.table import ID_WIDTH, TaskTable, columns_for_width
-from mjdash.urls import url_refusal
-from mjdash.view import TreeRow
-from mjdash.watchlist import Watchlist, WatchlistError
 
 INTERVAL_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
 WIDE = 120

@@ -19,12 +19,14 @@ from textual.actions import SkipAction
 from textual.css.query import NoMatches
 from textual.widgets import Input, TextArea
 
-from mjdash import atomic, export, images, notify, paths
-from mjdash.insight import SAME, BatchStats, StallTracker, Summary, task_part
-from mjdash.journal import Journal, JournalWriter, Record
-from mjdash.task import Status, Task
+from mjdash.media import images
+from mjdash.model import export, notify
+from mjdash.model.insight import SAME, BatchStats, StallTracker, Summary, task_part
+from mjdash.model.task import Status, Task
+from mjdash.model.view import SHOW_LABELS, SORT_LABELS, TreeRow, ViewState, arrange, matches
+from mjdash.store import atomic, paths
+from mjdash.store.journal import Journal, JournalWriter, Record
 from mjdash.ui.messages import TasksFinished
-from mjdash.view import SHOW_LABELS, SORT_LABELS, TreeRow, ViewState, arrange, matches
 
 if TYPE_CHECKING:
     from mjdash.ui.app import MjdashApp

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from rich.text import Text
 
-from mjdash.durations import format_duration
-from mjdash.task import Status, Task
+from mjdash.model.durations import format_duration
+from mjdash.model.task import Status, Task
 
 # (glyph, word, style) per status; the colours follow the issue: grey, yellow, blue, green,
 # red, amber, magenta.

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.worker import WorkerFailed
 
-from mjdash.secret import Secret
-from mjdash.task import clean
+from mjdash.model.secret import Secret
+from mjdash.model.task import clean
 
 MAX_MESSAGE = 300
 

@@ -14,8 +14,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from mjdash.insight import Stall, stall_advice
-from mjdash.task import Button, Task
+from mjdash.model.insight import Stall, stall_advice
+from mjdash.model.task import Button, Task
 from mjdash.ui.cells import STATUS_LOOK, format_duration, progress_bar
 from mjdash.ui.preview import ImagePreview
 
@@ -35,7 +35,7 @@ class DetailModel:
     last_change: datetime | None = None
     parent_watched: bool = True
     dismissed: bool = False
-    stall_kind: str = ""  # "silent" or "queue" when the task is stalled (mjdash.insight)
+    stall_kind: str = ""  # "silent" or "queue" when the task is stalled (mjdash.model.insight)
     stall_since: datetime | None = None
 
 

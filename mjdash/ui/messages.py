@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from textual.message import Message
 
-from mjdash.poller import PollResult
+from mjdash.net.poller import PollResult
 
 
 @dataclass

@@ -22,8 +22,8 @@ from rich.text import Text
 from textual.timer import Timer
 from textual.widgets import Static
 
-from mjdash.images import Image, ImageError, decode_png, half_blocks, is_grid, shrink
-from mjdash.task import Status, Task
+from mjdash.media.images import Image, ImageError, decode_png, half_blocks, is_grid, shrink
+from mjdash.model.task import Status, Task
 
 MAX_ROWS = 16
 MAX_COLUMNS = 48

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from mjdash.cache import TaskCache
-from mjdash.client import MidjourneyClient
-from mjdash.config import Config
-from mjdash.journal import Journal
-from mjdash.poller import Poller
-from mjdash.watchlist import Watchlist
+from mjdash.net.client import MidjourneyClient
+from mjdash.net.poller import Poller
+from mjdash.store.cache import TaskCache
+from mjdash.store.config import Config
+from mjdash.store.journal import Journal
+from mjdash.store.watchlist import Watchlist
 
 
 def run_dashboard(

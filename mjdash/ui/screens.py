@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static, TextArea
 
-from mjdash.task import extract_task_ids
+from mjdash.model.task import extract_task_ids
 
 
 class PasteArea(TextArea):

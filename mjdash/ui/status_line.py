@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from rich.text import Text
 
-from mjdash.poller import PollerState
+from mjdash.net.poller import PollerState
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The summary line: how far the visible batch is, its medians and ETA, and the view in use.
 
-Computed in mjdash.insight on poll and filter changes; the once-a-second tick only re-renders
+Computed in mjdash.model.insight on poll and filter changes; the once-a-second tick only re-renders
 the line (the ETA is stored as an absolute time) and writes it when the text changed.
 """
 
@@ -11,8 +11,8 @@ from datetime import timedelta
 from rich.text import Text
 from textual.widgets import Static
 
-from mjdash.insight import Summary
-from mjdash.task import Status
+from mjdash.model.insight import Summary
+from mjdash.model.task import Status
 from mjdash.ui.cells import STATUS_LOOK, format_duration
 
 BAR_WIDTH = 16

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from mjdash.task import Status, Task
-from mjdash.watchlist import Entry
+from mjdash.model.task import Status, Task
+from mjdash.store.watchlist import Entry
 
 
 def waits_for_triage(task: Task | None, entry: Entry | None) -> bool:

@@ -155,8 +155,8 @@ def running_idle(args: argparse.Namespace, out: dict[str, Any], work: Path) -> N
 
 
 async def fetch_all(url: str, ids: list[str]) -> dict:
-    from mjdash.client import MidjourneyClient
-    from mjdash.secret import Secret
+    from mjdash.model.secret import Secret
+    from mjdash.net.client import MidjourneyClient
 
     async with MidjourneyClient(url, Secret(benchlib.KEY), batch_size=BATCH) as client:
         found = await client.fetch_many(ids)

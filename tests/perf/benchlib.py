@@ -31,10 +31,10 @@ from typing import Any
 
 import httpx
 
-from mjdash.client import MidjourneyClient
-from mjdash.poller import Poller
-from mjdash.secret import Secret
-from mjdash.task import Task
+from mjdash.model.secret import Secret
+from mjdash.model.task import Task
+from mjdash.net.client import MidjourneyClient
+from mjdash.net.poller import Poller
 
 KEY = "bench-key"
 BATCH = 100
@@ -314,10 +314,10 @@ class UiFigures:
 
 def make_dashboard(url: str, folder: Path, ids: list[str], tasks: dict[str, Task]) -> Any:
     """The real MjdashApp wired as the CLI wires it, with `tasks` already in its cache."""
-    from mjdash.cache import TaskCache
-    from mjdash.config import ApiConfig, Config, PollConfig, UiConfig
+    from mjdash.store.cache import TaskCache
+    from mjdash.store.config import ApiConfig, Config, PollConfig, UiConfig
+    from mjdash.store.watchlist import Watchlist
     from mjdash.ui.app import MjdashApp
-    from mjdash.watchlist import Watchlist
 
     folder.mkdir(parents=True, exist_ok=True)
     watchlist = Watchlist.load(folder / "watchlist.toml")
@@ -343,7 +343,7 @@ def make_dashboard(url: str, folder: Path, ids: list[str], tasks: dict[str, Task
 
 def _changed(tasks: dict[str, Task], step: int) -> dict[str, Task]:
     """Every task visibly different from the last step: running, progress moved."""
-    from mjdash.task import Status
+    from mjdash.model.task import Status
 
     return {
         i: dataclasses.replace(t, status=Status.IN_PROGRESS, progress=(step * 7) % 100)
@@ -354,7 +354,7 @@ def _changed(tasks: dict[str, Task], step: int) -> dict[str, Task]:
 async def measure_ui(
     url: str, folder: Path, ids: list[str], tasks: dict[str, Task], reps: int = 7
 ) -> UiFigures:
-    from mjdash.poller import PollerState, PollResult
+    from mjdash.net.poller import PollerState, PollResult
     from mjdash.ui.messages import TasksPolled
 
     app = make_dashboard(url, folder, ids, tasks)
@@ -592,14 +592,14 @@ def dashboard_env(home: Path, url: str) -> dict[str, str]:
 def prepare_home(home: Path, ids: list[str], tasks: dict[str, Task]) -> Path:
     """A private XDG home with a watchlist of `ids` and `tasks` in mjdash's cache; returns the
     watchlist path."""
-    from mjdash.cache import TaskCache
-    from mjdash.watchlist import Watchlist
+    from mjdash.store.cache import TaskCache
+    from mjdash.store.watchlist import Watchlist
 
     saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "XDG_DATA_HOME")}
     os.environ["XDG_CACHE_HOME"] = str(home / "cache")
     os.environ["XDG_DATA_HOME"] = str(home / "data")
     try:
-        from mjdash import paths
+        from mjdash.store import paths
 
         paths.ensure_private_dir(paths.cache_dir())
         with TaskCache(paths.cache_dir() / "tasks.sqlite3") as cache:

@@ -39,12 +39,12 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from mjdash.cache import TaskCache  # noqa: E402
-from mjdash.client import MidjourneyClient  # noqa: E402
-from mjdash.config import ApiConfig, Config, PollConfig, UiConfig  # noqa: E402
-from mjdash.poller import Poller  # noqa: E402
-from mjdash.secret import Secret  # noqa: E402
-from mjdash.watchlist import Watchlist  # noqa: E402
+from mjdash.model.secret import Secret  # noqa: E402
+from mjdash.net.client import MidjourneyClient  # noqa: E402
+from mjdash.net.poller import Poller  # noqa: E402
+from mjdash.store.cache import TaskCache  # noqa: E402
+from mjdash.store.config import ApiConfig, Config, PollConfig, UiConfig  # noqa: E402
+from mjdash.store.watchlist import Watchlist  # noqa: E402
 
 DEFAULT_FAULTS = "429=0.03,500=0.03,slow=0.01,html=0.01,reset=0.01,garbage=0.01"
 MEMORY_LIMIT = 0.10  # growth from start to end

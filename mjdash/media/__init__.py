@@ -1,0 +1,1 @@
+"""Images: decoding, scaling, half-blocks, downloads written to disk."""

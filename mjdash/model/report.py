@@ -1,0 +1,241 @@
+"""What `mjdash status` prints: a plain table, JSON lines, or a `--format` template. No UI.
+
+Server text arrives already cleaned by `parse_task`; the table still flattens it to one line and
+cuts it to the terminal width, counting wide characters as two cells.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from mjdash.model.durations import format_duration
+from mjdash.model.task import Status, Task
+
+NOT_FOUND = "not found"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One watched id: its task, or why there is none (not found, unreadable answer)."""
+
+    id: str
+    task: Task | None = None
+    error: str | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more to wait for: terminal, waiting for the user (MODAL), or not found."""
+        if self.task is not None:
+            return not self.task.needs_polling
+        return self.error == NOT_FOUND
+
+    @property
+    def failed(self) -> bool:
+        """For --exit-status: failed or cancelled, not found, or an unreadable answer."""
+        if self.task is not None:
+            return self.task.status in (Status.FAILURE, Status.CANCEL)
+        return self.error is not None
+
+
+# --- counts and --format ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Counts by state, grouped as the dashboard's status line groups them."""
+
+    total: int = 0
+    done: int = 0
+    running: int = 0
+    queued: int = 0
+    failed: int = 0
+    modal: int = 0
+    missing: int = 0  # not found or unreadable
+
+    @classmethod
+    def of(cls, rows: Iterable[Row]) -> Counts:
+        counts = dict.fromkeys(FORMAT_FIELDS, 0)
+        for row in rows:
+            counts["total"] += 1
+            group = row.task.status.group if row.task is not None else "missing"
+            if row.task is None and row.error is None:
+                group = None  # not polled yet
+            if group in counts:  # "other" (an unknown status) counts in the total only
+                counts[group] += 1
+        return cls(**counts)
+
+
+FORMAT_FIELDS = ("total", "done", "running", "queued", "failed", "modal", "missing")
+
+
+class TemplateError(ValueError):
+    pass
+
+
+def check_template(template: str) -> None:
+    """Raise TemplateError unless every placeholder is one of FORMAT_FIELDS."""
+    valid = ", ".join("{" + name + "}" for name in FORMAT_FIELDS)
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise TemplateError(f"bad --format template ({exc}); placeholders: {valid}") from None
+    for _, field, _, _ in parsed:
+        if field is not None and field not in FORMAT_FIELDS:
+            shown = "{" + field + "}"
+            raise TemplateError(f"unknown placeholder {shown} in --format; valid: {valid}")
+    try:
+        render_template(template, Counts())
+    except (ValueError, TypeError) as exc:
+        raise TemplateError(f"bad --format template ({exc}); placeholders: {valid}") from None
+
+
+def render_template(template: str, counts: Counts) -> str:
+    return template.format(**asdict(counts))
+
+
+# --- JSON lines -----------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def row_json(row: Row) -> dict[str, Any]:
+    """The task as JSON; "error" is set for a missing or unreadable one (kept: last good data)."""
+    task = row.task
+    if task is None:
+        return {"id": row.id, "error": row.error or "not polled"}
+    obj = {
+        "id": task.id,
+        "status": task.status_text,
+        "progress": task.progress,
+        "action": task.action,
+        "prompt": task.prompt,
+        "imageUrl": task.image_url,
+        "failReason": task.fail_reason,
+        "submitTime": _iso(task.submit_time),
+        "startTime": _iso(task.start_time),
+        "finishTime": _iso(task.finish_time),
+        "buttons": [{"name": b.name, "customId": b.custom_id} for b in task.buttons],
+    }
+    if row.error:
+        obj["error"] = row.error
+    return obj
+
+
+def json_line(row: Row) -> str:
+    # ensure_ascii: whatever the text holds, the line is plain ASCII (no raw bytes reach a pipe).
+    return json.dumps(row_json(row), ensure_ascii=True, separators=(",", ":"))
+
+
+# --- the table ------------------------------------------------------------------------------
+
+_COLORS = {
+    Status.SUCCESS: "32",
+    Status.FAILURE: "31",
+    Status.CANCEL: "35",
+    Status.IN_PROGRESS: "34",
+    Status.SUBMITTED: "33",
+    Status.MODAL: "33;1",
+}
+_GAP = "  "
+_MAX_ACTION = 14
+_MAX_STATUS = 11
+_PROGRESS_WIDTH = 4
+_ELAPSED_WIDTH = 7
+_MIN_PROMPT = 8  # narrower than this, the prompt column is left out
+
+
+def char_width(ch: str) -> int:
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def fit(text: str, width: int) -> str:
+    """One line of at most `width` terminal cells, cut with an ellipsis."""
+    flat = " ".join(text.split())
+    if sum(char_width(ch) for ch in flat) <= width:
+        return flat
+    out, used = [], 0
+    for ch in flat:
+        cells = char_width(ch)
+        if used + cells > width - 1:
+            break
+        out.append(ch)
+        used += cells
+    return "".join(out) + "…" if width > 0 else ""
+
+
+def _pad(text: str, width: int) -> str:
+    text = fit(text, width)
+    return text + " " * (width - sum(char_width(ch) for ch in text))
+
+
+def render_table(rows: Sequence[Row], *, width: int, now: datetime, color: bool) -> list[str]:
+    """A header and one line per row, at most `width` cells when the terminal allows.
+
+    Columns are as wide as their content (capped); the prompt (or the reason a row has no task)
+    takes what is left, and is left out when too little is.
+    """
+    cells = [("ID", "ACTION", "STATUS", "PROG", "ELAPSED", "PROMPT", None)]
+    for row in rows:
+        task = row.task
+        if task is None:
+            error = row.error or "…"
+            status = error if error == NOT_FOUND else "unreadable"
+            reason = "" if error == NOT_FOUND else error
+            cells.append((row.id, "", status, "", "", reason, None))
+            continue
+        progress = "" if task.progress is None else f"{task.progress}%"
+        prompt = task.prompt or task.prompt_en
+        if task.status is Status.FAILURE and task.fail_reason:
+            prompt = f"{task.fail_reason} · {prompt}" if prompt else task.fail_reason
+        elapsed = format_duration(task.elapsed(now))
+        cells.append(
+            (task.id, task.action, task.status_text, progress, elapsed, prompt, task.status)
+        )
+    widths = [
+        max(_width(fit(line[0], 20)) for line in cells),
+        min(max(_width(line[1]) for line in cells), _MAX_ACTION),
+        min(max(_width(line[2]) for line in cells), _MAX_STATUS),
+        _PROGRESS_WIDTH,
+        _ELAPSED_WIDTH,
+    ]
+    prompt_width = width - sum(widths) - len(_GAP) * len(widths)
+    if prompt_width < _MIN_PROMPT:
+        prompt_width = 0
+    return [_line(line, widths, prompt_width, color) for line in cells]
+
+
+def _width(text: str) -> int:
+    return sum(char_width(ch) for ch in text)
+
+
+def _line(
+    cells: tuple[str, str, str, str, str, str, Status | None],
+    widths: list[int],
+    prompt_width: int,
+    color: bool,
+) -> str:
+    task_id, action, status, progress, elapsed, prompt, state = cells
+    status_cell = _pad(status, widths[2])
+    if color and state in _COLORS:
+        # Padding first, colour around it: escape codes take no cells.
+        status_cell = f"\x1b[{_COLORS[state]}m{status_cell}\x1b[0m"
+    parts = [
+        _pad(task_id, widths[0]),
+        _pad(action, widths[1]),
+        status_cell,
+        fit(progress, widths[3]).rjust(widths[3]),
+        fit(elapsed, widths[4]).rjust(widths[4]),
+    ]
+    if prompt_width:
+        parts.append(fit(prompt, prompt_width))
+    return _GAP.join(parts).rstrip()

@@ -1,0 +1,285 @@
+"""Which watchlist rows are shown, in which order: the lineage tree, filters, sorts. No UI here."""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from mjdash.model.task import Status, Task
+
+
+class HasLineage(Protocol):
+    id: str
+    parent: str
+
+
+@dataclass(frozen=True, slots=True)
+class TreeRow:
+    id: str
+    depth: int
+    has_children: bool
+    last_child: bool
+    # One flag per ancestor below the root: was that ancestor the last of its siblings? It
+    # decides between "│ " and "  " in front of this row's branch glyph.
+    guides: tuple[bool, ...] = ()
+
+    @property
+    def branch(self) -> str:
+        """The tree drawing before the id: "", or e.g. "│ └ " for a grandchild."""
+        if not self.depth:
+            return ""
+        lines = "".join("  " if last else "│ " for last in self.guides)
+        return lines + ("└ " if self.last_child else "├ ")
+
+
+def tree_order(entries: Sequence[HasLineage], collapsed: Iterable[str] = ()) -> list[TreeRow]:
+    """Children right under their parent (watchlist order among siblings), depth-first.
+
+    A task whose parent is not watched is a root; a parent cycle (hand-edited file) breaks at
+    the first task met. Descendants of a collapsed task are left out.
+    """
+    ids = {entry.id for entry in entries}
+    children: dict[str, list[str]] = {}
+    roots: list[str] = []
+    for entry in entries:
+        if entry.parent and entry.parent in ids and entry.parent != entry.id:
+            children.setdefault(entry.parent, []).append(entry.id)
+        else:
+            roots.append(entry.id)
+    hidden = set(collapsed)
+    rows: list[TreeRow] = []
+    placed: set[str] = set()
+
+    def walk(root: str) -> None:
+        # An explicit stack: a hand-edited file could chain thousands of generations.
+        stack: list[tuple[str, int, bool, tuple[bool, ...]]] = [(root, 0, True, ())]
+        while stack:
+            task_id, depth, last, guides = stack.pop()
+            if task_id in placed:
+                continue
+            placed.add(task_id)
+            kids = [kid for kid in children.get(task_id, ()) if kid not in placed]
+            rows.append(TreeRow(task_id, depth, bool(kids), last, guides))
+            if task_id in hidden:
+                placed.update(_descendants(task_id, children))
+                continue
+            below = (*guides, last) if depth else ()
+            for index in range(len(kids) - 1, -1, -1):
+                stack.append((kids[index], depth + 1, index == len(kids) - 1, below))
+
+    for root in roots:
+        walk(root)
+    # Tasks only reachable through a cycle.
+    for entry in entries:
+        if entry.id not in placed:
+            walk(entry.id)
+    return rows
+
+
+def _descendants(task_id: str, children: dict[str, list[str]]) -> set[str]:
+    found: set[str] = set()
+    stack = list(children.get(task_id, ()))
+    while stack:
+        kid = stack.pop()
+        if kid not in found:
+            found.add(kid)
+            stack.extend(children.get(kid, ()))
+    return found
+
+
+# --- filter and sort (issue 7) ------------------------------------------------------------------
+# With the default view (no filter, "added" order) the rows are exactly `tree_order`. A filter
+# keeps the tree among the rows it keeps (a child whose parent is filtered out becomes a root).
+# Any other sort flattens the list: sorting by status should put every failure together, which
+# a tree would split up; the lineage is still in the detail pane.
+
+SHOW_MODES = ("all", "unfinished", "failed", "stalled")
+SHOW_LABELS = {
+    "all": "all",
+    "unfinished": "hide finished",
+    "failed": "only failed",
+    "stalled": "only stalled",
+}
+SORTS = ("added", "status", "progress", "elapsed", "submitted")
+SORT_LABELS = {
+    "added": "added",
+    "status": "status (needs you first)",
+    "progress": "progress (least first)",
+    "elapsed": "elapsed (longest first)",
+    "submitted": "submit time (newest first)",
+}
+MAX_FILTER = 200
+
+
+class HasLabel(HasLineage, Protocol):
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class ViewState:
+    """What the table shows: a text filter, a quick filter (`show`) and a sort."""
+
+    text: str = ""
+    show: str = "all"
+    sort: str = "added"
+
+    @classmethod
+    def from_dict(cls, data: object) -> ViewState:
+        """From the watchlist's [view] table; anything unexpected falls back to the default."""
+        if not isinstance(data, dict):
+            return cls()
+        text = data.get("filter", "")
+        show = data.get("show", "all")
+        sort = data.get("sort", "added")
+        return cls(
+            text=" ".join(text.split())[:MAX_FILTER] if isinstance(text, str) else "",
+            show=show if show in SHOW_MODES else "all",
+            sort=sort if sort in SORTS else "added",
+        )
+
+    def to_dict(self) -> dict[str, str]:
+        return {"filter": self.text, "show": self.show, "sort": self.sort}
+
+    @property
+    def is_default(self) -> bool:
+        return not self.words and self.show == "all" and self.sort == "added"
+
+    @property
+    def filtering(self) -> bool:
+        return bool(self.words) or self.show != "all"
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.text.lower().split())
+
+    def next_show(self) -> ViewState:
+        index = SHOW_MODES.index(self.show)
+        return ViewState(self.text, SHOW_MODES[(index + 1) % len(SHOW_MODES)], self.sort)
+
+    def next_sort(self) -> ViewState:
+        index = SORTS.index(self.sort)
+        return ViewState(self.text, self.show, SORTS[(index + 1) % len(SORTS)])
+
+    def with_text(self, text: str) -> ViewState:
+        return ViewState(" ".join(text.split())[:MAX_FILTER], self.show, self.sort)
+
+    def describe(self) -> str:
+        """ "filter 'cat' · only failed · sort status", or "" for the default view."""
+        parts = []
+        if self.text:
+            parts.append(f"filter {self.text!r}")
+        if self.show != "all":
+            parts.append(SHOW_LABELS[self.show])
+        if self.sort != "added":
+            parts.append(f"sort {self.sort}")
+        return " · ".join(parts)
+
+
+def matches(
+    state: ViewState,
+    task_id: str,
+    task: Task | None,
+    *,
+    label: str = "",
+    stalled: bool = False,
+    not_found: bool = False,
+) -> bool:
+    """Does the row pass the quick filter and contain every word of the text filter?
+
+    The text is searched (case-insensitively) in the id, the label, the prompt, the action and
+    the status.
+    """
+    show = state.show
+    if show == "unfinished" and (not_found or (task is not None and task.is_terminal)):
+        return False
+    if show == "failed" and (task is None or task.status not in _FAILED):
+        return False
+    if show == "stalled" and not stalled:
+        return False
+    words = state.words
+    if not words:
+        return True
+    if task is None:
+        status = "not found" if not_found else "loading"
+        haystack = f"{task_id} {label} {status}".lower()
+    else:
+        status = "not found" if not_found else task.status_text
+        haystack = f"{task_id} {label} {task.action} {status} {task.prompt}".lower()
+    return all(word in haystack for word in words)
+
+
+_FAILED = frozenset({Status.FAILURE, Status.CANCEL})
+# "status" sort: what needs the user first, finished last.
+_STATUS_RANK = {
+    Status.MODAL: 0,
+    Status.FAILURE: 1,
+    Status.CANCEL: 2,
+    Status.UNKNOWN: 3,
+    Status.IN_PROGRESS: 4,
+    Status.SUBMITTED: 5,
+    Status.NOT_START: 6,
+    Status.PENDING: 7,
+    Status.SUCCESS: 8,
+}
+
+
+def sort_key(sort: str, task: Task | None, now: datetime, not_found: bool = False) -> tuple:
+    """The key of one row for `sort` (rows without a task go last; ties keep the added order)."""
+    if task is None:
+        return (2 if not_found else 1, 0.0)
+    if sort == "status":
+        return (0, _STATUS_RANK[task.status])
+    if sort == "progress":
+        value = 100 if task.is_terminal else (task.progress or 0)
+        return (0, value)
+    if sort == "elapsed":
+        elapsed = task.elapsed(now)
+        return (0, -elapsed.total_seconds()) if elapsed is not None else (1, 0.0)
+    if sort == "submitted":
+        moment = task.submit_time
+        return (0, -moment.timestamp()) if moment is not None else (1, 0.0)
+    return (0, 0)
+
+
+def arrange(
+    entries: Sequence[HasLabel],
+    collapsed: Iterable[str],
+    state: ViewState,
+    *,
+    tasks: Mapping[str, Task],
+    stalled: Container[str] = frozenset(),
+    not_found: Container[str] = frozenset(),
+    now: datetime | None = None,
+) -> tuple[list[TreeRow], list[str]]:
+    """(the rows to show, the ids that pass the filter) for `state`.
+
+    The second list ignores folding: it is the batch the summary line counts.
+    """
+    if state.is_default:
+        return tree_order(entries, collapsed), [entry.id for entry in entries]
+    if state.filtering:
+        kept = [
+            entry
+            for entry in entries
+            if matches(
+                state,
+                entry.id,
+                tasks.get(entry.id),
+                label=entry.label,
+                stalled=entry.id in stalled,
+                not_found=entry.id in not_found,
+            )
+        ]
+    else:
+        kept = list(entries)
+    members = [entry.id for entry in kept]
+    if state.sort == "added":
+        return tree_order(kept, collapsed), members
+    moment = now or datetime.now(UTC)
+    ordered = sorted(
+        members,
+        key=lambda task_id: sort_key(state.sort, tasks.get(task_id), moment, task_id in not_found),
+    )
+    return [TreeRow(task_id, 0, False, True) for task_id in ordered], members

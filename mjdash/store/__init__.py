@@ -1,0 +1,1 @@
+"""Files on disk: the watchlist, the task cache, the journal, config, paths, atomic writes."""

@@ -1,0 +1,139 @@
+"""`mjdash status --cached`: counts from the task cache only, no network, fast enough for tmux.
+
+tmux runs `status-right` commands every `status-interval` seconds, so this path reads the
+SQLite cache read-only, asks SQLite for each task's status (json_extract, no JSON parsing in
+Python) and imports nothing heavy: no httpx, no asyncio, no textual. The counts are what the
+dashboard (or the last `mjdash status`) saw; ids never polled count in {total} only.
+
+Parsing a TOML watchlist of 1,000 entries costs more than everything else together, so the ids
+are also kept in a small JSON index in the cache dir, used while the watchlist file is the same
+one (device, inode, size and mtime unchanged: every save replaces the file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from mjdash.model.report import FORMAT_FIELDS, Counts
+from mjdash.model.task import Task, parse_status, parse_task
+from mjdash.store import atomic, paths
+
+_CHUNK = 500
+
+
+INDEX_NAME = "status-ids.json"
+
+
+def index_path() -> Path:
+    return paths.cache_dir() / INDEX_NAME
+
+
+def _stamp(path: Path) -> list[int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns]
+
+
+def watchlist_ids(path: Path, load: Callable[[], list[str]]) -> list[str]:
+    """The watchlist's ids: from the index when the file is unchanged, else `load()` (and the
+    index is rewritten; failing to write it only costs speed)."""
+    stamp = _stamp(path)
+    where = str(path.resolve()) if stamp is not None else str(path)
+    index = index_path()
+    if stamp is not None:
+        with contextlib.suppress(OSError, ValueError, RecursionError):
+            saved = json.loads(index.read_bytes())
+            if (
+                isinstance(saved, dict)
+                and saved.get("path") == where
+                and saved.get("stamp") == stamp
+                and isinstance(saved.get("ids"), list)
+                and all(isinstance(i, str) for i in saved["ids"])
+            ):
+                return saved["ids"]
+    ids = load()
+    if stamp is not None and _stamp(path) == stamp:  # not replaced while we read it
+        data = json.dumps({"path": where, "stamp": stamp, "ids": ids}, separators=(",", ":"))
+        with contextlib.suppress(OSError):
+            if not index.parent.is_dir():
+                paths.ensure_private_dir(index.parent)
+            atomic.write_atomic(index, data.encode("utf-8"))
+    return ids
+
+
+def _connect(path: Path) -> sqlite3.Connection | None:
+    """The cache opened read-only, or None when there is none (never creates a file)."""
+    if not path.is_file():
+        return None
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0.5)
+    db.execute("PRAGMA query_only=1")
+    return db
+
+
+def _chunks(items: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def cached_statuses(path: Path, ids: list[str]) -> dict[str, object]:
+    """id -> the raw status stored in the cache (ids not cached are left out).
+
+    Raises sqlite3.Error for an unreadable cache.
+    """
+    db = _connect(path)
+    if db is None:
+        return {}
+    found: dict[str, object] = {}
+    try:
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            rows = db.execute(
+                f"SELECT id, json_extract(json, '$.status') FROM tasks WHERE id IN ({marks})",
+                chunk,
+            ).fetchall()
+            found.update(rows)
+    finally:
+        db.close()
+    return found
+
+
+def cached_counts(path: Path, ids: list[str]) -> Counts:
+    """Counts grouped as `mjdash status --format` groups them, from the cache alone."""
+    unique = list(dict.fromkeys(ids))
+    counts = dict.fromkeys(FORMAT_FIELDS, 0)
+    counts["total"] = len(unique)
+    for raw in cached_statuses(path, unique).values():
+        status, _ = parse_status(raw)
+        if status.group in counts:  # "other" (an unknown status) counts in the total only
+            counts[status.group] += 1
+    return Counts(**counts)
+
+
+def cached_tasks(path: Path, ids: list[str]) -> dict[str, Task]:
+    """The cached tasks among `ids`, parsed as the dashboard parses them (for --json / table)."""
+    db = _connect(path)
+    if db is None:
+        return {}
+    tasks: dict[str, Task] = {}
+    try:
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(chunk))
+            for task_id, text in db.execute(
+                f"SELECT id, json FROM tasks WHERE id IN ({marks})", chunk
+            ):
+                try:
+                    task = parse_task(json.loads(text), task_id)
+                except (ValueError, TypeError, RecursionError):
+                    continue
+                if isinstance(task, Task) and task.id == task_id:
+                    tasks[task_id] = task
+    finally:
+        db.close()
+    return tasks

@@ -1,0 +1,164 @@
+"""TaskTable at scale: rows are built only when seen, and a poll's cost follows the screen."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mjdash.model.task import Status
+from mjdash.net.poller import PollerState, PollResult
+from mjdash.sim.engine import ManualClock
+from mjdash.ui.cells import status_text
+from mjdash.ui.messages import TasksPolled
+from tests.support.harness import make_app
+
+SIZE = (130, 24)
+
+
+def everything_changed(app, step: int) -> PollResult:
+    tasks = {
+        i: dataclasses.replace(t, status=Status.IN_PROGRESS, progress=step)
+        for i, t in app.tasks.items()
+    }
+    return PollResult(
+        tasks=tasks,
+        not_found=set(),
+        bad={},
+        state=PollerState.OK,
+        error=None,
+        retry_at=None,
+        next_delay=5.0,
+        requests=0,
+        polled_ids=len(tasks),
+    )
+
+
+async def test_a_poll_changing_every_row_builds_only_the_rows_on_screen(sim_factory, tmp_path):
+    sim = sim_factory(tasks=400, clock=ManualClock())
+    ids = sim.seeded_ids
+    app = make_app(sim, tmp_path, ids, auto_poll=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.poll(force=True).wait()
+        await pilot.pause()
+        built: list[str] = []
+        row_cells = app._row_cells
+
+        def counting(row, now):
+            built.append(row.id)
+            return row_cells(row, now)
+
+        app._row_cells = counting
+        app._apply_poll(TasksPolled(everything_changed(app, 42)))
+        await pilot.pause()
+        order = app._rows_ids()  # display order (children under their parents)
+        assert sorted(order) == sorted(ids)
+        assert 0 < len(built) <= SIZE[1]  # 400 rows changed, one screenful was built
+        assert set(built) <= set(order[: SIZE[1]])
+
+        # Scrolled into view, a changed row shows its new state.
+        await pilot.press("G")
+        await pilot.pause()
+        last = order[-1]
+        assert last in built
+        assert app.table.get_cell(last, "progress").plain.endswith("42%")
+        assert app.table.get_cell(last, "status") == status_text(app.tasks[last])
+        # Rows never seen are still right when read.
+        middle = order[200]
+        assert middle not in built
+        assert app.table.get_cell(middle, "progress").plain.endswith("42%")
+
+        # The same answer again: nothing changed, nothing is built or written.
+        built.clear()
+        written = []
+        update_cell = app.table.update_cell
+        app.table.update_cell = lambda *a, **k: (written.append(a[:2]), update_cell(*a, **k))
+        app._apply_poll(TasksPolled(everything_changed(app, 42)))
+        await pilot.pause()
+        assert built == [] and written == []
+
+
+async def test_startup_with_cached_tasks_builds_one_screenful(sim_factory, tmp_path):
+    sim = sim_factory(tasks=400, clock=ManualClock())
+    ids = sim.seeded_ids
+    first = make_app(sim, tmp_path, ids, auto_poll=False)
+    async with first.run_test(size=SIZE) as pilot:
+        await first.poll(force=True).wait()
+        await pilot.pause()
+    requests = sim.stats()["total"]
+    again = make_app(sim, tmp_path, auto_poll=False)
+    built: list[str] = []
+    row_cells = again._row_cells
+    again._row_cells = lambda row, now: (built.append(row.id), row_cells(row, now))[1]
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.table.row_count == 400
+        assert len(set(built)) <= SIZE[1]
+        top = again._rows_ids()[0]
+        assert again.table.get_cell(top, "status") == status_text(again.tasks[top])
+        assert len(again.tasks) == 400  # every cached task is known, without a request
+    assert sim.stats()["total"] == requests
+
+
+async def test_the_fast_row_render_draws_what_datatable_draws(sim_factory, tmp_path):
+    """TaskTable._render_line_in_row is DataTable's with per-pass values hoisted: for the header,
+    the cursor row, the hovered row and plain rows it must give the very same segments."""
+    from textual.coordinate import Coordinate
+    from textual.widgets import DataTable
+
+    sim = sim_factory(tasks=30, clock=ManualClock())
+    app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.poll(force=True).wait()
+        await pilot.pause()
+        table = app.table
+        table.move_cursor(row=3)
+        await pilot.pause()
+        style = table.rich_style
+        # What render_lines sets up for a pass.
+        table._pseudo_class_state = table.get_pseudo_class_state()
+        table._pass_style = style
+        table._pass_header_style = table.get_component_styles("datatable--header").rich_style
+        table._pass_widths = tuple(c.get_render_width(table) for c in table.ordered_columns)
+        keys = [
+            table._header_row_key,
+            *(table.coordinate_to_cell_key((i, 0)).row_key for i in range(8)),
+        ]
+        compared = 0
+        for hover in (Coordinate(0, 0), Coordinate(5, 2)):
+            for key in keys:
+                table._row_render_cache.clear()
+                fast = table._render_line_in_row(key, 0, style, table.cursor_coordinate, hover)
+                table._row_render_cache.clear()
+                slow = DataTable._render_line_in_row(
+                    table, key, 0, style, table.cursor_coordinate, hover
+                )
+                assert fast == slow, key
+                compared += 1
+        assert compared == 18
+        table._pass_style = None
+
+
+async def test_a_tick_next_to_a_poll_is_drawn_with_it(sim_factory, tmp_path):
+    """The poll's frame carries the tick; a tick just before a due poll is left to it, but a slow
+    poll does not hold the clocks back."""
+    import time
+
+    sim = sim_factory(tasks=5, clock=ManualClock())
+    app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        ticks: list[float] = []
+        tick = app._tick
+        app._tick = lambda: (ticks.append(time.monotonic()), tick())
+        app._poll_due = time.monotonic() + 0.1  # a poll about to start
+        app._on_tick_timer()
+        assert ticks == []
+        app._poll_due = time.monotonic() + 5.0  # a poll far off
+        app._on_tick_timer()
+        assert len(ticks) == 1
+        app._poll_due = None
+        app._polling, app._poll_started = True, time.monotonic() - 5.0  # a slow poll in flight
+        app._on_tick_timer()
+        assert len(ticks) == 2
+        app._polling = False
+        app._apply_poll(TasksPolled(everything_changed(app, 7)))
+        assert len(ticks) == 3  # the poll's answer ticks in the same frame

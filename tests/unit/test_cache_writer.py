@@ -1,0 +1,54 @@
+"""CacheWriter: poll results reach the task cache off the UI thread, coalesced."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from mjdash.model.task import Status, Task
+from mjdash.store.cache import TaskCache
+from mjdash.store.cache_writer import CacheWriter
+
+
+def task(task_id: str, status: Status, progress: int | None = None) -> Task:
+    return Task(id=task_id, status=status, status_raw=status.value, progress=progress)
+
+
+def wait_for(condition, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def test_running_snapshots_wait_and_the_newest_is_written_on_close(tmp_path):
+    cache = TaskCache(tmp_path / "tasks.sqlite3")
+    writer = CacheWriter(cache, delay=3600, urgent_delay=3600)
+    first = task("1773314942177001", Status.IN_PROGRESS, 10)
+    writer.put([first])
+    writer.put([dataclasses.replace(first, progress=55)])
+    assert writer.pending == 1  # coalesced: one row for the task
+    assert cache.load([first.id]) == {}  # not written yet: nothing blocked the caller
+    writer.close()
+    assert cache.load([first.id])[first.id].progress == 55
+    # After close, a put writes at once (nothing is left queued at exit).
+    writer.put([dataclasses.replace(first, progress=60)])
+    assert cache.load([first.id])[first.id].progress == 60
+    cache.close()
+
+
+def test_finished_tasks_are_written_soon(tmp_path):
+    cache = TaskCache(tmp_path / "tasks.sqlite3")
+    writer = CacheWriter(cache, delay=3600, urgent_delay=0.01)
+    running = task("1773314942177002", Status.IN_PROGRESS, 30)
+    done = task("1773314942177003", Status.SUCCESS, 100)
+    writer.put([running, done])
+    # A finished task is what saves requests on the next start: it goes out within the
+    # urgent delay, with the running snapshot queued beside it.
+    assert wait_for(lambda: done.id in cache.load([done.id]))
+    assert running.id in cache.load([running.id])
+    assert writer.pending == 0
+    writer.close()
+    cache.close()

@@ -1,0 +1,76 @@
+"""`mjdash status --cached`: counts from the cache alone, no request, nothing heavy imported."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from mjdash.store.watchlist import Watchlist
+from tests.unit.test_cli import Runner, imagine, run, wait_finished  # noqa: F401 - `run` is a fixture
+
+TEMPLATE = "{done}/{total} {failed}!"
+
+
+def test_cached_status_makes_zero_requests_and_needs_no_key(sim, run: Runner):  # noqa: F811
+    good = [imagine(sim, f"paper lantern {n}") for n in range(3)]
+    bad = imagine(sim, "broken --fail")
+    wait_finished(sim, [*good, bad])
+    base = ["--base-url", sim.url]
+    assert run("add", *good, bad).code == 0
+    never_polled = "1773314942177000"
+    assert run("status", *base).code == 0  # fills the cache
+    assert run("add", never_polled).code == 0
+    sim.reset_stats()
+
+    done = run("status", "--cached", "--format", TEMPLATE, *base, COMETAPI_KEY=None)
+    assert done.code == 0, done.err
+    assert done.out == "3/5 1!\n"
+    table = run("status", "--cached", *base, COMETAPI_KEY=None)
+    assert table.code == 0 and table.out.count("SUCCESS") == 3 and "FAILURE" in table.out
+    lines = run("status", "--cached", "--json", *base, COMETAPI_KEY=None).out.splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [*good, bad, never_polled]
+    assert json.loads(lines[-1]) == {"id": never_polled, "error": "not polled"}
+    assert run("status", "--cached", "--exit-status", COMETAPI_KEY=None).code == 1
+    assert sim.stats()["total"] == 0
+
+
+def test_the_watchlist_index_follows_every_change_of_the_file(sim, run: Runner):  # noqa: F811
+    ids = [imagine(sim, f"bonsai {n}") for n in range(2)]
+    wait_finished(sim, ids)
+    assert run("add", ids[0]).code == 0
+    assert run("status", "--base-url", sim.url, ids[1]).code == 0  # cached, not watched
+    assert run("status", "--cached", "--format", TEMPLATE).out == "0/1 0!\n"  # not polled
+    assert run("status", "--base-url", sim.url).code == 0
+    assert run("status", "--cached", "--format", TEMPLATE).out == "1/1 0!\n"
+    index = run.home / "cache" / "mjdash" / "status-ids.json"
+    assert json.loads(index.read_text())["ids"] == [ids[0]]
+    assert run("add", ids[1]).code == 0  # a new file: the index is rebuilt
+    assert run("status", "--cached", "--format", TEMPLATE).out == "2/2 0!\n"
+    # Every save replaces the file (a new inode): the index is rebuilt again.
+    watchlist = Watchlist.load(run.watchlist)
+    watchlist.remove([ids[0]])
+    watchlist.save()
+    assert run("status", "--cached", "--format", TEMPLATE).out == "1/1 0!\n"
+
+
+def test_no_cache_yet_prints_zeros_and_creates_nothing(run: Runner):  # noqa: F811
+    assert run("add", "1773314942177001", "1773314942177002").code == 0
+    done = run("status", "--cached", "--format", TEMPLATE, COMETAPI_KEY=None)
+    assert done.code == 0 and done.out == "0/2 0!\n"
+    assert not run.cache.exists()
+    assert run("status", "--cached", "--watch").code == 2
+
+
+def test_cached_status_imports_no_http_client_no_asyncio_no_textual(run: Runner):  # noqa: F811
+    assert run("add", "1773314942177001").code == 0
+    probe = (
+        "import sys; from mjdash.cli import main; "
+        "code = main(['status', '--cached', '--format', '{total}']); "
+        "print(sorted(m for m in ('httpx', 'asyncio', 'textual', 'mjdash.net.client') "
+        "if m in sys.modules), code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=run.env, check=True
+    )
+    assert done.stdout.splitlines() == ["1", "[] 0"], done.stdout + done.stderr
