@@ -1,4 +1,4 @@
-"""The API key, held so that it cannot be printed by accident (RELIABILITY.md rule 6)."""
+"""The API key, held so that it cannot be printed by accident (docs/reliability.md, rule 6)."""
 
 from __future__ import annotations
 

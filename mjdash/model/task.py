@@ -1,7 +1,7 @@
 """The Midjourney task model: tolerant parsing of whatever the server sends.
 
 Every server string passes through `clean()` here, once, so nothing downstream has to
-remember that prompts and fail reasons are hostile (RELIABILITY.md rule 7).
+remember that prompts and fail reasons are hostile (docs/reliability.md, rule 7).
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ def _descendants(task_id: str, children: dict[str, list[str]]) -> set[str]:
     return found
 
 
-# --- filter and sort (issue 7) ------------------------------------------------------------------
+# --- filter and sort --------------------------------------------------------------------------
 # With the default view (no filter, "added" order) the rows are exactly `tree_order`. A filter
 # keeps the tree among the rows it keeps (a child whose parent is filtered out becomes a root).
 # Any other sort flattens the list: sorting by status should put every failure together, which

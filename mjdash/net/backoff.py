@@ -1,7 +1,7 @@
 """How long to wait after a failure: the global poll backoff and Retry-After parsing.
 
 Pure code: no HTTP, no sleeping. The poller asks `Backoff.next()` for a delay after each failed
-poll and calls `Backoff.success()` after each good one (RELIABILITY.md rules 2 and 3).
+poll and calls `Backoff.success()` after each good one (docs/reliability.md, rules 2 and 3).
 
 The model is Kubernetes client-go's reflector backoff: the ceiling starts at 0.8 s and doubles per
 failure up to 30 s; the delay is "full jitter" (uniform between 0 and the ceiling) so many clients

@@ -1,7 +1,7 @@
 """MidjourneyClient: the one place that speaks HTTP to CometAPI / midjourney-proxy.
 
 It sends a request, reads a bounded answer and turns every outcome into a Task or a typed error
-(RELIABILITY.md rules 1, 4, 6). It never sleeps and never retries: the poller does that.
+(docs/reliability.md, rules 1, 4, 6). It never sleeps and never retries: the poller does that.
 
 Error messages are sentences a user can act on; they never carry the key (every message passes
 through `Secret.redact`, and no httpx exception, which holds the request and its headers, is

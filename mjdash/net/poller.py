@@ -1,8 +1,8 @@
 """Poller: which tasks to ask about, when, and what to do when asking fails.
 
-The only retry layer (RELIABILITY.md rule 1). It knows time (an injected monotonic clock), not HTTP
-and not the screen: the UI calls `poll_once()`, shows the `PollResult`, and calls again after
-`result.next_delay` seconds (polls never overlap: a lock serialises them).
+The only retry layer (docs/reliability.md, rule 1). It knows time (an injected monotonic clock),
+not HTTP and not the screen: the UI calls `poll_once()`, shows the `PollResult`, and calls again
+after `result.next_delay` seconds (polls never overlap: a lock serialises them).
 
 Schedule
 --------

@@ -23,7 +23,7 @@ DEFAULT_PACE = 1.0
 RATE_LIMIT_RETRIES = 2
 MAX_RATE_LIMIT_WAIT = 60.0
 MAX_PROMPT = 8000
-# Answer codes (API.md "Submit answer").
+# Answer codes (docs/api.md, "Endpoints mjdash uses": the submit answer).
 OK, NOT_FOUND, VALIDATION, SYSTEM_ERROR = 1, 3, 4, 9
 EXISTS_OR_MODAL, QUEUED, QUEUE_FULL, BANNED = 21, 22, 23, 24
 

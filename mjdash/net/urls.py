@@ -1,4 +1,4 @@
-"""Which URLs mjdash will open in a browser or download (RELIABILITY.md rule 8).
+"""Which URLs mjdash will open in a browser or download (docs/reliability.md, rule 8).
 
 URLs come from the server (imageUrl, videoUrl) and are hostile: only http/https with a host, no
 user:password part, nothing that a launcher (xdg-open, open) could read as an option.

@@ -1,4 +1,4 @@
-"""Midjourney's button sets and what pressing each one starts (API.md, "Buttons")."""
+"""Midjourney's button sets and what pressing each one starts (docs/api.md, "Buttons")."""
 
 from __future__ import annotations
 

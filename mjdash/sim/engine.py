@@ -23,7 +23,7 @@ from mjdash.sim import png, texts
 
 Clock = Callable[[], float]
 
-# Submit answer codes (API.md).
+# Submit answer codes (docs/api.md).
 OK = 1
 NOT_FOUND = 3
 VALIDATION = 4

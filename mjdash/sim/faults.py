@@ -1,7 +1,7 @@
 """Injected server faults: a spec like `429=0.1,500=0.05,slow=0.05`, drawn per request.
 
-Each fault imitates what a real gateway or the network in front of it does (RELIABILITY.md's
-fault matrix): bare status codes, HTML error pages, garbage 200s, truncated bodies.
+Each fault imitates what a real gateway or the network in front of it does (the fault
+matrix in docs/reliability.md): bare status codes, HTML error pages, garbage 200s, truncated bodies.
 """
 
 from __future__ import annotations

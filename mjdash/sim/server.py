@@ -1,4 +1,4 @@
-"""The simulator over HTTP: CometAPI's Midjourney routes (API.md) on a Starlette app.
+"""The simulator over HTTP: CometAPI's Midjourney routes (docs/api.md) on a Starlette app.
 
 `SimServer` runs it with uvicorn in a background thread on 127.0.0.1 (tests, `mjdash demo`);
 `run_sim` serves in the foreground (`mjdash sim`). Faults from a spec hit the /mj/ routes only;

@@ -79,7 +79,7 @@ def suggestion_from(prompt_en: str, number: int) -> str:
     return prompt_en.strip()
 
 
-# Server text is hostile (RELIABILITY.md P5): terminal escapes, OSC 52 clipboard writes,
+# Server text is hostile (docs/reliability.md, P5): terminal escapes, OSC 52 clipboard writes,
 # BEL, CR, NUL, bidi overrides and Rich/Textual markup.
 ESC = "\x1b"
 OSC52 = "\x1b]52;c;ZWNobyBwd25lZA==\x07"  # would write "echo pwned" to the clipboard
@@ -95,6 +95,7 @@ HOSTILE_CUSTOM_ID_TAIL = f"{ESC}]52;c;aGk=\x07"
 
 
 def huge_prompt(size: int = 1_000_000) -> str:
-    """A prompt of `size` characters: the body stays just under 1 MiB (RELIABILITY.md rule 4)."""
+    """A prompt of `size` characters: the body stays just under 1 MiB (docs/reliability.md,
+    rule 4)."""
     unit = "an endlessly detailed tapestry of tiny lanterns, "
     return (unit * (size // len(unit) + 1))[:size]

@@ -1,4 +1,4 @@
-"""Crash-safe file writing (RELIABILITY.md rule 5).
+"""Crash-safe file writing (docs/reliability.md, rule 5).
 
 A file is replaced, never rewritten in place: the new bytes go to a temp file in the same folder,
 are fsynced, renamed over the old name with `os.replace` (atomic on POSIX) and the folder is

@@ -2,7 +2,7 @@
 
 Every complaint names where the bad value came from (`file:line:col`, the environment variable
 or the flag), the key, what is wrong and how to fix it. The API key itself never passes through
-here except in `read_key`, which hands it over wrapped in a `Secret` (RELIABILITY.md rule 6).
+here except in `read_key`, which hands it over wrapped in a `Secret` (docs/reliability.md, rule 6).
 """
 
 from __future__ import annotations

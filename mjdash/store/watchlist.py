@@ -1,6 +1,6 @@
 """The watchlist: the task ids a user follows, in a TOML file they may also edit by hand.
 
-Saving follows RELIABILITY.md rule 5. Under a sidecar lock the file on disk is read again and
+Saving follows docs/reliability.md, rule 5. Under a sidecar lock the file on disk is read again and
 this object's pending operations (adds, removes, marks since its last load or save) are
 replayed on top of it, so two mjdash processes sharing a watchlist never lose each other's
 updates (S4). The write itself is atomic (S1), goes through symlinks (S5), and a file that

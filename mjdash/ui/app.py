@@ -599,8 +599,8 @@ class MjdashApp(App[None]):
         return True
 
     def _handle_exception(self, error: Exception) -> None:
-        # Textual's crash output lists every frame's locals, and the key can be one (K1):
-        # exit with one redacted line instead (mjdash/ui/crash.py).
+        # Textual's crash output lists every frame's locals, and the key can be one
+        # (docs/reliability.md K1): exit with one redacted line instead (mjdash/ui/crash.py).
         secrets = secrets_of(getattr(self, "client", None), getattr(self, "key_env", ""))
         super()._handle_exception(redacted(error, secrets))
 

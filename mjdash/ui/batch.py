@@ -1,5 +1,5 @@
 """Batch features wired into the app: summary and ETA, stalls, the journal, notifications,
-filter and sort, image downloads and export (issue 7).
+filter and sort, image downloads and export.
 
 The app keeps thin hooks (`arrange`, `on_poll`, `digest`, `announce`, `tick`, `decorate_row`)
 and thin `action_*` methods; the work is here and in the UI-free modules (insight, journal,

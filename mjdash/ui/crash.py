@@ -1,4 +1,4 @@
-"""What the dashboard prints when something inside it fails unexpectedly (RELIABILITY.md K1).
+"""What the dashboard prints when something inside it fails unexpectedly (docs/reliability.md, K1).
 
 Textual's default is a rich traceback with every frame's local variables: the API key, revealed
 for a header or a request, can be one of them. Instead the app exits with one line: the exception

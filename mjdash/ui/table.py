@@ -1,8 +1,8 @@
 """The watchlist table: a DataTable updated by keyed diffs, never cleared on a poll.
 
-It stays as cheap at 10,000 rows as at 100 (issue 4): rows are lazy (a row's cells are built only
-when it is on screen), the row order is cached apart from the cell contents, and a changed cell
-is the only cell rendered again.
+It stays as cheap at 10,000 rows as at 100 (tests/perf/bench.py measures it): rows are lazy
+(a row's cells are built only when it is on screen), the row order is cached apart from the cell
+contents, and a changed cell is the only cell rendered again.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Fault-matrix rows through the whole dashboard (RELIABILITY.md), driven by Pilot.
+"""Fault-matrix rows through the whole dashboard (docs/reliability.md), driven by Pilot.
 
 The client, poller and watchlist have their own row tests; these check what the user sees and
 what the app sends while a fault lasts, and that it recovers by itself when the server does:

@@ -1,4 +1,4 @@
-"""P5 through the whole app: hostile server text reaches the terminal inert.
+"""P5 (docs/reliability.md) through the whole app: hostile server text reaches the terminal inert.
 
 The simulator serves tasks whose prompt, failReason, button labels and customIds carry terminal
 escapes, OSC 52 clipboard writes, BEL, CR, NUL, bidi overrides, Rich markup and a 1 MB prompt

@@ -1,4 +1,5 @@
-"""K1: a crash with the key in scope; the key appears nowhere, and mjdash's files are private.
+"""K1 (docs/reliability.md): a crash with the key in scope; the key appears nowhere, and
+mjdash's files are private.
 
 The dashboard runs for real (the `mjdash` CLI in a pseudo-terminal, against the simulator) with
 failures injected where the key is a local variable and part of the message. Afterwards the key

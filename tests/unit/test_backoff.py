@@ -1,4 +1,4 @@
-"""The global backoff (rule 2) and Retry-After parsing (rule 3, fault row H2)."""
+"""The global backoff and Retry-After parsing (docs/reliability.md: rules 2 and 3, fault row H2)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """MidjourneyClient over real loopback sockets (tests/support/faultserver.py) and MockTransport.
 
-Fault-matrix rows (RELIABILITY.md) are named after their row: N1-N6, H1-H6, P1-P4, C1.
+Fault-matrix rows (docs/reliability.md) are named after their row: N1-N6, H1-H6, P1-P4, C1.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The client does not parse an unchanged task twice (issue 4: CPU per poll cycle)."""
+"""The client does not parse an unchanged task twice (CPU per poll cycle; tests/perf/bench.py)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import pytest
 from mjdash.model.task import Status, Task, parse_task
 from mjdash.sim.engine import ManualClock
 
-# Transcribed by hand from the OpenAPI YAML in /work/shared/seed/000_d7dd3ec03dfd27e2.txt:
+# Transcribed by hand from the OpenAPI YAML of CometAPI's fetch page (docs/api.md):
 # paths./mj/task/{id}/fetch.get.responses.200.content.application/json.schema
 # (descriptions and the example left out).
 FETCH_SCHEMA: dict[str, Any] = {
@@ -77,9 +77,10 @@ SCHEMA_EXAMPLE = {
         }
     ],
 }
-# Where the real service departs from its schema (API.md, marked [code]): `buttons` is null until
-# the task finishes and `properties` is null on FAILURE and MODAL. Only these may be null.
-NULL_WHERE_API_MD_SAYS = {"$.buttons", "$.properties"}
+# Where the real service departs from its schema (docs/api.md, marked [code]): `buttons` is
+# null until the task finishes and `properties` is null on FAILURE and MODAL. Only these may be
+# null.
+NULL_PER_API_NOTES = {"$.buttons", "$.properties"}
 EVERY_KEY = set(FETCH_SCHEMA["properties"])
 
 _TYPES = {
@@ -154,7 +155,7 @@ def test_fetch_answers_in_every_state_conform_to_the_schema(every_state):
     actions = {answer["action"] for answer in answers}
     assert actions >= {"IMAGINE", "UPSCALE", "VARIATION", "DESCRIBE", "CUSTOM_ZOOM"}
     for answer in answers:
-        errors = schema_errors(answer, FETCH_SCHEMA, nullable=frozenset(NULL_WHERE_API_MD_SAYS))
+        errors = schema_errors(answer, FETCH_SCHEMA, nullable=frozenset(NULL_PER_API_NOTES))
         assert errors == [], (answer["status"], errors)
         assert set(answer) == EVERY_KEY  # no omitempty, nothing extra
         if answer["status"] == "SUCCESS":
@@ -191,7 +192,7 @@ def test_batch_answers_conform_too(every_state):
     with httpx.Client(base_url=server.url, headers={"mj-api-secret": "k"}) as client:
         answer = client.post("/mj/task/list-by-condition", json={"ids": ids[:100]}).json()
     assert isinstance(answer, list) and len(answer) == 100
-    nullable = frozenset(NULL_WHERE_API_MD_SAYS)
+    nullable = frozenset(NULL_PER_API_NOTES)
     assert [
         e for task in answer for e in schema_errors(task, FETCH_SCHEMA, nullable=nullable)
     ] == []
@@ -200,7 +201,7 @@ def test_batch_answers_conform_too(every_state):
 
 def test_hostile_answers_still_match_the_schema_and_parse(sim_factory):
     server = sim_factory(hostile=True)
-    nullable = frozenset(NULL_WHERE_API_MD_SAYS)
+    nullable = frozenset(NULL_PER_API_NOTES)
     for answer in fetch_all(server, server.seeded_ids):
         assert schema_errors(answer, FETCH_SCHEMA, nullable=nullable) == []
         task = parse_task(answer)

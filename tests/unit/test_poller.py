@@ -1,4 +1,4 @@
-"""The poller: schedule, the one retry layer, and the fault rows it owns (RELIABILITY.md).
+"""The poller: schedule, the one retry layer, and the fault rows it owns (docs/reliability.md).
 
 A fake monotonic clock drives time; rng=1.0 makes the jitter deterministic (delay = ceiling).
 Fault rows run the real MidjourneyClient against tests/support/faultserver.py on loopback.

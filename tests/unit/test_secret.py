@@ -1,4 +1,4 @@
-"""The API key wrapper: it never shows its value by accident (RELIABILITY.md rule 6, K1)."""
+"""The API key wrapper: it never shows its value by accident (docs/reliability.md, rule 6, K1)."""
 
 # Old-style formatting is what this file tests, on purpose.
 # ruff: noqa: UP030, UP031, UP032

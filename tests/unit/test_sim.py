@@ -1,4 +1,4 @@
-"""The simulator over real loopback HTTP: every route, code, quirk and fault of API.md."""
+"""The simulator over real loopback HTTP: every route, code, quirk and fault of docs/api.md."""
 
 from __future__ import annotations
 

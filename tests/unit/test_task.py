@@ -1,4 +1,4 @@
-"""The task model: tolerant parsing (RELIABILITY.md P2), inert server text (rule 7, P5),
+"""The task model: tolerant parsing (docs/reliability.md P2), inert server text (rule 7, P5),
 button names, and task ids found in pasted text."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def at_ms(ms: int) -> datetime:
     return EPOCH + timedelta(milliseconds=ms)
 
 
-# --- the example answers in API.md ---------------------------------------------------------
+# --- the example answers in docs/api.md------------------------------------------------------
 
 HASH = "bab70970-d663-464b-bf49-1d0d766064c3"
 

@@ -1,4 +1,5 @@
-"""The watchlist file: round trips, hand edits, crashes, full disks, two writers (S1-S5)."""
+"""The watchlist file: round trips, hand edits, crashes, full disks, two writers
+(docs/reliability.md S1-S5)."""
 
 from __future__ import annotations
 
