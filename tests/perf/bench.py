@@ -20,6 +20,11 @@ Figures (one table at the end; --json FILE keeps the raw numbers):
 5. Time to first paint of the real `mjdash`: from process start until the first cached row (a
    prompt) is on the terminal, 10,000 cached tasks versus an empty watchlist (median of runs).
 6. Peak RSS (VmHWM) of `mjdash` with 10,000 tasks.
+7. Component timings (tests/perf/bench_components.py, a table of its own): cleaning and parsing
+   1 MB of hostile text, the cache and the watchlist at 10,000, the simulator's start and stop,
+   how long the client takes to give up on a stalled, drip-fed or huge answer, and how soon
+   `mjdash status` exits on a rejected key or an unreachable server. The unit tests assert what
+   these do; their speed is measured here, next to the bound the old asserts used.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.perf import benchlib
+from tests.perf import bench_components, benchlib
 from tests.perf.benchlib import (
     BATCH,
     SimProcess,
@@ -84,6 +89,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 paint_and_idle(args, out, work, sim, known)
     if not args.quick:
         running_idle(args, out, work)
+    component_timings(args, out)
     return out
 
 
@@ -161,6 +167,16 @@ async def fetch_all(url: str, ids: list[str]) -> dict:
     async with MidjourneyClient(url, Secret(benchlib.KEY), batch_size=BATCH) as client:
         found = await client.fetch_many(ids)
     return {i: t for i, t in found.items() if t is not None and not hasattr(t, "reason")}
+
+
+# --- component timings (the speed checks that were asserts in tests/unit) ---------------------
+
+
+def component_timings(args: argparse.Namespace, out: dict[str, Any]) -> None:
+    if args.quick:
+        return
+    log("component timings: text cleaning, cache, watchlist, simulator, client faults, CLI exits")
+    out["components"] = bench_components.measure(repeat=3)
 
 
 # --- the table --------------------------------------------------------------------------------
@@ -318,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     out = run(args)
     print(table(out))
+    if out.get("components"):
+        print("\n" + bench_components.table(out["components"]))
     print(f"\n(benchmark took {time.perf_counter() - started:.0f} s)")
     if args.json:
         Path(args.json).write_text(json.dumps(out, default=_plain, indent=1))

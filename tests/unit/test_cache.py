@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,17 +168,14 @@ def test_two_caches_on_one_file_see_each_other(tmp_path: Path) -> None:
     second.close()
 
 
-def test_ten_thousand_tasks_stay_fast(tmp_path: Path) -> None:
-    # A guard against quadratic behaviour, not a benchmark: the bound is ~3x the usual time.
+def test_ten_thousand_tasks_round_trip(tmp_path: Path) -> None:
+    # Past SQLite's variable limit, in chunks. The time it takes: tests/perf/bench_components.py.
     templates = engine_tasks(n=200)
     tasks = [replace(templates[i % 200], id=str(1_800_000_000_000_000 + i)) for i in range(10_000)]
     with TaskCache(tmp_path / "tasks.sqlite3") as cache:
-        start = time.perf_counter()
         cache.put_many(tasks)
-        put = time.perf_counter() - start
-        start = time.perf_counter()
         loaded = cache.load([t.id for t in tasks])
-        load = time.perf_counter() - start
+        assert len(cache) == 10_000
     assert len(loaded) == 10_000
+    assert loaded[tasks[0].id] == tasks[0]
     assert loaded[tasks[-1].id] == tasks[-1]
-    assert put < 2.0 and load < 3.0, (put, load)

@@ -177,23 +177,21 @@ def test_wrong_key_exits_3_at_once(run: Runner, sim_factory) -> None:
     sim = sim_factory(key="right-key-5a6b7c")
     task_id = imagine(sim, "a lighthouse")
     run.secrets.append("right-key-5a6b7c")
-    started = time.monotonic()
     result = run("status", task_id, "--base-url", sim.url, COMETAPI_KEY="wrong-key-0d1e2f")
     assert result.code == 3
     assert "COMETAPI_KEY" in result.err and "rejected" in result.err
     assert "wrong-key-0d1e2f" not in result.err + result.out
-    assert time.monotonic() - started < 5
-    assert sim.stats()["total"] == 1  # no retry of a rejected key
+    # "At once": one request, no retry of a rejected key (how soon: tests/perf/bench_components.py).
+    assert sim.stats()["total"] == 1
 
 
 def test_unreachable_server_exits_4_naming_the_url(run: Runner) -> None:
     url = f"http://127.0.0.1:{closed_port()}"
-    started = time.monotonic()
+    # It gives up by itself (the runner's 30 s timeout fails a hang); how soon is measured in
+    # tests/perf/bench_components.py.
     result = run("status", "1773314942177684", "--timeout", "1.5", "--base-url", url)
-    elapsed = time.monotonic() - started
     assert result.code == 4
     assert f"server unreachable at {url}" in result.err
-    assert elapsed < 6
 
 
 def test_bad_config_file_exits_2_with_file_and_line(run: Runner) -> None:

@@ -11,7 +11,8 @@ import json
 import math
 import time
 import traceback
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -54,6 +55,8 @@ from tests.support.faultserver import (
 KEY_TEXT = "sk-test-0123456789abcdefSECRET"
 KEY = Secret(KEY_TEXT)
 ID = "1773314942177684"
+HANG_GUARD = 30.0  # seconds: far above every timeout under test
+T = TypeVar("T")
 ID2 = "1773314942177685"
 
 
@@ -61,6 +64,12 @@ ID2 = "1773314942177685"
 async def server():
     async with FaultServer() as fault_server:
         yield fault_server
+
+
+async def within_hang_guard(call: Awaitable[T]) -> T:
+    """`call`, failed with TimeoutError if it never ends: a guard against a hang, far above any
+    timeout under test, not a speed check (speed is in tests/perf/bench_components.py)."""
+    return await asyncio.wait_for(call, HANG_GUARD)
 
 
 def make_client(url: str, **kwargs: Any) -> MidjourneyClient:
@@ -205,10 +214,8 @@ async def test_N2_unaccepted_connection_hits_the_deadline():
         fillers.append(filler)
     try:
         async with make_client(f"http://127.0.0.1:{port}", timeout=0.3) as client:
-            started = time.monotonic()
             with pytest.raises(TransientError, match="server unreachable"):
-                await client.fetch(ID)
-            assert time.monotonic() - started < 3
+                await within_hang_guard(client.fetch(ID))
     finally:
         for sock in [*fillers, listener]:
             sock.close()
@@ -217,23 +224,21 @@ async def test_N2_unaccepted_connection_hits_the_deadline():
 async def test_N3_accept_then_stall_times_out(server):
     server.script(stall())
     async with make_client(server.url, timeout=0.5) as client:
-        started = time.monotonic()
         with pytest.raises(TransientError, match=r"no answer from 127\.0\.0\.1") as caught:
-            await client.fetch(ID)
-        elapsed = time.monotonic() - started
-    assert 0.4 < elapsed < 2.0
+            await within_hang_guard(client.fetch(ID))
+    # The read timeout gave up (how soon: tests/perf/bench_components.py), not a refused socket.
     assert caught.value.status is None and not caught.value.retry_now
+    assert len(server.requests) == 1
 
 
 async def test_N4_drip_fed_body_is_cut_by_the_total_deadline(server):
     server.script(drip(every=0.05))
     async with make_client(server.url, timeout=0.5) as client:
         assert client.deadline == 1.0
-        started = time.monotonic()
+        # Each byte comes well inside the read timeout: only the total deadline ends it ("within
+        # 1s" is its message). How soon it ends is measured in tests/perf/bench_components.py.
         with pytest.raises(TransientError, match="within 1s"):
-            await client.fetch(ID)
-        elapsed = time.monotonic() - started
-    assert 0.9 < elapsed < 2.5  # each byte came well inside the read timeout
+            await within_hang_guard(client.fetch(ID))
 
 
 async def test_N5_reset_mid_response_asks_for_an_immediate_retry(server):
@@ -477,10 +482,8 @@ async def test_P3_error_envelope_is_a_per_task_error_when_fetching_one_by_one(se
 async def test_P4_ten_megabyte_body_is_capped(server, declared):
     server.script(huge(10 * 1024 * 1024, declared=declared))
     async with make_client(server.url) as client:
-        started = time.monotonic()
         with pytest.raises(AnswerTooLarge, match="answer too large"):
-            await client.fetch(ID)
-        assert time.monotonic() - started < 2
+            await within_hang_guard(client.fetch(ID))
 
 
 async def test_P4_too_large_batch_is_split_until_it_fits(server):

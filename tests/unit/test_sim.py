@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import struct
 import subprocess
 import sys
-import time
 import zlib
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -616,13 +617,20 @@ def test_body_faults(sim):
 
 
 def test_slow_fault_delays_but_answers(sim, monkeypatch):
+    # The delay is recorded where the fault sleeps, not timed on the wall clock.
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await asyncio.sleep(seconds)
+
     monkeypatch.setattr(sim_faults, "SLOW_RANGE", (0.3, 0.3))
+    monkeypatch.setattr(sim_faults, "asyncio", SimpleNamespace(sleep=sleep))
     task_id = sim.engine.imagine("x")["result"]
     sim.set_faults("slow=1")
     with api(sim) as client:
-        began = time.monotonic()
         assert client.get(f"/mj/task/{task_id}/fetch").json()["id"] == task_id
-        assert time.monotonic() - began >= 0.3
+    assert waits == [0.3]
 
 
 def test_fault_rates_and_spec_via_http(sim):
@@ -643,11 +651,9 @@ def test_fault_rates_and_spec_via_http(sim):
 # --- seeding --------------------------------------------------------------------------------------
 
 
-def test_seeding_10000_tasks_is_fast_and_mixed(sim_factory, clock):
-    began = time.perf_counter()
+def test_seeding_10000_tasks_gives_a_mix(sim_factory, clock):
+    # How long seeding takes: tests/perf/bench_components.py.
     server = sim_factory(tasks=10_000, clock=clock, speed=1.0)
-    elapsed = time.perf_counter() - began
-    assert elapsed < 2.0, f"seeding and starting took {elapsed:.2f}s"
     assert len(server.seeded_ids) == len(set(server.seeded_ids)) == 10_000
     statuses = {server.engine.status(i) for i in server.seeded_ids}
     assert statuses >= {"", "NOT_START", "SUBMITTED", "IN_PROGRESS", "SUCCESS", "FAILURE", "MODAL"}
@@ -728,16 +734,13 @@ def test_seed_hostile_carries_every_nasty_character(sim_factory):
 # --- the server itself ----------------------------------------------------------------------------
 
 
-def test_server_starts_fast_and_stops_cleanly():
-    began = time.perf_counter()
+def test_server_starts_and_stops_cleanly():
+    # How long start and stop take: tests/perf/bench_components.py.
     server = SimServer().start()
-    assert time.perf_counter() - began < 1.0
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", server.url)
     with api(server) as client:
         assert client.get("/_sim/tasks").json() == []
-    began = time.perf_counter()
     server.stop()
-    assert time.perf_counter() - began < 2.0
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{server.url}/_sim/tasks", timeout=2)
 

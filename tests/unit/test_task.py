@@ -4,7 +4,6 @@ button names, and task ids found in pasted text."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -600,15 +599,13 @@ def test_clean_lone_surrogate_becomes_encodable() -> None:
     text.encode("utf-8")
 
 
-def test_clean_one_megabyte_is_fast() -> None:
+def test_clean_one_megabyte_of_hostile_text() -> None:
+    # How long it takes: tests/perf/bench_components.py.
     chunk = "\x1b[31m\x1b]52;c;QUJD\x07\u202e[@click=app.quit][/]\x00\x9b\r\nword "
     huge = (chunk * (1_000_000 // len(chunk) + 1))[:1_000_000]
-    start = time.perf_counter()
     short = clean(huge)
     single = clean(huge, MAX_TEXT, single_line=True)
     whole = clean(huge, 2_000_000)  # no cut: the full regex pass
-    elapsed = time.perf_counter() - start
-    assert elapsed < 0.2
     for text in (short, single, whole):
         assert_inert(text)
     assert len(short) == MAX_FIELD and len(single) == MAX_TEXT
@@ -639,12 +636,12 @@ def test_parse_task_with_hostile_fields() -> None:
         assert "\n" not in text
 
 
-def test_parse_task_with_a_megabyte_prompt_is_fast() -> None:
+def test_parse_task_with_a_megabyte_prompt_caps_it() -> None:
+    # How long it takes: tests/perf/bench_components.py.
     answer = dict(RUNNING, prompt="p\x1b" * 500_000, promptEn="q" * 1_000_000)
-    start = time.perf_counter()
     task = parsed(answer)
-    assert time.perf_counter() - start < 0.2
     assert len(task.prompt) <= MAX_TEXT and len(task.prompt_en) <= MAX_TEXT
+    assert_inert(task.prompt)
 
 
 @FAST
@@ -1038,11 +1035,10 @@ def test_extract_from_example_answers() -> None:
     assert extract_task_ids(whole) == [a["id"] for a in EXAMPLES]
 
 
-def test_extract_from_a_megabyte_is_fast() -> None:
+def test_extract_from_a_megabyte() -> None:
+    # How long it takes: tests/perf/bench_components.py.
     text = (f"noise 1726667730879 {A} ?rand=1773314975123456789 " * 20_000)[:1_000_000]
-    start = time.perf_counter()
     assert extract_task_ids(text) == [A]
-    assert time.perf_counter() - start < 0.5
 
 
 @pytest.mark.parametrize(

@@ -720,11 +720,10 @@ def test_S4_a_held_lock_times_out_with_a_clear_error(
 # --- size --------------------------------------------------------------------------------------
 
 
-def test_ten_thousand_entries_stay_fast(tmp_path: Path) -> None:
-    # A guard against quadratic behaviour, not a benchmark: the bound is ~5x the usual time.
+def test_ten_thousand_entries_round_trip(tmp_path: Path) -> None:
+    # How long it takes: tests/perf/bench_components.py.
     path = tmp_path / "w.toml"
     ids = [str(1_700_000_000_000_000 + i) for i in range(10_000)]
-    start = time.perf_counter()
     watchlist = Watchlist.load(path)
     watchlist.add(ids, label="batch")
     for task_id in ids[::2]:
@@ -733,9 +732,8 @@ def test_ten_thousand_entries_stay_fast(tmp_path: Path) -> None:
     again = Watchlist.load(path)
     again.remove(ids[:5000])
     again.save()
-    elapsed = time.perf_counter() - start
-    assert len(Watchlist.load(path)) == 5000
-    assert elapsed < 4.0, elapsed
+    final = Watchlist.load(path)
+    assert final.ids == ids[5000:]
 
 
 def test_entry_dataclass_defaults() -> None:
