@@ -47,6 +47,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from mjdash.model.durations import format_duration
 from mjdash.model.task import BadTask, Task
 from mjdash.net.backoff import Backoff
 from mjdash.net.client import AuthError, BadResponse, MjError, RateLimited, TransientError
@@ -67,13 +68,6 @@ class PollerState(Enum):
     RATE_LIMITED = "rate_limited"
     AUTH_FAILED = "auth_failed"
     UNREACHABLE = "unreachable"
-
-
-def format_wait(seconds: float) -> str:
-    seconds = max(0, math.ceil(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 @dataclass(frozen=True)
@@ -122,7 +116,8 @@ def _status_line(
     if wait > LONG_WAIT:
         until = (wall_now or datetime.now(UTC)) + timedelta(seconds=wait)
         return f"{headline} until {until.astimezone().strftime('%H:%M:%S')}"
-    return f"{headline}, retrying in {format_wait(wait)}"
+    # Rounded up: "retrying in 0s" while a wait remains would read as a hang.
+    return f"{headline}, retrying in {format_duration(timedelta(seconds=math.ceil(wait)))}"
 
 
 @dataclass
