@@ -23,6 +23,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 
 from mjdash import __version__
+from mjdash.model.api import ACTION_PATH, AUTH_STYLES, BEARER, action_payload, auth_header
 from mjdash.model.secret import Secret
 from mjdash.model.task import MAX_ID, BadTask, Task, clean, parse_task
 from mjdash.net.backoff import parse_retry_after
@@ -38,12 +39,10 @@ MAX_BODY = 1024 * 1024  # API answers (rule 4)
 MAX_REMEMBERED = 50_000  # last answers kept to skip re-parsing unchanged tasks
 MAX_IMAGE = 20 * 1024 * 1024
 CONNECT_TIMEOUT = 5.0
-AUTH_STYLES = ("bearer", "mj-api-secret")
 SUBMIT_OK_CODES = frozenset({1, 21, 22})
 
 FETCH_PATH = "/mj/task/{id}/fetch"
 LIST_PATH = "/mj/task/list-by-condition"
-ACTION_PATH = "/mj/submit/action"
 MODAL_PATH = "/mj/submit/modal"
 IMAGINE_PATH = "/mj/submit/imagine"
 
@@ -224,7 +223,7 @@ class MidjourneyClient:
         base_url: str,
         key: Secret | None,
         *,
-        auth: str = "bearer",
+        auth: str = BEARER,
         key_env: str = "COMETAPI_KEY",
         timeout: float = 15.0,
         batch_size: int = 100,
@@ -276,9 +275,8 @@ class MidjourneyClient:
         """The only place the key is revealed."""
         if self._key is None:
             return _AuthHeaders()
-        if self.auth == "bearer":
-            return _AuthHeaders({"Authorization": f"Bearer {self._key.reveal()}"})
-        return _AuthHeaders({"mj-api-secret": self._key.reveal()})
+        name, value = auth_header(self.auth, self._key.reveal())
+        return _AuthHeaders({name: value})
 
     def __repr__(self) -> str:
         key = "'***'" if self._key else "None"
@@ -366,10 +364,7 @@ class MidjourneyClient:
     async def submit_action(
         self, task_id: str, custom_id: str, *, state: str | None = None
     ) -> SubmitResult:
-        payload: dict[str, Any] = {"taskId": task_id, "customId": custom_id}
-        if state is not None:
-            payload["state"] = state
-        return await self._submit(ACTION_PATH, payload)
+        return await self._submit(ACTION_PATH, action_payload(task_id, custom_id, state=state))
 
     async def submit_modal(
         self, task_id: str, prompt: str, *, mask_base64: str | None = None

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from mjdash.model.api import AUTH_STYLES, BEARER
 from mjdash.model.secret import Secret
 from mjdash.store import paths
 from mjdash.store.tomltext import TomlSyntaxError, locate, parse_toml, type_name
 from mjdash.store.watchlist import default_path as default_watchlist_path
 
 DEFAULT_BASE_URL = "https://api.cometapi.com"
-AUTH_MODES = ("bearer", "mj-api-secret")
 CONFIG_FILE_NAME = "config.toml"
 KEY_FILE_MAX_BYTES = 64 * 1024
 
@@ -46,7 +46,7 @@ FLAG_NAMES = {
 class ApiConfig:
     base_url: str = DEFAULT_BASE_URL
     key_env: str = "COMETAPI_KEY"  # the NAME of the variable holding the key, never the key
-    auth: str = "bearer"
+    auth: str = BEARER
     timeout: float = 15.0
     allow_http: bool = False
 
@@ -284,7 +284,7 @@ _CHECKS: dict[str, dict[str, Callable[[object], Any]]] = {
         "base_url": _url,
         "key_env": _env_name,
         "auth": _choice(
-            AUTH_MODES, "bearer for CometAPI and new-api, mj-api-secret for midjourney-proxy"
+            AUTH_STYLES, "bearer for CometAPI and new-api, mj-api-secret for midjourney-proxy"
         ),
         "timeout": _number(0, inclusive=False, unit=" seconds"),
         "allow_http": _boolean,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from mjdash.model.api import ACTION_PATH, action_payload, auth_header
 from mjdash.model.task import Button, Status, Task, describe_custom_id
 from mjdash.net.client import MjError, SubmitResult
 from mjdash.net.submit import EXISTS_OR_MODAL, QUEUED, answer_problem, queue_note
@@ -29,7 +30,6 @@ from mjdash.ui.triage import next_to_triage, triage_count, triaged, waits_for_tr
 if TYPE_CHECKING:
     from mjdash.ui.app import MjdashApp
 
-ACTION_PATH = "/mj/submit/action"
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ZOOM_KINDS = ("zoom", "custom_zoom")
 PAN_KINDS = ("pan",)
@@ -39,17 +39,15 @@ PAN_KINDS = ("pan",)
 
 
 def action_body(task_id: str, custom_id: str, *, compact: bool = False) -> str:
-    body = {"taskId": task_id, "customId": custom_id}
+    body = action_payload(task_id, custom_id)
     return json.dumps(body, ensure_ascii=False, separators=(",", ":") if compact else None)
 
 
 def curl_line(task_id: str, custom_id: str, *, base_url: str, key_env: str, auth: str) -> str:
     """A ready `curl` for /mj/submit/action. The key is `$<key_env>`, never its value."""
     variable = key_env if _ENV_NAME_RE.fullmatch(key_env or "") else "COMETAPI_KEY"
-    if auth == "mj-api-secret":
-        header = f'"mj-api-secret: ${variable}"'
-    else:
-        header = f'"Authorization: Bearer ${variable}"'
+    name, value = auth_header(auth, f"${variable}")
+    header = f'"{name}: {value}"'
     url = base_url.rstrip("/") + ACTION_PATH
     parts = [
         "curl -X POST",
