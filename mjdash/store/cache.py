@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from mjdash.model.task import Task, parse_task
 from mjdash.store import atomic, paths
@@ -43,6 +44,40 @@ def _is_corruption(exc: Exception) -> bool:
 def _chunks(items: list[str]) -> Iterable[list[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
+
+
+# The queries, for TaskCache and for `status --cached` (which opens the file read-only itself).
+JSON_COLUMN = "json"
+STATUS_COLUMN = "json_extract(json, '$.status')"  # the status without parsing JSON in Python
+
+
+def select_by_ids(
+    db: sqlite3.Connection, ids: list[str], column: str = JSON_COLUMN
+) -> list[tuple[str, Any]]:
+    """(id, column) of the cached tasks among `ids`, asked in chunks under SQLite's variable limit.
+
+    Raises sqlite3.Error for an unreadable cache.
+    """
+    rows: list[tuple[str, Any]] = []
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        query = f"SELECT id, {column} FROM tasks WHERE id IN ({marks})"
+        rows += db.execute(query, chunk).fetchall()
+    return rows
+
+
+def parse_rows(rows: Iterable[tuple[str, str]]) -> dict[str, Task]:
+    """Rows of (id, json) read back as the server's answers are: unreadable ones are left out."""
+    tasks: dict[str, Task] = {}
+    for task_id, text in rows:
+        try:
+            obj = json.loads(text)
+        except (ValueError, TypeError, RecursionError):
+            continue
+        task = parse_task(obj, task_id)
+        if isinstance(task, Task) and task.id == task_id:
+            tasks[task_id] = task
+    return tasks
 
 
 class TaskCache:
@@ -130,36 +165,18 @@ class TaskCache:
 
     # using --------------------------------------------------------------------------------
 
-    @staticmethod
-    def _read_rows(rows: Iterable[tuple[str, str]]) -> dict[str, Task]:
-        tasks: dict[str, Task] = {}
-        for task_id, text in rows:
-            try:
-                obj = json.loads(text)
-            except (ValueError, TypeError, RecursionError):
-                continue
-            task = parse_task(obj, task_id)
-            if isinstance(task, Task) and task.id == task_id:
-                tasks[task_id] = task
-        return tasks
-
     def load(self, ids: Iterable[str]) -> dict[str, Task]:
         """The cached tasks among `ids` (missing or unreadable ones are left out)."""
         wanted = list(dict.fromkeys(i for i in ids if isinstance(i, str)))
         with self._lock:
             if self._db is None:
                 return {}
-            rows: list[tuple[str, str]] = []
             try:
-                for chunk in _chunks(wanted):
-                    marks = ",".join("?" * len(chunk))
-                    rows += self._db.execute(
-                        f"SELECT id, json FROM tasks WHERE id IN ({marks})", chunk
-                    ).fetchall()
+                rows = select_by_ids(self._db, wanted)
             except sqlite3.Error as exc:
                 self._recover(exc)
                 return {}
-        return self._read_rows(rows)
+        return parse_rows(rows)
 
     def load_all(self) -> dict[str, Task]:
         with self._lock:
@@ -170,7 +187,7 @@ class TaskCache:
             except sqlite3.Error as exc:
                 self._recover(exc)
                 return {}
-        return self._read_rows(rows)
+        return parse_rows(rows)
 
     def put_many(self, tasks: Iterable[Task]) -> None:
         """Store snapshots, replacing older ones, in one transaction."""

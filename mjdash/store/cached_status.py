@@ -16,15 +16,13 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 from mjdash.model.report import FORMAT_FIELDS, Counts
-from mjdash.model.task import Task, parse_status, parse_task
+from mjdash.model.task import Task, parse_status
 from mjdash.store import atomic, paths
-
-_CHUNK = 500
-
+from mjdash.store.cache import STATUS_COLUMN, parse_rows, select_by_ids
 
 INDEX_NAME = "status-ids.json"
 
@@ -77,11 +75,6 @@ def _connect(path: Path) -> sqlite3.Connection | None:
     return db
 
 
-def _chunks(items: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
 def cached_statuses(path: Path, ids: list[str]) -> dict[str, object]:
     """id -> the raw status stored in the cache (ids not cached are left out).
 
@@ -90,18 +83,10 @@ def cached_statuses(path: Path, ids: list[str]) -> dict[str, object]:
     db = _connect(path)
     if db is None:
         return {}
-    found: dict[str, object] = {}
     try:
-        for chunk in _chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            rows = db.execute(
-                f"SELECT id, json_extract(json, '$.status') FROM tasks WHERE id IN ({marks})",
-                chunk,
-            ).fetchall()
-            found.update(rows)
+        return dict(select_by_ids(db, ids, STATUS_COLUMN))
     finally:
         db.close()
-    return found
 
 
 def cached_counts(path: Path, ids: list[str]) -> Counts:
@@ -121,19 +106,7 @@ def cached_tasks(path: Path, ids: list[str]) -> dict[str, Task]:
     db = _connect(path)
     if db is None:
         return {}
-    tasks: dict[str, Task] = {}
     try:
-        for chunk in _chunks(list(dict.fromkeys(ids))):
-            marks = ",".join("?" * len(chunk))
-            for task_id, text in db.execute(
-                f"SELECT id, json FROM tasks WHERE id IN ({marks})", chunk
-            ):
-                try:
-                    task = parse_task(json.loads(text), task_id)
-                except (ValueError, TypeError, RecursionError):
-                    continue
-                if isinstance(task, Task) and task.id == task_id:
-                    tasks[task_id] = task
+        return parse_rows(select_by_ids(db, list(dict.fromkeys(ids))))
     finally:
         db.close()
-    return tasks
