@@ -1,1 +1,1 @@
-"""Talking to the server: the HTTP client, backoff, URL checks, the poller and paced submits."""
+"""Talking to the server: the HTTP client, backoff, the poller and paced submits."""

@@ -26,8 +26,8 @@ from mjdash import __version__
 from mjdash.model.api import ACTION_PATH, AUTH_STYLES, BEARER, action_payload, auth_header
 from mjdash.model.secret import Secret
 from mjdash.model.task import MAX_ID, BadTask, Task, clean, parse_task
+from mjdash.model.urls import base_url_refusal, origin, url_refusal
 from mjdash.net.backoff import parse_retry_after
-from mjdash.net.urls import origin, url_refusal
 
 # httpcore tries `import sniffio` again for every lock of every request when it is not
 # installed (a failed import is not cached: ~0.1 ms each, several per request). A None entry in
@@ -230,9 +230,7 @@ class MidjourneyClient:
         concurrency: int = 8,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        refusal = url_refusal(base_url)
-        if refusal is None and (urlsplit(base_url).query or urlsplit(base_url).fragment):
-            refusal = "URL has a query or fragment"
+        refusal = base_url_refusal(base_url)
         if refusal:
             raise ValueError(f"unusable base URL: {refusal}")
         if auth not in AUTH_STYLES:

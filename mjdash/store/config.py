@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from mjdash.model.api import AUTH_STYLES, BEARER
 from mjdash.model.secret import Secret
+from mjdash.model.urls import base_url_refusal
 from mjdash.store import paths
 from mjdash.store.tomltext import TomlSyntaxError, locate, parse_toml, type_name
 from mjdash.store.watchlist import default_path as default_watchlist_path
@@ -247,25 +248,13 @@ def _url(value: object) -> str:
     text = _string(value).strip()
     if not text:
         raise _Invalid("must not be empty", f"the default is {DEFAULT_BASE_URL}")
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise _Invalid("must not contain spaces or control characters")
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise _Invalid("is not a valid URL (bad host or port)") from None
-    if parts.scheme not in ("http", "https"):
-        raise _Invalid("must start with https:// (or http:// for a local server)")
-    if not parts.hostname:
-        raise _Invalid("has no host", "like https://api.cometapi.com")
-    if parts.username is not None or parts.password is not None:
+    refusal = base_url_refusal(text)  # the client's own rule; it never repeats the URL
+    if refusal:
         raise _Invalid(
-            "must not contain a user name or password",
-            "the key is read from the environment variable named by key_env",
+            refusal,
+            f"like {DEFAULT_BASE_URL} (http:// for a local server); the key goes in the "
+            "environment variable named by key_env, never in the URL",
         )
-    if parts.query or parts.fragment or text.endswith(("?", "#")):
-        raise _Invalid("must not have a ?query or #fragment")
-    del port
     return text.rstrip("/")
 
 

@@ -22,10 +22,10 @@ from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from mjdash.model.task import Status, Task
+from mjdash.model.urls import url_refusal
 from mjdash.model.view import TreeRow
 from mjdash.net.client import MidjourneyClient
 from mjdash.net.poller import Poller, PollerState, PollResult
-from mjdash.net.urls import url_refusal
 from mjdash.store.cache import TaskCache
 from mjdash.store.cache_writer import CacheWriter
 from mjdash.store.config import Config

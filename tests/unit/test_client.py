@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from mjdash.model.secret import Secret
 from mjdash.model.task import BadTask, Status, Task
+from mjdash.model.urls import is_safe_url, url_refusal
 from mjdash.net.client import (
     AnswerTooLarge,
     AuthError,
@@ -34,7 +35,6 @@ from mjdash.net.client import (
     TaskNotFound,
     TransientError,
 )
-from mjdash.net.urls import is_safe_url, url_refusal
 from tests.support.faultserver import (
     FaultServer,
     Request,

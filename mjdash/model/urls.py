@@ -1,7 +1,10 @@
-"""Which URLs mjdash will open in a browser or download (docs/reliability.md, rule 8).
+"""Which URLs mjdash will use: the server base URL, and links it opens or downloads.
 
-URLs come from the server (imageUrl, videoUrl) and are hostile: only http/https with a host, no
-user:password part, nothing that a launcher (xdg-open, open) could read as an option.
+One set of rules for all of them (docs/reliability.md, rule 8): only http/https with a host, no
+user:password part, no whitespace or controls, nothing that a launcher (xdg-open, open) could
+read as an option. URLs from the server (imageUrl, videoUrl) are hostile; a base URL comes from
+the user's config, where a key pasted by mistake must never be repeated back. The config check,
+the client and the dashboard's "open" all ask here.
 """
 
 from __future__ import annotations
@@ -15,8 +18,12 @@ MAX_URL = 4000
 _BAD_CHARS_RE = re.compile(r"[\x00-\x20\x7f-\x9f\\\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def url_refusal(url: object) -> str | None:
-    """None when `url` may be opened or downloaded, else the reason it is refused."""
+def url_refusal(url: object, *, show_scheme: bool = True) -> str | None:
+    """None when `url` may be opened or downloaded, else the reason it is refused.
+
+    The reason names the scheme (`javascript:`) unless show_scheme is False; no other part of
+    the URL is ever repeated.
+    """
     if not isinstance(url, str) or not url:
         return "no URL"
     if len(url) > MAX_URL:
@@ -32,7 +39,7 @@ def url_refusal(url: object) -> str | None:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         shown = f"'{scheme[:20]}:'" if scheme else "none"
-        return f"only http and https links are opened (scheme: {shown})"
+        return "only http and https URLs are used" + (f" (scheme: {shown})" if show_scheme else "")
     if "@" in parts.netloc:
         return "URL carries a user name or password"
     if not parts.hostname:
@@ -41,6 +48,19 @@ def url_refusal(url: object) -> str | None:
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
         return "URL has an invalid port"
+    return None
+
+
+def base_url_refusal(url: object) -> str | None:
+    """None when `url` may be the server's base URL: `url_refusal`'s rules, no scheme shown, and
+    no ?query or #fragment (paths are joined to it)."""
+    refusal = url_refusal(url, show_scheme=False)
+    if refusal is not None:
+        return refusal
+    text = str(url)
+    parts = urlsplit(text)
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        return "URL has a ?query or #fragment"
     return None
 
 
