@@ -7,6 +7,7 @@ is sent (docs/api.md, "Servers and auth" and "Endpoints mjdash uses").
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 BEARER = "bearer"
@@ -15,12 +16,19 @@ AUTH_STYLES = (BEARER, MJ_API_SECRET)  # CometAPI and new-api; midjourney-proxy
 
 ACTION_PATH = "/mj/submit/action"
 
+_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
 
 def auth_header(style: str, key: str) -> tuple[str, str]:
     """(name, value) of the header that carries `key` (the key itself, or `$VAR` in a curl line)."""
     if style == MJ_API_SECRET:
         return "mj-api-secret", key
     return "Authorization", f"Bearer {key}"
+
+
+def is_env_name(text: object) -> bool:
+    """True for the name of an environment variable (`key_env`), not for a key pasted there."""
+    return isinstance(text, str) and _ENV_NAME_RE.fullmatch(text) is not None
 
 
 def action_payload(task_id: str, custom_id: str, *, state: str | None = None) -> dict[str, Any]:

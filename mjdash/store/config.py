@@ -11,7 +11,6 @@ import difflib
 import ipaddress
 import math
 import os
-import re
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from mjdash.model.api import AUTH_STYLES, BEARER
+from mjdash.model.api import AUTH_STYLES, BEARER, is_env_name
 from mjdash.model.secret import Secret
 from mjdash.model.urls import base_url_refusal
 from mjdash.store import paths
@@ -231,11 +230,8 @@ def _events(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
-_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-
-
 def _env_name(value: object) -> str:
-    if not _ENV_NAME_RE.match(_string(value)):
+    if not is_env_name(_string(value)):
         raise _Invalid(
             "must be the name of an environment variable (letters, digits and _)",
             "the name, like COMETAPI_KEY, not the key itself",

@@ -12,13 +12,12 @@ opens at once, and `m` on a MODAL task opens it later.
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from mjdash.model.api import ACTION_PATH, action_payload, auth_header
+from mjdash.model.api import ACTION_PATH, action_payload, auth_header, is_env_name
 from mjdash.model.task import Button, Status, Task, describe_custom_id
 from mjdash.net.client import MjError, SubmitResult
 from mjdash.net.submit import EXISTS_OR_MODAL, QUEUED, answer_problem, queue_note
@@ -30,7 +29,6 @@ from mjdash.ui.triage import next_to_triage, triage_count, triaged, waits_for_tr
 if TYPE_CHECKING:
     from mjdash.ui.app import MjdashApp
 
-_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ZOOM_KINDS = ("zoom", "custom_zoom")
 PAN_KINDS = ("pan",)
 
@@ -45,7 +43,7 @@ def action_body(task_id: str, custom_id: str, *, compact: bool = False) -> str:
 
 def curl_line(task_id: str, custom_id: str, *, base_url: str, key_env: str, auth: str) -> str:
     """A ready `curl` for /mj/submit/action. The key is `$<key_env>`, never its value."""
-    variable = key_env if _ENV_NAME_RE.fullmatch(key_env or "") else "COMETAPI_KEY"
+    variable = key_env if is_env_name(key_env) else "COMETAPI_KEY"
     name, value = auth_header(auth, f"${variable}")
     header = f'"{name}: {value}"'
     url = base_url.rstrip("/") + ACTION_PATH

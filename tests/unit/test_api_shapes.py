@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from mjdash.model.api import ACTION_PATH, AUTH_STYLES, action_payload, auth_header
+from mjdash.model.api import ACTION_PATH, AUTH_STYLES, action_payload, auth_header, is_env_name
 from mjdash.model.secret import Secret
 from mjdash.net.client import MidjourneyClient
 from mjdash.store.config import ConfigError, load_config
@@ -56,3 +56,9 @@ def test_the_config_accepts_exactly_the_shared_styles(tmp_path) -> None:
     path.write_text('[api]\nauth = "raw"\n')
     with pytest.raises(ConfigError, match="bearer"):
         load_config(path, env={})
+
+
+def test_env_names() -> None:
+    assert is_env_name("COMETAPI_KEY") and is_env_name("_k2")
+    for bad in ("", "2KEY", "sk-live-123", "KEY\n", "A" * 129, None, 5):
+        assert not is_env_name(bad)
