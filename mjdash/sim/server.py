@@ -350,6 +350,9 @@ class SimServer:
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.host, self.port))
+            # Listen now: `mjdash sim` prints its URL before uvicorn runs, and a client that
+            # connects in between must wait in the backlog, not be refused.
+            sock.listen(2048)
         except OSError:
             sock.close()
             raise
