@@ -122,7 +122,7 @@ def _status_line(
     if wait > LONG_WAIT:
         until = (wall_now or datetime.now(UTC)) + timedelta(seconds=wait)
         return f"{headline} until {until.astimezone().strftime('%H:%M:%S')}"
-    return f"{headline}, retrying in {format_wait(wait)}"
+    return f"{headline}, retrying {'now' if wait <= 0 else 'in ' + format_wait(wait)}"
 
 
 @dataclass
