@@ -179,7 +179,7 @@ _COLORS = {
 }
 _GAP = "  "
 _MAX_ACTION = 14
-_MAX_STATUS = 11
+_MAX_STATUS = 14  # "not polled yet"
 _PROGRESS_WIDTH = 4
 _ELAPSED_WIDTH = 7
 _MIN_PROMPT = 8  # narrower than this, the prompt column is left out
