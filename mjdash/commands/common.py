@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from mjdash.net.client import MidjourneyClient
 
 # httpx (through mjdash.net.client and mjdash.net.poller) and asyncio are imported inside the
-# functions that use them: `mjdash status --cached` in tmux's status line must start in well under 150 ms.
+# functions that use them: `mjdash status --cached` in tmux's status line must start in well
+# under 150 ms.
 
 EXIT_OK = 0
 EXIT_FAILED = 1

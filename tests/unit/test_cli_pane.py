@@ -5,13 +5,21 @@ that does not resolve."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from mjdash.model.report import FORMAT_FIELDS
 from mjdash.store.watchlist import Watchlist
-from tests.unit.test_cli import Runner, imagine, run, wait_finished  # noqa: F401 - `run` is a fixture
+from tests.unit.test_cli import Runner, imagine, wait_finished
 
 ALL_FIELDS = " ".join(f"{name}={{{name}}}" for name in FORMAT_FIELDS)
 UNKNOWN_ID = "1773314942177999"  # the simulator never made it: "not found"
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Runner:
+    return Runner(tmp_path)
 
 
 def fields(line: str) -> dict[str, int]:
