@@ -120,3 +120,16 @@ def test_the_registry_defaults_have_no_clash_and_every_group_is_known() -> None:
     assert titles == ["Move", "Act on the task", "Copy", "View", "Polling", "General"]
     help_keys = [s.id for _, group in keys.by_group(("help",)) for s in group]
     assert set(help_keys) == {"help_close", "help_down", "help_up"}
+
+
+def test_config_example_documents_every_binding_id_and_each_one_loads(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    text = example.read_text()
+    assert load(example).keymap == {}  # everything under [keys] is commented out
+    for binding_id in keys.CONFIGURABLE:
+        line = next(x for x in text.splitlines() if x.startswith(f"#   {binding_id} = "))
+        default = line.split('"')[1]
+        assert default == keys.BY_ID[binding_id].keys
+        # Uncommenting a documented line as it stands is valid.
+        path = config_file(tmp_path, f'[keys]\n{binding_id} = "{default}"\n')
+        assert load(path).keymap == {binding_id: default}
