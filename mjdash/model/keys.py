@@ -236,10 +236,12 @@ def parse_key_list(text: str) -> list[str]:
 
 
 def clashes(keymap: dict[str, list[str]]) -> list[tuple[str, str, str]]:
-    """(key, id, other id) for two ids on one key once `keymap` (id -> keys, user's changes
-    only) is applied: within one scope; or between the app and a widget scope when the user
-    chose either key (the defaults shadow on purpose: Esc in the filter clears it)."""
+    """(key, id, other id) for two ids on one key once `keymap` (id -> keys from [keys]) is
+    applied: within one scope; or between the app and a widget scope when the user changed
+    either binding from its default (the defaults shadow on purpose: Esc in the filter
+    clears it, Esc elsewhere backs out)."""
     effective = {spec.id: (keymap.get(spec.id) or spec.keys.split(","), spec) for spec in REGISTRY}
+    changed = {i for i, k in keymap.items() if i in BY_ID and k != BY_ID[i].keys.split(",")}
     found: list[tuple[str, str, str]] = []
     seen: set[tuple[str, str, str]] = set()
     items = list(effective.items())
@@ -251,7 +253,7 @@ def clashes(keymap: dict[str, list[str]]) -> list[tuple[str, str, str]]:
             )
             if not same and not shadow:
                 continue
-            if not same and first_id not in keymap and second_id not in keymap:
+            if not same and first_id not in changed and second_id not in changed:
                 continue
             for key in set(first_keys) & set(second_keys):
                 triple = (key, first_id, second_id)
