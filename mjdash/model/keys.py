@@ -261,3 +261,58 @@ def clashes(keymap: dict[str, list[str]]) -> list[tuple[str, str, str]]:
                     seen.add(triple)
                     found.append(triple)
     return found
+
+
+# --- the help screen -------------------------------------------------------------------------
+
+_SHORT_NAMES = {
+    "escape": "Esc",
+    "enter": "Enter",
+    "tab": "Tab",
+    "space": "space",
+    "delete": "Del",
+    "home": "Home",
+    "end": "End",
+    "pageup": "PgUp",
+    "pagedown": "PgDn",
+    "up": "↑",
+    "down": "↓",
+    "left": "←",
+    "right": "→",
+    "backspace": "⌫",
+}
+
+
+def key_label(key: str) -> str:
+    """How the help shows one key: "slash" -> "/", "escape" -> "Esc", "ctrl+f" -> "ctrl+f"."""
+    *modifiers, base = key.split("+") if not key.endswith("++") else [*key[:-2].split("+"), "+"]
+    if base in _SHORT_NAMES:
+        shown = _SHORT_NAMES[base]
+    elif base in PUNCTUATION_KEYS:
+        shown = next(chr(c) for c in range(33, 127) if character_key(chr(c)) == base)
+    else:
+        shown = base
+    return "+".join([*modifiers, shown])
+
+
+def help_sections(
+    scopes: tuple[str, ...], keymap: dict[str, str] | None = None
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """[(group title, [(keys as shown, description)])] for the help of a screen made of
+    `scopes` (e.g. ("main", "table", "buttons") for the dashboard, ("help",) for the help
+    itself), with the user's [keys] applied. Keys the same action has in two scopes (j in the
+    table and in the buttons) are listed once."""
+    keymap = keymap or {}
+    sections = []
+    for title, group in by_group(scopes):
+        rows: list[tuple[str, str]] = []
+        for spec in group:
+            if spec.id in keymap:
+                shown = " ".join(key_label(k) for k in keymap[spec.id].split(","))
+            else:
+                shown = spec.display or " ".join(key_label(k) for k in spec.keys.split(","))
+            row = (shown, spec.description)
+            if row not in rows:
+                rows.append(row)
+        sections.append((title, rows))
+    return sections

@@ -7,12 +7,15 @@ import string
 
 from textual.app import App
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.keys import Keys, _character_to_key
 from textual.theme import BUILTIN_THEMES
+from textual.widgets import Static
 
 from mjdash.model import keys
 from mjdash.store.config import THEMES, load_config
 from mjdash.ui import app, detail, filterbar, modal_prompt, screens, table
+from mjdash.ui.screens import HelpScreen
 
 # Bindings the UI round of issue 16 adds or changes (the registry already has them); drop an id
 # from here once the UI builds that binding from the registry.
@@ -20,7 +23,6 @@ PENDING_UI_ROUND = {
     "quit",  # q,ctrl+c
     "confirm_no",  # n,escape,q
     "choice_cancel",  # escape,q
-    "help_close",  # registry: escape,q,question_mark (same), kept here for the j/k ids
 }
 
 
@@ -85,3 +87,46 @@ async def test_a_config_keymap_rebinds_through_set_keymap(tmp_path) -> None:
         await pilot.press("ctrl+f", "slash", "s", "S")
         await pilot.pause()
     assert demo.ran == ["filter", "filter", "cycle_sort"]  # "s" no longer sorts
+
+
+class _HelpHost(App[None]):
+    def __init__(self, sections) -> None:
+        super().__init__()
+        self.sections = sections
+
+    def on_mount(self) -> None:
+        self.push_screen(HelpScreen(self.sections))
+
+
+async def test_help_is_grouped_scrolls_with_j_k_and_q_closes_it() -> None:
+    sections = keys.help_sections(("main", "table", "buttons"), {"filter": "slash,ctrl+f"})
+    host = _HelpHost(sections)
+    async with host.run_test(size=(80, 20)) as pilot:
+        await pilot.pause()
+        help_screen = host.screen
+        assert isinstance(help_screen, HelpScreen)
+        text = str(help_screen.query_one(Static).render())
+        for title in ("Move", "Act on the task", "Copy", "View", "Polling", "General"):
+            assert f"\n{title}\n" in text
+        for shown in ("g ", "G ", "Home End", "Esc", "/ ctrl+f", "+ ", "q ^c"):
+            assert shown in text, shown
+        scroller = help_screen.query_one(VerticalScroll)
+        assert scroller.scroll_y == 0
+        await pilot.press("j", "j", "j")
+        await pilot.pause()
+        assert scroller.scroll_y == 3
+        await pilot.press("k")
+        await pilot.pause()
+        assert scroller.scroll_y == 2
+        await pilot.press("q")
+        await pilot.pause()
+        assert not isinstance(host.screen, HelpScreen)  # q closed the dialog, not the app
+        assert host.is_running
+
+
+def test_help_sections_apply_the_keymap_and_list_each_row_once() -> None:
+    sections = dict(keys.help_sections(("main", "table", "buttons")))
+    move = sections["Move"]
+    assert ("j", "move down") in move and ("j", "next button") in move
+    assert keys.key_label("slash") == "/" and keys.key_label("ctrl+question_mark") == "ctrl+?"
+    assert keys.key_label("pagedown") == "PgDn"
