@@ -35,7 +35,7 @@ def cut(text: str, width: int) -> str:
             break
         out.append(ch)
         used += cells
-    return "".join(out).rstrip() + "…"
+    return "".join(out) + "…"
 
 
 # A customId (MJ::JOB::upsample::1::<hash>) breaks after each "::"; other text after spaces.
