@@ -110,7 +110,8 @@ commands:
   mjdash sim                   run the simulator in the foreground
   mjdash submit PROMPT ...     submit prompts (or --file, one a line) and watch the new tasks
   mjdash export --format F     the watched tasks as csv, json or md, from the cache (no network)
-`mjdash COMMAND --help` describes each one."""
+`mjdash COMMAND --help` describes each one; the common options below work with every
+command but sim, before or after the command's name."""
 
 _EPILOG = """\
 environment:
@@ -165,26 +166,64 @@ _DESCRIPTIONS = {
 }
 
 
+# Shown under every subcommand's own options instead of repeating the common ones.
+_SUB_EPILOG = (
+    "common options (--config, --watchlist, --base-url, --interval), the environment and the\n"
+    "exit status: see `mjdash --help`"
+)
+
+_SIM_EPILOG = "the simulator reads no config, watchlist or key; the other commands: `mjdash --help`"
+
+
+def _add_common_options(parser: argparse.ArgumentParser, *, shown: bool) -> None:
+    """--config, --watchlist, --base-url, --interval: described once, in `mjdash --help`;
+    subcommands accept them with their help suppressed."""
+    from mjdash.store import paths
+    from mjdash.store.config import CONFIG_FILE_NAME
+    from mjdash.store.watchlist import DEFAULT_FILE_NAME
+
+    def text(line: str) -> str:
+        return line if shown else argparse.SUPPRESS
+
+    group = parser.add_argument_group("common options (before or after the command)")
+    config_default = paths.config_dir() / CONFIG_FILE_NAME
+    watchlist_default = paths.data_dir() / DEFAULT_FILE_NAME
+    group.add_argument(
+        "--config",
+        metavar="PATH",
+        help=text(f"config file (default: $MJDASH_CONFIG, else {config_default})"),
+    )
+    group.add_argument(
+        "--watchlist",
+        metavar="PATH",
+        help=text(
+            f"watchlist file (default: $MJDASH_WATCHLIST, else [watchlist].path, else "
+            f"{watchlist_default})"
+        ),
+    )
+    group.add_argument(
+        "--base-url",
+        metavar="URL",
+        help=text("API base URL (default: $MJDASH_BASE_URL, else [api].base_url)"),
+    )
+    group.add_argument(
+        "--interval", metavar="SECONDS", help=text("seconds between polls (poll.interval, >= 0.5)")
+    )
+
+
 def build_parser(command: str | None) -> _Parser:
     prog = "mjdash" if command is None else f"mjdash {command}"
     description = _TOP_DESCRIPTION if command is None else _DESCRIPTIONS[command]
     parser = _Parser(
         prog=prog,
         description=description,
-        epilog=_EPILOG,
+        epilog=_EPILOG if command is None else _SIM_EPILOG if command == "sim" else _SUB_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,  # --watch must never be read as --watchlist
     )
-    common = parser.add_argument_group("common options (before or after the command)")
-    common.add_argument("--config", metavar="PATH", help="config file (default: $MJDASH_CONFIG)")
-    common.add_argument(
-        "--watchlist", metavar="PATH", help="watchlist file (default: $MJDASH_WATCHLIST)"
-    )
-    common.add_argument("--base-url", metavar="URL", help="API base URL ($MJDASH_BASE_URL)")
-    common.add_argument(
-        "--interval", metavar="SECONDS", help="seconds between polls (poll.interval, >= 0.5)"
-    )
-    common.add_argument("--version", action="version", version=f"mjdash {__version__}")
+    if command != "sim":  # the simulator reads no config, watchlist or server
+        _add_common_options(parser, shown=command is None)
+    parser.add_argument("--version", action="version", version=f"mjdash {__version__}")
 
     if command is None:
         parser.add_argument("ids", nargs="*", metavar="TASK_ID", help="task ids to watch")
@@ -206,9 +245,12 @@ def build_parser(command: str | None) -> _Parser:
         output.add_argument(
             "--format",
             metavar="TEMPLATE",
-            help="one line from a template: "
-            + " ".join("{" + name + "}" for name in status_report.FORMAT_FIELDS)
-            + " (e.g. '{done}/{total}' for tmux)",
+            help="one line from a template, e.g. '{done}/{total}' for tmux; every id counts "
+            "in exactly one of the fields after {total}: "
+            + "; ".join(
+                "{" + name + "} " + meaning
+                for name, meaning in status_report.FORMAT_FIELD_HELP.items()
+            ),
         )
         parser.add_argument(
             "--watch",
@@ -250,7 +292,10 @@ def build_parser(command: str | None) -> _Parser:
     elif command == "submit":
         parser.add_argument("prompts", nargs="*", metavar="PROMPT", help="prompts to submit")
         parser.add_argument(
-            "--file", metavar="PATH", help="read prompts from this file, one a line (- = stdin)"
+            "--file",
+            metavar="PATH",
+            help="read prompts from this file, one a line; blank lines and lines starting "
+            "with # are skipped (- = stdin)",
         )
         parser.add_argument(
             "--pace",
@@ -327,8 +372,39 @@ _HANDLERS = {
 }
 
 
+def _misspelt_command(args: Sequence[str]) -> tuple[str, str] | None:
+    """`mjdash stauts`: the command meant, when the first positional argument is close to one
+    (and is neither a task id nor `-`). Python 3.14's argparse suggest_on_error cannot help:
+    the subcommand is found by split_command, not by argparse."""
+    import difflib
+
+    from mjdash.model.task import is_task_id
+
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token == "--":
+            return None
+        if token.startswith("-") and token != "-":
+            index += 2 if token in _VALUE_OPTIONS else 1
+            continue
+        if token == "-" or is_task_id(token):
+            return None
+        close = difflib.get_close_matches(token.lower(), COMMANDS, n=1, cutoff=0.6)
+        return (token, close[0]) if close else None
+    return None
+
+
 def _run(argv: list[str], session: Session) -> int:
     command, rest = split_command(argv)
+    if command is None:
+        misspelt = _misspelt_command(rest)
+        if misspelt is not None:
+            typed, meant = misspelt
+            raise Fail(
+                f"unknown command {shown(typed)}; did you mean `mjdash {meant}`? "
+                "(see `mjdash --help`)"
+            )
     args = build_parser(command).parse_args(rest)
     return _HANDLERS[command](args, session)
 

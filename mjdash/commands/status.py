@@ -33,6 +33,7 @@ from mjdash.commands.common import (
 from mjdash.model import report as status_report
 from mjdash.model.report import NOT_FOUND, Row, TemplateError
 from mjdash.model.secret import Secret
+from mjdash.model.summary_text import counts_sentence
 from mjdash.store.cache import TaskCache
 from mjdash.store.config import Config, watchlist_path
 
@@ -69,6 +70,12 @@ def cmd_status(args: argparse.Namespace, session: Session) -> int:
     import asyncio
 
     rows = asyncio.run(_status(config, key, ids, args, report))
+    if args.watch:  # the last word after the redraws: how the batch ended
+        line = counts_sentence(status_report.Counts.of(rows))
+        if args.json or args.format is not None:
+            err(line)  # stdout stays machine-readable
+        else:
+            out(line)
     if args.exit_status and any(row.failed for row in rows):
         return EXIT_FAILED
     return EXIT_OK
@@ -177,6 +184,7 @@ async def _status(
         bad_streak: dict[str, int] = {}
         failing_since: float | None = None
         force = False
+        dns_checked = False
         while True:
             started = time.monotonic()
             if failing_since is None:
@@ -221,6 +229,16 @@ async def _status(
                 continue
             if result.state is PollerState.AUTH_FAILED:
                 raise Fail(result.error or f"key rejected: check {config.api.key_env}", EXIT_KEY)
+            if result.state is PollerState.UNREACHABLE and not dns_checked:
+                # A name that does not resolve will not start resolving within --timeout.
+                dns_checked = True
+                host = await _unresolvable_host(client.base_url)
+                if host is not None:
+                    raise Fail(
+                        f"server unreachable at {client.base_url}: the name {host} does not "
+                        "resolve (check the URL, [api].base_url or MJDASH_BASE_URL)",
+                        EXIT_UNREACHABLE,
+                    )
             # Unreachable, server errors, rate limits, junk answers: the poller's backoff says
             # when to try again; give up once --timeout has passed since the failures began.
             now = time.monotonic()
@@ -243,3 +261,33 @@ async def _status(
     finally:
         cache.close()
         await client.aclose()
+
+
+_PROXY_VARIABLES = (
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+)
+
+
+async def _unresolvable_host(base_url: str) -> str | None:
+    """The host name when the resolver says it does not exist (not a temporary failure, which
+    is retried like any other); None otherwise, or behind a proxy (the proxy resolves)."""
+    import asyncio
+    import socket
+    from urllib.parse import urlsplit
+
+    host = urlsplit(base_url).hostname or ""
+    if not host or any(os.environ.get(name) for name in _PROXY_VARIABLES):
+        return None
+    no_such_name = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+    try:
+        await asyncio.get_running_loop().getaddrinfo(host, None)
+    except socket.gaierror as exc:
+        return host if exc.errno in no_such_name else None
+    except (OSError, UnicodeError):
+        return None
+    return None

@@ -46,7 +46,8 @@ def _read_prompt_file(name: str) -> list[str]:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError:
         raise Fail(f"--file {shown} is not UTF-8 text") from None
-    return read_prompts(text)
+    # A prompts file may carry notes: `#` starts a comment line (read_prompts drops blanks).
+    return [prompt for prompt in read_prompts(text) if not prompt.startswith("#")]
 
 
 def cmd_submit(args: argparse.Namespace, session: Session) -> int:
@@ -94,7 +95,8 @@ def cmd_submit(args: argparse.Namespace, session: Session) -> int:
     summary = f"{plural(ok, 'task')} submitted"
     if refused:
         summary += f", {refused} refused"
-    err(f"{summary}; watching them in {watchlist.path}" if ok else summary)
+    them = "it" if ok == 1 else "them"
+    err(f"{summary}; watching {them} in {watchlist.path}" if ok else summary)
     code = EXIT_FAILED if refused else EXIT_OK
     if not args.watch or not ok:
         return code

@@ -48,7 +48,14 @@ class Row:
 
 @dataclass(frozen=True, slots=True)
 class Counts:
-    """Counts by state, grouped as the dashboard's status line groups them."""
+    """Counts by state, grouped as the dashboard's status line groups them.
+
+    Every id is in exactly one bucket, so the buckets add up to `total`:
+    done (SUCCESS), failed (FAILURE or cancelled), running (IN_PROGRESS), queued (submitted, not
+    started), modal (waiting for a MODAL prompt), missing (not found, or an unreadable answer),
+    unpolled (no answer yet; with --cached: not in the cache), other (a status mjdash does not
+    know).
+    """
 
     total: int = 0
     done: int = 0
@@ -56,22 +63,48 @@ class Counts:
     queued: int = 0
     failed: int = 0
     modal: int = 0
-    missing: int = 0  # not found or unreadable
+    missing: int = 0
+    unpolled: int = 0
+    other: int = 0
 
     @classmethod
     def of(cls, rows: Iterable[Row]) -> Counts:
         counts = dict.fromkeys(FORMAT_FIELDS, 0)
         for row in rows:
             counts["total"] += 1
-            group = row.task.status.group if row.task is not None else "missing"
-            if row.task is None and row.error is None:
-                group = None  # not polled yet
-            if group in counts:  # "other" (an unknown status) counts in the total only
-                counts[group] += 1
+            if row.task is not None:
+                counts[row.task.status.group] += 1
+            elif row.error is None:
+                counts["unpolled"] += 1
+            else:
+                counts["missing"] += 1
         return cls(**counts)
 
 
-FORMAT_FIELDS = ("total", "done", "running", "queued", "failed", "modal", "missing")
+FORMAT_FIELDS = (
+    "total",
+    "done",
+    "running",
+    "queued",
+    "failed",
+    "modal",
+    "missing",
+    "unpolled",
+    "other",
+)
+# One line each, for `mjdash status --help` and the README.
+FORMAT_FIELD_HELP = {
+    "total": "every id",
+    "done": "SUCCESS",
+    "running": "IN_PROGRESS",
+    "queued": "submitted, not started yet",
+    "failed": "FAILURE or cancelled",
+    "modal": "waiting for a MODAL prompt",
+    "missing": "not found, or an unreadable answer",
+    "unpolled": "no answer yet (--cached: not in the cache)",
+    "other": "a status mjdash does not know",
+}
+NOT_POLLED = "not polled yet"
 
 
 class TemplateError(ValueError):
@@ -110,7 +143,7 @@ def row_json(row: Row) -> dict[str, Any]:
     """The task as JSON; "error" is set for a missing or unreadable one (kept: last good data)."""
     task = row.task
     if task is None:
-        return {"id": row.id, "error": row.error or "not polled"}
+        return {"id": row.id, "error": row.error or NOT_POLLED}
     obj = {
         "id": task.id,
         "status": task.status_text,
@@ -146,7 +179,7 @@ _COLORS = {
 }
 _GAP = "  "
 _MAX_ACTION = 14
-_MAX_STATUS = 11
+_MAX_STATUS = 14  # "not polled yet"
 _PROGRESS_WIDTH = 4
 _ELAPSED_WIDTH = 7
 _MIN_PROMPT = 8  # narrower than this, the prompt column is left out
@@ -188,9 +221,10 @@ def render_table(rows: Sequence[Row], *, width: int, now: datetime, color: bool)
     for row in rows:
         task = row.task
         if task is None:
-            error = row.error or "…"
-            status = error if error == NOT_FOUND else "unreadable"
-            reason = "" if error == NOT_FOUND else error
+            if row.error is None or row.error == NOT_FOUND:
+                status, reason = row.error or NOT_POLLED, ""
+            else:
+                status, reason = "unreadable", row.error
             cells.append((row.id, "", status, "", "", reason, None))
             continue
         progress = "" if task.progress is None else f"{task.progress}%"

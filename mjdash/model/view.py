@@ -112,6 +112,20 @@ SORT_LABELS = {
 }
 MAX_FILTER = 200
 
+# What `f` announces: "Showing unfinished tasks (2 of 18)".
+_SHOW_WORDS = {
+    "unfinished": "unfinished tasks",
+    "failed": "failed tasks only",
+    "stalled": "stalled tasks only",
+}
+
+
+def show_announcement(show: str, shown: int, total: int) -> str:
+    """The toast after `f` cycles the quick filter, in words a user would say."""
+    if show not in _SHOW_WORDS:
+        return f"Showing all {total} task{'s' if total != 1 else ''}"
+    return f"Showing {_SHOW_WORDS[show]} ({shown} of {total})"
+
 
 class HasLabel(HasLineage, Protocol):
     label: str

@@ -117,6 +117,8 @@ def _status_line(
         until = (wall_now or datetime.now(UTC)) + timedelta(seconds=wait)
         return f"{headline} until {until.astimezone().strftime('%H:%M:%S')}"
     # Rounded up: "retrying in 0s" while a wait remains would read as a hang.
+    if wait <= 0:
+        return f"{headline}, retrying now"
     return f"{headline}, retrying in {format_duration(timedelta(seconds=math.ceil(wait)))}"
 
 

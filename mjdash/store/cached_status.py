@@ -94,10 +94,11 @@ def cached_counts(path: Path, ids: list[str]) -> Counts:
     unique = list(dict.fromkeys(ids))
     counts = dict.fromkeys(FORMAT_FIELDS, 0)
     counts["total"] = len(unique)
-    for raw in cached_statuses(path, unique).values():
+    found = cached_statuses(path, unique)
+    counts["unpolled"] = len(unique) - len(found)  # never cached: not polled yet
+    for raw in found.values():
         status, _ = parse_status(raw)
-        if status.group in counts:  # "other" (an unknown status) counts in the total only
-            counts[status.group] += 1
+        counts[status.group] += 1  # every id in exactly one bucket ("other": unknown status)
     return Counts(**counts)
 
 

@@ -71,6 +71,32 @@ class UiConfig:
     export_format: str = "csv"
 
 
+# Textual's built-in themes (textual.theme.BUILTIN_THEMES), kept here so reading the config
+# never imports Textual; tests/app/test_keymap_registry.py checks it against Textual's list.
+THEMES = (
+    "textual-dark",
+    "textual-light",
+    "nord",
+    "gruvbox",
+    "catppuccin-mocha",
+    "dracula",
+    "tokyo-night",
+    "monokai",
+    "flexoki",
+    "catppuccin-latte",
+    "catppuccin-frappe",
+    "catppuccin-macchiato",
+    "solarized-light",
+    "solarized-dark",
+    "rose-pine",
+    "rose-pine-moon",
+    "rose-pine-dawn",
+    "atom-one-dark",
+    "atom-one-light",
+    "ansi-dark",
+    "ansi-light",
+)
+
 NOTIFY_EVENTS = ("done", "failed", "modal", "stalled", "batch_complete")
 
 
@@ -96,6 +122,9 @@ class Config:
     watchlist: WatchlistConfig = field(default_factory=WatchlistConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     path: Path | None = None  # the file read, None when only defaults
+    # [keys]: binding id -> Textual key string ("slash,ctrl+f"), checked against
+    # mjdash.model.keys; only the ids the user changed. The UI passes it to App.set_keymap.
+    keymap: dict[str, str] = field(default_factory=dict)
 
 
 _SECTIONS: dict[str, type] = {
@@ -280,7 +309,7 @@ _CHECKS: dict[str, dict[str, Callable[[object], Any]]] = {
         "concurrency": _integer(1, 64),
     },
     "ui": {
-        "theme": _nonempty_string,
+        "theme": _choice(THEMES, "the themes Textual has built in"),
         "bell": _boolean,
         "confirm_actions": _boolean,
         "download_dir": _string,
@@ -324,6 +353,7 @@ class _Settings:
         }
         self.origins: dict[str, tuple[str, int | None, int | None]] = {}
         self.problems: list[Problem] = []
+        self.keymap: dict[str, str] = {}
 
     def set(self, key: str, raw: object, source: str, line: int | None, col: int | None) -> None:
         section, name = key.split(".", 1)
@@ -362,6 +392,14 @@ def _read_file(settings: _Settings, path: Path, display: str) -> None:
         return found if found else (None, None)
 
     for section, table in doc.items():
+        if section == KEYS_SECTION:
+            if isinstance(table, dict):
+                _read_keys(settings, table, display, where)
+            else:
+                line, col = where("", section)
+                message = f"expected a table [{section}], got {type_name(table)}"
+                settings.problems.append(Problem(display, section, message, "", line, col))
+            continue
         if section not in _CHECKS:
             hint = _unknown_key_hint("", section)
             kind = "section" if isinstance(table, dict) else "key"
@@ -388,6 +426,65 @@ def _read_file(settings: _Settings, path: Path, display: str) -> None:
                 expanded = Path(raw).expanduser()
                 raw = str(expanded if expanded.is_absolute() else path.parent / expanded)
             settings.set(f"{section}.{key}", raw, display, line, col)
+
+
+KEYS_SECTION = "keys"
+
+
+def _read_keys(
+    settings: _Settings,
+    table: dict[str, Any],
+    display: str,
+    where: Callable[[str, str | None], tuple[int | None, int | None]],
+) -> None:
+    """[keys]: `binding_id = "key, key"` (or an array of keys), checked against the registry
+    in mjdash.model.keys: unknown ids, invalid key names, two ids on one key."""
+    from mjdash.model import keys as registry
+
+    chosen: dict[str, list[str]] = {}
+    for binding_id, raw in table.items():
+        line, col = where(KEYS_SECTION, binding_id)
+        name = f"{KEYS_SECTION}.{binding_id}"
+        if binding_id not in registry.CONFIGURABLE:
+            close = difflib.get_close_matches(binding_id, registry.CONFIGURABLE, n=1)
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else "the ids are listed in config.example.toml"
+            )
+            if binding_id in registry.BY_ID:
+                hint = "Textual's own key, it cannot be changed"
+            settings.problems.append(
+                Problem(display, name, f"unknown binding id {binding_id!r}", hint, line, col)
+            )
+            continue
+        if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+            text = ",".join(raw)
+        elif isinstance(raw, str):
+            text = raw
+        else:
+            message = f'expected a string like "slash,ctrl+f", got {type_name(raw)}'
+            settings.problems.append(Problem(display, name, message, "", line, col))
+            continue
+        try:
+            chosen[binding_id] = registry.parse_key_list(text)
+        except registry.KeyNameError as exc:
+            settings.problems.append(Problem(display, name, str(exc), "", line, col))
+    for key, first, second in registry.clashes(chosen):
+        blamed = second if second in chosen else first
+        other = first if blamed == second else second
+        line, col = where(KEYS_SECTION, blamed)
+        settings.problems.append(
+            Problem(
+                display,
+                f"{KEYS_SECTION}.{blamed}",
+                f"{key!r} is also the key of {other!r}",
+                f"give {blamed!r} or {other!r} another key",
+                line,
+                col,
+            )
+        )
+    settings.keymap.update({binding_id: ",".join(keys) for binding_id, keys in chosen.items()})
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -489,6 +586,7 @@ def load_config(
     return Config(
         **{name: cls(**settings.values[name]) for name, cls in _SECTIONS.items()},
         path=chosen,
+        keymap=settings.keymap,
     )
 
 

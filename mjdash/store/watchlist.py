@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import tomli_w
 
@@ -701,3 +701,118 @@ class Watchlist:
             self._synced = fingerprint
             if warnings is not None:
                 self.warnings = warnings
+
+    # following other processes ------------------------------------------------------------
+    #
+    # The dashboard calls refresh_from_disk() on every poll and on `r`, so ids another shell
+    # added (`mjdash add`, `mjdash submit`) or removed appear without waiting for a save.
+    #
+    # The merge rule (the same one save() uses): the file on disk is the base and this object's
+    # pending operations since its last save are replayed on top of it, in order. So:
+    # - an id added here and not yet saved stays, even if another process removed it;
+    # - an id removed here and not yet saved stays removed, even if another process changed it;
+    # - every other id is as the file says: added or removed elsewhere means added or removed;
+    # - a label or dismissed mark set here wins over the file's; one not set here is the file's;
+    # - used customIds are the union of both (a button pressed anywhere was pressed);
+    # - the view (filter, sort) set here wins; otherwise the file's.
+
+    _disk_stamp: tuple[int, int, int, int] | None = None  # stat of the file as last read here
+
+    def disk_changed(self) -> bool:
+        """Whether the file's stat (device, inode, size, mtime_ns) differs from the last one
+        seen by refresh_from_disk(): one stat call, no read. True on the first call."""
+        return _stamp(atomic.real_target(self.path)) != self._disk_stamp or (
+            self._disk_stamp is None
+        )
+
+    def refresh_from_disk(self) -> WatchlistRefresh:
+        """Merge what other processes saved since this object last looked; cheap when nothing did.
+
+        Returns the ids that appeared and disappeared in memory (both empty when the file is
+        unchanged). A file that does not parse right now (someone is editing it by hand) raises
+        WatchlistError once per change of the file; memory is kept as it was, and saving is not
+        refused for it (save() checks the file again itself).
+        """
+        with self._mutex:
+            if self._broken:
+                return WatchlistRefresh([], [], [])
+            target = atomic.real_target(self.path)
+            # stat before reading: if the file changes in between, the next stat differs and
+            # the file is read again (never the other way round, which would miss a change).
+            stamp = _stamp(target)
+            if stamp == self._disk_stamp and stamp is not None:
+                return WatchlistRefresh([], [], [])
+            try:
+                data = target.read_bytes()
+            except FileNotFoundError:
+                data = None
+            except OSError as exc:
+                raise WatchlistError(
+                    f"could not read the watchlist: {_os_reason(exc)}", path=self.path
+                ) from None
+            self._disk_stamp = stamp
+            fingerprint = _fingerprint(data)
+            if fingerprint == self._synced:
+                return WatchlistRefresh([], [], [])  # our own save, or a touch
+            if data is None:
+                merged, warnings = _State(), []
+            else:
+                try:
+                    merged, warnings = _parse_document(data, str(self.path))
+                except _BadFile as bad:
+                    raise WatchlistError(
+                        f"{bad.message} (other processes' changes are not shown until it is "
+                        "fixed; mjdash will not save over it)",
+                        path=self.path,
+                        line=bad.line,
+                        col=bad.col,
+                    ) from None
+            for op in self._ops:
+                merged.apply(op)
+            change = _difference(self._state, merged)
+            self._state = merged
+            self._version += 1
+            self._synced = fingerprint
+            self.warnings = warnings
+            return change
+
+
+class WatchlistRefresh(NamedTuple):
+    """What refresh_from_disk() changed in memory, each in watchlist order."""
+
+    added: list[str]
+    removed: list[str]
+    changed: list[str]  # still watched, but label, parent, used or dismissed changed
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+
+def _stamp(target: Path) -> tuple[int, int, int, int] | None:
+    """The cheap "did it change" check: an atomic save always makes a new inode, a hand edit
+    changes the size or mtime_ns. None when there is no file (or it cannot be seen)."""
+    try:
+        st = target.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _difference(old: _State, new: _State) -> WatchlistRefresh:
+    old_ids = [k for k in old.items if isinstance(k, str)]
+    new_ids = [k for k in new.items if isinstance(k, str)]
+    added = [i for i in new_ids if i not in old.items]
+    removed = [i for i in old_ids if i not in new.items]
+    changed = []
+    for task_id in new_ids:
+        before, after = old.entry(task_id), new.entry(task_id)
+        if before is None or after is None:
+            continue
+        if (before.label, before.parent, before.used, before.dismissed) != (
+            after.label,
+            after.parent,
+            after.used,
+            after.dismissed,
+        ):
+            changed.append(task_id)
+    return WatchlistRefresh(added, removed, changed)

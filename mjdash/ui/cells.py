@@ -12,6 +12,7 @@ from rich.text import Text
 
 from mjdash.model.durations import format_duration
 from mjdash.model.task import Status, Task
+from mjdash.model.wrap import cut
 
 # (glyph, word, style) per status; the colours follow the issue: grey, yellow, blue, green,
 # red, amber, magenta.
@@ -80,5 +81,6 @@ def short_id(task_id: str) -> str:
 
 
 def one_line(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
+    """One line of at most `width` terminal cells with an ellipsis when cut: a CJK prompt
+    (two cells a character) is cut like any other."""
+    return cut(text, width)

@@ -114,24 +114,47 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 class HelpScreen(ModalScreen[None]):
-    """Every key, grouped; generated from the app's bindings so it cannot go stale."""
+    """Every key of the screen it was opened from, grouped by purpose (move, act, copy, view,
+    polling), from mjdash.model.keys.help_sections; or a flat list of (key, description)."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help_close")]
+    BINDINGS = [
+        Binding("escape,q,question_mark", "close", "Close", id="help_close"),
+        Binding("j", "scroll(1)", "Scroll down", show=False, id="help_down"),
+        Binding("k", "scroll(-1)", "Scroll up", show=False, id="help_up"),
+    ]
 
-    def __init__(self, rows: list[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        rows: list[tuple[str, str]] | list[tuple[str, list[tuple[str, str]]]],
+    ) -> None:
         super().__init__()
-        self.rows = rows
+        # Sections: [(title, [(key, description)])]; a flat list is one untitled section.
+        if rows and isinstance(rows[0][1], list):
+            self.sections = rows
+        else:
+            self.sections = [("", rows)]
 
     def compose(self) -> ComposeResult:
         text = Text()
-        text.append("mjdash keys\n\n", style="bold")
-        width = max(len(key) for key, _ in self.rows)
-        for key, description in self.rows:
-            text.append(key.ljust(width + 2), style="bold cyan")
-            text.append(description + "\n")
-        text.append("\nctrl+p opens the command palette. Esc closes this.", style="grey62")
+        text.append("mjdash keys\n", style="bold")
+        pairs = [pair for _, section in self.sections for pair in section]
+        width = max((len(key) for key, _ in pairs), default=0)
+        for title, section in self.sections:
+            if title:
+                text.append(f"\n{title}\n", style="bold underline")
+            else:
+                text.append("\n")
+            for key, description in section:
+                text.append(key.ljust(width + 2), style="bold cyan")
+                text.append(description + "\n")
+        text.append(
+            "\nj/k scroll. ctrl+p opens the command palette. Esc, q or ? closes this.", "grey62"
+        )
         with VerticalScroll(id="help", classes="dialog"):
             yield Static(text)
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one(VerticalScroll).scroll_relative(y=lines, animate=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

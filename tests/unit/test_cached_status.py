@@ -30,7 +30,7 @@ def test_cached_status_makes_zero_requests_and_needs_no_key(sim, run: Runner):  
     assert table.code == 0 and table.out.count("SUCCESS") == 3 and "FAILURE" in table.out
     lines = run("status", "--cached", "--json", *base, COMETAPI_KEY=None).out.splitlines()
     assert [json.loads(line)["id"] for line in lines] == [*good, bad, never_polled]
-    assert json.loads(lines[-1]) == {"id": never_polled, "error": "not polled"}
+    assert json.loads(lines[-1]) == {"id": never_polled, "error": "not polled yet"}
     assert run("status", "--cached", "--exit-status", COMETAPI_KEY=None).code == 1
     assert sim.stats()["total"] == 0
 

@@ -213,7 +213,7 @@ def test_bad_environment_value_names_the_variable() -> None:
             '[api]\nkey_env = "sk-abc 123"\n',
             "2:1: api.key_env: must be the name of an environment variable",
         ),
-        ('[ui]\ntheme = ""\n', "2:1: ui.theme: must not be empty"),
+        ('[ui]\ntheme = ""\n', "2:1: ui.theme: must be one of 'textual-dark'"),
         ("[watchlist]\npath = 5\n", "2:1: watchlist.path: expected a string, got an integer"),
         ("api = 5\n", "1:1: api: expected a table [api], got an integer"),
         ("[poll]\ninterval = \n", "2:12: invalid TOML: Invalid value"),
