@@ -32,7 +32,7 @@ def test_no_duration_is_blank() -> None:
 
 
 @pytest.mark.parametrize(
-    ("left", "shown"), [(11.2, "12s"), (0.3, "1s"), (0.0, "0s"), (60, "1m 00s")]
+    ("left", "shown"), [(11.2, "in 12s"), (0.3, "in 1s"), (0.0, "now"), (60, "in 1m 00s")]
 )
 def test_the_retry_countdown_uses_it_rounded_up(left: float, shown: str) -> None:
     result = PollResult(
@@ -47,4 +47,4 @@ def test_the_retry_countdown_uses_it_rounded_up(left: float, shown: str) -> None
         polled_ids=1,
         headline="server unreachable",
     )
-    assert result.status_line(100.0) == f"server unreachable, retrying in {shown}"
+    assert result.status_line(100.0) == f"server unreachable, retrying {shown}"
