@@ -89,12 +89,21 @@ class WatchlistConfig:
 
 
 @dataclass(frozen=True)
+class ActConfig:
+    """Batch moves: more jobs than `confirm_over` in one move must be confirmed by typing the
+    number."""
+
+    confirm_over: int = 20
+
+
+@dataclass(frozen=True)
 class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     poll: PollConfig = field(default_factory=PollConfig)
     ui: UiConfig = field(default_factory=UiConfig)
     watchlist: WatchlistConfig = field(default_factory=WatchlistConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    act: ActConfig = field(default_factory=ActConfig)
     path: Path | None = None  # the file read, None when only defaults
 
 
@@ -104,6 +113,7 @@ _SECTIONS: dict[str, type] = {
     "ui": UiConfig,
     "watchlist": WatchlistConfig,
     "notify": NotifyConfig,
+    "act": ActConfig,
 }
 
 
@@ -307,6 +317,7 @@ _CHECKS: dict[str, dict[str, Callable[[object], Any]]] = {
     },
     "watchlist": {"path": _string},
     "notify": {"bell": _events, "toast": _events, "desktop": _events},
+    "act": {"confirm_over": _integer(0, 100_000)},
 }
 
 _SECRET_LOOKING_KEYS = {"key", "api_key", "apikey", "token", "secret", "password", "api_secret"}
