@@ -19,6 +19,9 @@ ALL_FOUR = ("U1", "U2", "U3", "U4")
 ALL_FOUR_WORDS = frozenset({"all four", "all-four", "u1-u4", "u1-4"})
 DEFAULT_CONFIRM_OVER = 20
 RETRYABLE = frozenset({Status.FAILURE, Status.CANCEL})
+# A retry is a new imagine: right for a grid, wrong for a button's child (a failed upscale is
+# pressed again on its parent, not re-rendered as a grid). "" : a server that sent no action.
+RETRY_ACTIONS = frozenset({"IMAGINE", "REROLL", ""})
 
 # Why a task has no job in a move (the confirm shows these).
 NOT_FETCHED = "not fetched"
@@ -225,6 +228,10 @@ def plan_retry(
             continue
         if task.status not in RETRYABLE and task_id not in stalled:
             skipped.append(Skip(task_id, "", f"{task.status_text}, not failed or stalled"))
+            continue
+        if task.action.upper() not in RETRY_ACTIONS:
+            reason = f"{task.action}, not a grid: press its button on the parent again"
+            skipped.append(Skip(task_id, "", reason))
             continue
         if not again and task_id in retried:
             skipped.append(Skip(task_id, "", "retried already"))
