@@ -16,7 +16,6 @@ from mjdash.commands.common import (
     ids_from,
     load_watchlist,
     need_key,
-    plural,
 )
 from mjdash.commands.moves_cli import (
     confirm,
@@ -29,7 +28,7 @@ from mjdash.model.task import clean
 
 
 def cmd_press(args: argparse.Namespace, session: Session) -> int:
-    from mjdash.model.moves import is_grid, plan_press
+    from mjdash.model.moves import expand_buttons, is_grid, plan_press, press_question
     from mjdash.net.batch_press import press_jobs
 
     if not args.button:
@@ -68,10 +67,6 @@ def cmd_press(args: argparse.Namespace, session: Session) -> int:
     if args.dry_run:
         print_dry_run(jobs, config.api.base_url, args.json)
         return EXIT_OK
-    tasks_count = len({p.task_id for p in plan.presses})
-    question = f"press {names}: {plural(len(jobs), 'job')} on {plural(tasks_count, 'task')}"
-    if plan.lacking:
-        question += f" ({len({s.task_id for s in plan.lacking})} lack it)"
-    question += f", {args.pace:g} s apart"
+    question = press_question(plan, expand_buttons(args.button), args.pace)
     confirm(question, len(jobs), config, args)
     return run_and_print(config, key, jobs, watchlist, args)

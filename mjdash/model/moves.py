@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from mjdash.model.insight import StallTracker
-from mjdash.model.task import Button, Status, Task
+from mjdash.model.task import Button, Status, Task, clean
 
 ALL_FOUR = ("U1", "U2", "U3", "U4")
 ALL_FOUR_WORDS = frozenset({"all four", "all-four", "u1-u4", "u1-4"})
@@ -134,6 +134,27 @@ def plan_press(
                 continue
             presses.append(Press(task_id, button.custom_id, button.name))
     return PressPlan(tuple(presses), tuple(lacking), tuple(already))
+
+
+def _count(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def press_question(plan: PressPlan, names: Sequence[str], pace: float) -> str:
+    """The confirm's sentence: "press U1: 20 jobs on 18 tasks, 1 s apart (2 lack it: 1 not
+    finished, 1 no such button)". Shared by the command line and the dashboard."""
+    tasks = len({p.task_id for p in plan.presses})
+    shown = ", ".join(clean(name, 40, single_line=True) for name in names)
+    text = f"press {shown}: {_count(plan.count, 'job')} on {_count(tasks, 'task')}"
+    text += f", {pace:g} s apart" if pace > 0 else ", no wait between them"
+    if plan.lacking:
+        reasons: dict[str, set[str]] = {}
+        for skip in plan.lacking:
+            reasons.setdefault(skip.reason, set()).add(skip.task_id)
+        why = ", ".join(f"{len(ids)} {reason}" for reason, ids in reasons.items())
+        lacking = len({s.task_id for s in plan.lacking})
+        text += f" ({lacking} lack{'s' if lacking == 1 else ''} it: {why})"
+    return text
 
 
 def needs_typed_confirm(count: int, confirm_over: int = DEFAULT_CONFIRM_OVER) -> bool:

@@ -157,7 +157,13 @@ async def _send(client: _Submitter, job: Job) -> SubmitResult:
     return await client.submit_action(job.parent, job.custom_id)
 
 
-async def _run_one(client: _Submitter, job: Job, sleep: Sleep, pace: float) -> JobResult:
+class _Cancelled(Exception):
+    """The cancel came while a job waited out a 429: the job was not taken."""
+
+
+async def _run_one(
+    client: _Submitter, job: Job, pause: Sleep, pace: float, cancel: asyncio.Event | None
+) -> JobResult:
     """One job; 429 is retried (nothing was taken), other refusals are the job's result."""
     if job.is_retry and len(job.prompt) > MAX_PROMPT:
         return JobResult(job, error=f"prompt longer than {MAX_PROMPT} characters; not sent")
@@ -168,7 +174,9 @@ async def _run_one(client: _Submitter, job: Job, sleep: Sleep, pace: float) -> J
             if attempt == RATE_LIMIT_RETRIES:
                 return JobResult(job, error=f"rate limited: {exc}")
             wait = exc.retry_after if exc.retry_after is not None else max(pace, 2.0) * 2**attempt
-            await sleep(min(wait, MAX_RATE_LIMIT_WAIT))
+            await pause(min(wait, MAX_RATE_LIMIT_WAIT))
+            if cancel is not None and cancel.is_set():
+                raise _Cancelled from None
             continue
         problem = answer_problem(result)
         if problem:
@@ -212,11 +220,13 @@ async def run_jobs(
     *,
     pace: float = DEFAULT_PACE,
     report: Callable[[JobResult], None] | None = None,
+    sending: Callable[[Job, int], None] | None = None,
     cancel: asyncio.Event | None = None,
     sleep: Sleep = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> BatchRun:
     """Send each job, `pace` seconds apart (start to start); `report` each result as it lands.
+    `sending(job, index)` is called just before a job goes out (for "sending 4 of 20").
 
     Returns the results and, when `cancel` was set, the jobs not sent. Raises BatchAborted
     when the key is rejected or the server cannot be reached.
@@ -224,17 +234,26 @@ async def run_jobs(
     run = BatchRun()
     pending = list(jobs)
     last_start: float | None = None
+
+    async def pause(seconds: float) -> None:
+        await _pause(seconds, sleep, cancel)
+
     for index, job in enumerate(pending):
         if last_start is not None and pace > 0:
             wait = last_start + pace - clock()
             if wait > 0:
-                await _pause(wait, sleep, cancel)
+                await pause(wait)
         if cancel is not None and cancel.is_set():
             run.unsent = pending[index:]
             return run
         last_start = clock()
+        if sending is not None:
+            sending(job, index)
         try:
-            result = await _run_one(client, job, sleep, pace)
+            result = await _run_one(client, job, pause, pace, cancel)
+        except _Cancelled:
+            run.unsent = pending[index:]
+            return run
         except AuthError as exc:
             run.unsent = pending[index:]
             raise BatchAborted(str(exc), "key", run) from None

@@ -255,3 +255,34 @@ async def test_a_refused_retry_records_nothing(manual_sim, tmp_path):
     assert run.refused == 1 and run.results[0].code == 24
     assert not record_result(watchlist, run.results[0])
     assert watchlist.ids == [old] and not watchlist.get(old).dismissed
+
+
+async def test_a_rate_limited_job_is_retried_then_reported_and_the_rest_go_on(manual_sim):
+    server, clock = manual_sim
+    grids = finished_grids(server, clock, 2)
+    jobs = press_jobs(plan_press(grids, await fetched(server, grids), ["U1"]).presses)
+    server.set_faults("429=1")  # every request: 429 (nothing taken)
+    time = SimTime(clock)
+    async with client_for(server) as client:
+        run = await run_jobs(client, jobs, pace=0, sleep=time.sleep, clock=time.clock)
+    assert [r.error.startswith("rate limited") for r in run.results] == [True, True]
+    assert len(time.sleeps) == 4  # two waits per job, then it is that job's result
+
+
+async def test_a_cancel_during_a_rate_limit_wait_leaves_that_job_unsent(manual_sim):
+    server, clock = manual_sim
+    grids = finished_grids(server, clock, 2)
+    jobs = press_jobs(plan_press(grids, await fetched(server, grids), ["U1"]).presses)
+    server.set_faults("429=1")
+    cancel = asyncio.Event()
+    sent: list[int] = []
+
+    async def sleep_then_cancel(seconds: float) -> None:
+        cancel.set()  # Esc while the first job waits out its 429
+
+    async with client_for(server) as client:
+        run = await run_jobs(
+            client, jobs, pace=0, cancel=cancel, sleep=sleep_then_cancel,
+            sending=lambda job, index: sent.append(index),
+        )  # fmt: skip
+    assert run.results == [] and run.unsent == jobs and sent == [0]

@@ -18,6 +18,7 @@ from mjdash.model.moves import (
     needs_typed_confirm,
     plan_press,
     plan_retry,
+    press_question,
     prompt_options,
     retry_prompt,
     stalled_ids,
@@ -202,3 +203,17 @@ def test_stalled_uses_the_dashboard_rule_on_the_journal_history():
     found = stalled_ids([running, moving, queued], history, now, after=600, queue_after=900)
     assert found == {A, C}
     assert stalled_ids([running], {}, now, after=600, queue_after=900) == set()
+
+
+def test_the_confirm_question_counts_jobs_and_says_which_lack_the_button():
+    tasks = {A: task(A), B: task(B), C: task(C, "IN_PROGRESS"), D: None}
+    plan = plan_press([A, B, C, D], tasks, ["all four"])
+    assert press_question(plan, ["U1", "U2", "U3", "U4"], 1.0) == (
+        "press U1, U2, U3, U4: 8 jobs on 2 tasks, 1 s apart (2 lack it: 1 not finished, "
+        "1 not fetched)"
+    )
+    one = plan_press([A], tasks, ["U1"])
+    assert (
+        press_question(one, ["U1\x1b[31m"], 0)
+        == "press U1 [31m: 1 job on 1 task, no wait between them"
+    )
