@@ -169,6 +169,33 @@ def is_grid(task: Task) -> bool:
     return all(find_button(task, name) is not None for name in ALL_FOUR)
 
 
+COPY_KINDS = ("ids", "custom_ids", "prompts")
+
+
+def copy_lines(
+    task_ids: Iterable[str], tasks: Mapping[str, Task | None], kind: str, button: str = ""
+) -> list[str]:
+    """What "copy" puts on the clipboard for marked tasks, one per line: their ids, the
+    customId of `button` (tasks lacking it are left out), or their prompts (on one line each)."""
+    if kind not in COPY_KINDS:
+        raise ValueError(f"kind must be one of {COPY_KINDS}")
+    lines: list[str] = []
+    for task_id in dict.fromkeys(task_ids):
+        if kind == "ids":
+            lines.append(task_id)
+            continue
+        task = tasks.get(task_id)
+        if task is None:
+            continue
+        if kind == "prompts":
+            prompt = clean(task.prompt, single_line=True).strip()
+            if prompt:
+                lines.append(prompt)
+        elif (found := find_button(task, button)) is not None:
+            lines.append(found.custom_id)
+    return lines
+
+
 # --- retry ----------------------------------------------------------------------------------
 
 _OPTION_RE = re.compile(r"(?:^|\s)--([A-Za-z][\w-]*)((?:\s+(?!--)[^\s]+)*)")

@@ -12,6 +12,7 @@ from mjdash.model.moves import (
     NOT_FETCHED,
     NOT_FINISHED,
     OPENS_DIALOG,
+    copy_lines,
     expand_buttons,
     find_button,
     is_grid,
@@ -217,3 +218,14 @@ def test_the_confirm_question_counts_jobs_and_says_which_lack_the_button():
         press_question(one, ["U1\x1b[31m"], 0)
         == "press U1 [31m: 1 job on 1 task, no wait between them"
     )
+
+
+def test_copy_for_marks_gives_ids_a_buttons_custom_ids_or_prompts_one_a_line():
+    tasks = {
+        A: task(A, prompt="a fox\n--ar 3:2"),
+        B: task(B, "FAILURE", prompt="a heron"),
+        C: None,
+    }
+    assert copy_lines([A, B, C, A], tasks, "ids") == [A, B, C]
+    assert copy_lines([A, B, C], tasks, "custom_ids", "U2") == [f"MJ::JOB::upsample::2::{H}"]
+    assert copy_lines([A, B, C], tasks, "prompts") == ["a fox --ar 3:2", "a heron"]
