@@ -32,6 +32,8 @@ from mjdash.commands.common import (
 )
 from mjdash.commands.dashboard import DEMO_INTERVAL, DEMO_SPEED, cmd_dashboard, cmd_demo
 from mjdash.commands.export import cmd_export
+from mjdash.commands.press import cmd_press
+from mjdash.commands.retry import cmd_retry
 from mjdash.commands.sim import cmd_sim
 from mjdash.commands.status import cmd_status
 from mjdash.commands.submit import cmd_submit
@@ -39,7 +41,7 @@ from mjdash.commands.watchlist_cmds import cmd_add, cmd_ls, cmd_rm
 from mjdash.model import report as status_report
 from mjdash.model.task import clean
 
-COMMANDS = ("demo", "status", "add", "rm", "ls", "sim", "submit", "export")
+COMMANDS = ("demo", "status", "add", "rm", "ls", "sim", "submit", "export", "press", "retry")
 DEFAULT_TIMEOUT = 20.0
 SIM_PORT = 8787
 
@@ -64,6 +66,7 @@ _VALUE_OPTIONS = frozenset(
         "--file",
         "--pace",
         "--output",
+        "--button",
     }
 )
 
@@ -110,6 +113,8 @@ commands:
   mjdash sim                   run the simulator in the foreground
   mjdash submit PROMPT ...     submit prompts (or --file, one a line) and watch the new tasks
   mjdash export --format F     the watched tasks as csv, json or md, from the cache (no network)
+  mjdash press ID... --button U1   press one button on many tasks (or --all-grids)
+  mjdash retry ID...           submit failed tasks' prompts again (or --failed, --stalled)
 `mjdash COMMAND --help` describes each one; the common options below work with every
 command but sim, before or after the command's name."""
 
@@ -158,6 +163,24 @@ _DESCRIPTIONS = {
         "the new ids to the watchlist. A banned prompt (24) or a full queue (23) is reported\n"
         "and the rest continue; exit 1 when some prompt was refused. --watch then opens the\n"
         "dashboard. Each submit spends credits."
+    ),
+    "press": (
+        "Press one button on each task given (or on every finished grid in the watchlist\n"
+        "with --all-grids): --button U1, a derived name ('Upscale (Subtle)', 'Zoom Out 2x'),\n"
+        "a customId, or 'all four' for U1-U4. One request per --pace seconds (default 1);\n"
+        "prints `<new id>  <parent>  <button>` for each (or `error (<code> <reason>)  <parent>\n"
+        "<button>`) and watches the new tasks under their parents. Buttons pressed before are\n"
+        "skipped unless --again. Asks first when stdin is a terminal (the number is typed over\n"
+        "[act] confirm_over jobs); otherwise --yes is needed. Exit 1 when some press was\n"
+        "refused. Each press spends credits."
+    ),
+    "retry": (
+        "Submit the prompt of each failed (or stalled) task again as a new imagine (the server's\n"
+        "final prompt when it gave one, the original options kept), linked to the old task as\n"
+        "its retry (a child of it; the old one is dismissed). --failed and --stalled take them\n"
+        "from the watchlist (stalled: the dashboard's rule, on the history it journals). Tasks\n"
+        "retried before are skipped unless --again. Same output, pacing, confirm and exit codes\n"
+        "as `mjdash press`. Each retry spends credits."
     ),
     "sim": (
         "Serve the simulator (a fake CometAPI) in the foreground until Ctrl+C. It accepts any\n"
@@ -308,6 +331,8 @@ def build_parser(command: str | None) -> _Parser:
         parser.add_argument(
             "--watch", action="store_true", help="open the dashboard after submitting"
         )
+    elif command in ("press", "retry"):
+        _add_move_arguments(parser, command)
     elif command == "sim":
         parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
         parser.add_argument(
@@ -325,6 +350,39 @@ def build_parser(command: str | None) -> _Parser:
         parser.add_argument("--demo", action="store_true", help="seed the demo batch")
         parser.add_argument("--hostile", action="store_true", help="seed hostile-text tasks")
     return parser
+
+
+def _add_move_arguments(parser: _Parser, command: str) -> None:
+    """`press` and `retry`: which tasks, then what every batch move shares."""
+    parser.add_argument("ids", nargs="*", metavar="TASK_ID", help="task ids (- reads stdin)")
+    if command == "press":
+        parser.add_argument(
+            "--button",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="U1, 'Upscale (Subtle)', a customId or 'all four' (may be repeated)",
+        )
+        parser.add_argument(
+            "--all-grids", action="store_true", help="every finished grid in the watchlist"
+        )
+    else:
+        parser.add_argument("--failed", action="store_true", help="failed tasks in the watchlist")
+        parser.add_argument("--stalled", action="store_true", help="stalled tasks in the watchlist")
+    what = "buttons pressed before" if command == "press" else "tasks retried before"
+    parser.add_argument("--again", action="store_true", help=f"include {what}")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the requests (no key), send nothing"
+    )
+    parser.add_argument("--yes", action="store_true", help="confirm: do not ask")
+    parser.add_argument(
+        "--pace",
+        type=_seconds,
+        default=1.0,
+        metavar="SECONDS",
+        help="seconds between requests, start to start (default 1; 0 = no wait)",
+    )
 
 
 def _positive(text: str) -> float:
@@ -369,6 +427,8 @@ _HANDLERS = {
     "sim": cmd_sim,
     "submit": cmd_submit,
     "export": cmd_export,
+    "press": cmd_press,
+    "retry": cmd_retry,
 }
 
 

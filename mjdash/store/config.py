@@ -115,12 +115,21 @@ class WatchlistConfig:
 
 
 @dataclass(frozen=True)
+class ActConfig:
+    """Batch moves: more jobs than `confirm_over` in one move must be confirmed by typing the
+    number."""
+
+    confirm_over: int = 20
+
+
+@dataclass(frozen=True)
 class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     poll: PollConfig = field(default_factory=PollConfig)
     ui: UiConfig = field(default_factory=UiConfig)
     watchlist: WatchlistConfig = field(default_factory=WatchlistConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    act: ActConfig = field(default_factory=ActConfig)
     path: Path | None = None  # the file read, None when only defaults
     # [keys]: binding id -> Textual key string ("slash,ctrl+f"), checked against
     # mjdash.model.keys; only the ids the user changed. The UI passes it to App.set_keymap.
@@ -133,6 +142,7 @@ _SECTIONS: dict[str, type] = {
     "ui": UiConfig,
     "watchlist": WatchlistConfig,
     "notify": NotifyConfig,
+    "act": ActConfig,
 }
 
 
@@ -321,6 +331,7 @@ _CHECKS: dict[str, dict[str, Callable[[object], Any]]] = {
     },
     "watchlist": {"path": _string},
     "notify": {"bell": _events, "toast": _events, "desktop": _events},
+    "act": {"confirm_over": _integer(0, 100_000)},
 }
 
 _SECRET_LOOKING_KEYS = {"key", "api_key", "apikey", "token", "secret", "password", "api_secret"}

@@ -18,6 +18,7 @@ File format (version 1):
     added = 2024-04-05T10:11:12+00:00
     label = "hero shot"         # optional keys are written only when set
     parent = "1712345678900000"
+    retry_of = "1712345678900000"  # this task resubmits that one's prompt
     used = ["MJ::JOB::upsample::1::..."]
     dismissed = true
 """
@@ -54,7 +55,7 @@ SCHEMA_VERSION = 1
 DEFAULT_FILE_NAME = "watchlist.toml"
 MAX_LABEL = 200
 MAX_CUSTOM_ID = 500
-_ENTRY_KEYS = ("id", "added", "label", "parent", "used", "dismissed")
+_ENTRY_KEYS = ("id", "added", "label", "parent", "retry_of", "used", "dismissed")
 
 
 def default_path() -> Path:
@@ -67,6 +68,7 @@ class Entry:
     added: datetime
     label: str = ""
     parent: str = ""
+    retry_of: str = ""  # the failed or stalled task whose prompt this one resubmitted
     used: list[str] = field(default_factory=list)
     dismissed: bool = False
     # Keys a newer mjdash or a hand edit added: kept as they were, written back unchanged.
@@ -226,7 +228,7 @@ def _read_entry(table: dict[str, Any]) -> tuple[Entry | None, str | None, str | 
     added = _read_added(table["added"]) if "added" in table else _now()
     if isinstance(added, str):
         return None, added, "added"
-    for key in ("label", "parent"):
+    for key in ("label", "parent", "retry_of"):
         if not isinstance(table.get(key, ""), str):
             return None, f"{key} must be a string, got {type_name(table[key])}", key
     used = table.get("used", [])
@@ -245,6 +247,7 @@ def _read_entry(table: dict[str, Any]) -> tuple[Entry | None, str | None, str | 
         added=added,
         label=clean(table.get("label", ""), MAX_LABEL, single_line=True),
         parent=clean(table.get("parent", ""), 64, single_line=True),
+        retry_of=clean(table.get("retry_of", ""), 64, single_line=True),
         used=used_clean,
         dismissed=dismissed,
         extra={k: v for k, v in table.items() if k not in _ENTRY_KEYS},
@@ -337,6 +340,8 @@ def _entry_table(entry: Entry) -> dict[str, Any]:
         table["label"] = entry.label
     if entry.parent:
         table["parent"] = entry.parent
+    if entry.retry_of:
+        table["retry_of"] = entry.retry_of
     if entry.used:
         table["used"] = list(entry.used)
     if entry.dismissed:
@@ -401,6 +406,8 @@ def _entry_toml(entry: Entry) -> str:
         lines.append(f"label = {_toml_string(entry.label)}")
     if entry.parent:
         lines.append(f"parent = {_toml_string(entry.parent)}")
+    if entry.retry_of:
+        lines.append(f"retry_of = {_toml_string(entry.retry_of)}")
     if entry.used:
         lines.append("used = [" + ", ".join(_toml_string(u) for u in entry.used) + "]")
     if entry.dismissed:
@@ -587,8 +594,12 @@ class Watchlist:
             raise KeyError(f"{task_id} is not in the watchlist")
         return entry
 
-    def add(self, ids: Iterable[str] | str, *, parent: str = "", label: str = "") -> list[str]:
-        """Add ids not yet watched, in order; return those added. ValueError for a bad id."""
+    def add(
+        self, ids: Iterable[str] | str, *, parent: str = "", label: str = "", retry_of: str = ""
+    ) -> list[str]:
+        """Add ids not yet watched, in order; return those added. ValueError for a bad id.
+
+        `retry_of`: the ids resubmit that task's prompt (a retry is also its child)."""
         wanted = [ids] if isinstance(ids, str) else list(ids)
         for task_id in wanted:
             if not isinstance(task_id, str) or not is_task_id(task_id):
@@ -596,11 +607,14 @@ class Watchlist:
                 raise ValueError(f"{shown!r} is not a task id (a task id is 16 to 20 digits)")
         if parent and not is_task_id(parent):
             raise ValueError(f"parent {clean(parent, 40, single_line=True)!r} is not a task id")
+        if retry_of and not is_task_id(retry_of):
+            shown = clean(retry_of, 40, single_line=True)
+            raise ValueError(f"retry_of {shown!r} is not a task id")
         label = clean(label, MAX_LABEL, single_line=True)
         added = []
         now = _now()
         for task_id in wanted:
-            entry = Entry(id=task_id, added=now, label=label, parent=parent)
+            entry = Entry(id=task_id, added=now, label=label, parent=parent, retry_of=retry_of)
             if self._do(("add", entry)):
                 added.append(task_id)
         return added
