@@ -25,7 +25,7 @@ from mjdash.net.client import (
     RateLimited,
     TransientError,
 )
-from mjdash.net.poller import MIN_INTERVAL, Poller, PollerState, PollResult
+from mjdash.net.poller import MIN_INTERVAL, MODAL_INTERVAL, Poller, PollerState, PollResult
 from tests.support.faultserver import (
     FaultServer,
     closed_port,
@@ -112,6 +112,8 @@ async def test_unknown_tasks_are_due_at_once_and_finished_ones_never(clock):
     poller = make_poller(FakeClient(), clock)
     poller.track(IDS[:4], known={IDS[1]: done, IDS[2]: modal, IDS[3]: failed})
     assert poller.due_ids() == [IDS[0]]
+    clock.now += MODAL_INTERVAL  # MODAL ones slowly (continued elsewhere, or timed out)
+    assert poller.due_ids() == [IDS[0], IDS[2]]
 
 
 async def test_polled_tasks_are_due_again_after_the_interval(clock):
