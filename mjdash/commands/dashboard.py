@@ -71,7 +71,7 @@ def open_dashboard(
         client=client,
         poller=Poller(client, interval=config.poll.interval),
         watchlist=watchlist,
-        cache=cache if cache is not None else TaskCache(),
+        cache=cache if cache is not None else TaskCache(server=client.base_url),
         subtitle=subtitle or client.host,
         journal=journal,
     )
@@ -113,7 +113,7 @@ def cmd_demo(args: argparse.Namespace, session: Session) -> int:
             config,
             Secret("demo"),
             watchlist,
-            cache=TaskCache(folder / "tasks.sqlite3"),
+            cache=TaskCache(folder / "tasks.sqlite3", server=sim.url),
             journal=Journal(folder / "journal.jsonl"),  # demo ids stay out of the real one
             subtitle=f"demo · simulator at {sim.url}",
         )

@@ -22,6 +22,7 @@ from pathlib import Path
 from mjdash.model.report import FORMAT_FIELDS, Counts
 from mjdash.model.task import Task, parse_status, parse_task
 from mjdash.store import atomic, paths
+from mjdash.store.cache import server_key
 
 _CHUNK = 500
 
@@ -82,8 +83,16 @@ def _chunks(items: list[str]) -> Iterable[list[str]]:
         yield items[start : start + _CHUNK]
 
 
-def cached_statuses(path: Path, ids: list[str]) -> dict[str, object]:
-    """id -> the raw status stored in the cache (ids not cached are left out).
+def _server_filter(db: sqlite3.Connection, server: str) -> tuple[str, list[str]]:
+    """The WHERE part that keeps one server's rows (a version-1 cache has no server column:
+    its rows belong to no server yet, as after migration, and answer for the configured one)."""
+    if db.execute("PRAGMA user_version").fetchone()[0] < 2:
+        return "", []
+    return "server IN (?, '') AND ", [server_key(server)]
+
+
+def cached_statuses(path: Path, ids: list[str], server: str = "") -> dict[str, object]:
+    """id -> the raw status stored in the cache for `server` (ids not cached are left out).
 
     Raises sqlite3.Error for an unreadable cache.
     """
@@ -92,11 +101,13 @@ def cached_statuses(path: Path, ids: list[str]) -> dict[str, object]:
         return {}
     found: dict[str, object] = {}
     try:
+        where, args = _server_filter(db, server)
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
             rows = db.execute(
-                f"SELECT id, json_extract(json, '$.status') FROM tasks WHERE id IN ({marks})",
-                chunk,
+                "SELECT id, json_extract(json, '$.status') FROM tasks"
+                f" WHERE {where}id IN ({marks})",
+                [*args, *chunk],
             ).fetchall()
             found.update(rows)
     finally:
@@ -104,29 +115,30 @@ def cached_statuses(path: Path, ids: list[str]) -> dict[str, object]:
     return found
 
 
-def cached_counts(path: Path, ids: list[str]) -> Counts:
+def cached_counts(path: Path, ids: list[str], server: str = "") -> Counts:
     """Counts grouped as `mjdash status --format` groups them, from the cache alone."""
     unique = list(dict.fromkeys(ids))
     counts = dict.fromkeys(FORMAT_FIELDS, 0)
     counts["total"] = len(unique)
-    for raw in cached_statuses(path, unique).values():
+    for raw in cached_statuses(path, unique, server).values():
         status, _ = parse_status(raw)
         if status.group in counts:  # "other" (an unknown status) counts in the total only
             counts[status.group] += 1
     return Counts(**counts)
 
 
-def cached_tasks(path: Path, ids: list[str]) -> dict[str, Task]:
+def cached_tasks(path: Path, ids: list[str], server: str = "") -> dict[str, Task]:
     """The cached tasks among `ids`, parsed as the dashboard parses them (for --json / table)."""
     db = _connect(path)
     if db is None:
         return {}
     tasks: dict[str, Task] = {}
     try:
+        where, args = _server_filter(db, server)
         for chunk in _chunks(list(dict.fromkeys(ids))):
             marks = ",".join("?" * len(chunk))
             for task_id, text in db.execute(
-                f"SELECT id, json FROM tasks WHERE id IN ({marks})", chunk
+                f"SELECT id, json FROM tasks WHERE {where}id IN ({marks})", [*args, *chunk]
             ):
                 try:
                     task = parse_task(json.loads(text), task_id)
