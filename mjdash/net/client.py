@@ -549,8 +549,9 @@ class MidjourneyClient:
 
     async def _submit(self, path: str, payload: dict[str, Any]) -> SubmitResult:
         answer = await self._send("POST", self._url(path), json=payload)
-        if answer.status == 400:
-            # new-api answers validation failures as 400 with a submit-shaped body.
+        if answer.status in (400, 404):
+            # new-api answers validation failures as 400 with a submit-shaped body, trueai an
+            # unknown parent as 404 with one (code 3).
             obj = _json_or_none(answer.body)
             if isinstance(obj, dict) and "code" in obj:
                 return self._redacted_submit(parse_submit(obj))

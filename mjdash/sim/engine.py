@@ -566,9 +566,7 @@ class Engine:
                     return _answer(VALIDATION, "Validation error: --zoom must be between 1 and 2")
             elif task.action == "INPAINT" and not (mask and prompt.strip()):
                 return _answer(VALIDATION, "Validation error: maskBase64 and prompt are required")
-            self._continue_modal(
-                task, prompt, mask, self.clock(), self._rng.uniform(*GRID_RENDER)
-            )
+            self._continue_modal(task, prompt, mask, self.clock(), self._rng.uniform(*GRID_RENDER))
             return _answer(OK, "Submit success", task.id, dict(_INSTANCE))
 
     def _continue_modal(

@@ -37,6 +37,8 @@ _CREATE = (
 def server_key(base_url: str) -> str:
     """The cache's name for a server: its base URL without a trailing slash."""
     return base_url.strip().rstrip("/")
+
+
 _CHUNK = 500  # ids per IN (...) clause, well under SQLite's variable limit
 _CORRUPTION_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _SIDE_FILES = ("-wal", "-shm", "-journal")
