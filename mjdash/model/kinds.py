@@ -48,7 +48,9 @@ _REGION_ACTIONS = frozenset({"INPAINT", "VARIATION"})
 
 
 def modal_kind(task: Task, pressed: Button | str | None = None) -> str | None:
-    """ "zoom" (a --zoom field) or "region" (a mask) for a task waiting in MODAL, else None.
+    """The dialog a task waiting in MODAL needs: "zoom" (a --zoom field) or "region" (a mask).
+
+    None when the task is not MODAL or nothing tells.
 
     new-api says CUSTOM_ZOOM / INPAINT; trueai says ZOOM (Custom Zoom) or VARIATION (Vary
     (Region)) with no customId. `pressed` is the parent's button that made the task (a Button or
