@@ -265,8 +265,9 @@ class MidjourneyClient:
         self.refused_prefixes: set[str] = set()
         # Set when the other header style worked after a 401: the `auth` setting to save.
         self.auth_switched: str | None = None
-        self._auth_confirmed = False  # some answer with the key was not a 401
+        self._auth_confirmed = False  # some answer with the key was a success
         self._auth_tried_other = False
+        self._auth_lock = asyncio.Lock()
         self._oversized: set[str] = set()  # ids whose answer alone passes the size cap
         # id -> (raw answer, Task) for unfinished tasks: an answer equal to the last one (a
         # queued or rendering task, between progress steps) is not parsed again.
@@ -593,13 +594,14 @@ class MidjourneyClient:
             self.request_count += 1
             try:
                 async with asyncio.timeout(deadline):
+                    sent_auth = self.auth
                     answer = await self._exchange(method, url, json, with_key, cap, accept)
                     if with_key and self._key is not None and url.startswith(self._origin):
-                        if answer.status == 401 and self._worth_other_auth(answer):
+                        if answer.status == 401:
                             retry = (method, url, json, with_key, cap, accept)
-                            answer = await self._try_other_auth(answer, retry)
-                        elif answer.status not in (401, 403):
-                            self._auth_confirmed = True
+                            answer = await self._after_401(answer, sent_auth, retry)
+                        elif 200 <= answer.status < 300:
+                            self._auth_confirmed = True  # (a 404 proves nothing about the key)
                     return answer
             except TimeoutError:
                 error = self._unreachable(f"no answer from {_host_of(url)} within {deadline:g}s")
@@ -650,6 +652,18 @@ class MidjourneyClient:
         if self._auth_tried_other:
             return False
         return not self._auth_confirmed or _says_header_missing(answer.body)
+
+    async def _after_401(
+        self, answer: _Answer, sent_auth: str, request: tuple[Any, ...]
+    ) -> _Answer:
+        """One request at a time decides; requests refused with the style just replaced are
+        sent again with the new one."""
+        async with self._auth_lock:
+            if self.auth != sent_auth:
+                return await self._exchange(*request)
+            if self._worth_other_auth(answer):
+                return await self._try_other_auth(answer, request)
+        return answer
 
     async def _try_other_auth(self, first: _Answer, request: tuple[Any, ...]) -> _Answer:
         """Send the same request (same host) once with the other header style; keep it if it
