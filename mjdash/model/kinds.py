@@ -34,12 +34,10 @@ SERVER_FAMILIES = ("newapi", "trueai", "novicezk")
 
 
 def makes_grid(task: Task) -> bool:
-    """A four-image grid: an action that makes one, with U1-U4 among its buttons (or, from a
-    server that sends no buttons, finished)."""
+    """A four-image grid: an action that makes one, with U1-U4 among its buttons (the overlay
+    is for pressing them: midjourney-proxy v2, with no buttons, gets none)."""
     if task.action not in GRID_ACTIONS:
         return False
-    if not task.buttons:  # midjourney-proxy v2 sends no buttons at all
-        return task.status is Status.SUCCESS
     names = {button.name for button in task.buttons}
     return {"U1", "U2", "U3", "U4"} <= names
 
