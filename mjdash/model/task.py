@@ -174,6 +174,7 @@ _VARIATION_RE = re.compile(r"^MJ::JOB::variation::([1-4])::")
 _UPSCALE_HD_RE = re.compile(r"^MJ::JOB::upsample_v[0-9a-z]*_(2x|4x)(?:_(subtle|creative))?::")
 _OUTPAINT_RE = re.compile(r"^MJ::Outpaint::(\d+)::")
 _DESCRIBE_RE = re.compile(r"^MJ::Job::PicReader::([1-4])\b")
+_SHORTEN_RE = re.compile(r"^MJ::Job::PromptAnalyzer::[^:]*::SOLO::([1-9])\b")
 
 
 def describe_custom_id(custom_id: str) -> tuple[str, str] | None:
@@ -204,6 +205,8 @@ def describe_custom_id(custom_id: str) -> tuple[str, str] | None:
         return "describe", f"Describe {m[1]}"
     if custom_id.startswith("MJ::Picread::Retry"):
         return "describe_retry", "Reroll"
+    if m := _SHORTEN_RE.match(custom_id):
+        return "shorten", f"Shortened {m[1]}"
     return None
 
 
