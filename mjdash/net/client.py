@@ -26,7 +26,7 @@ import httpx
 from mjdash import __version__
 from mjdash.model.kinds import moved_row, refused_prefix
 from mjdash.model.secret import Secret
-from mjdash.model.task import MAX_ID, BadTask, Task, clean, parse_task
+from mjdash.model.task import MAX_ID, BadTask, Status, Task, clean, parse_task
 from mjdash.net.backoff import parse_retry_after
 from mjdash.net.urls import origin, url_refusal
 
@@ -333,7 +333,22 @@ class MidjourneyClient:
             raise self._error(BadResponse, f"task {task_id}: {task.reason}")
         if task.id != task_id:
             raise self._error(BadResponse, f"asked for task {task_id}, the server sent another")
+        if task.status is Status.MODAL and self.batch_route is not False:
+            return await self._moved_on(task)
         return task
+
+    async def _moved_on(self, task: Task) -> Task:
+        """new-api keeps answering a continued modal's first row on fetch; list-by-condition
+        holds the row that moves. One batch request tells (a MODAL task is fetched rarely)."""
+        try:
+            listed = await self._list_once([task.id])
+        except MjError:
+            return task
+        if listed is _ROUTE_MISSING:
+            self.batch_route = False
+            return task
+        other = listed.get(task.id)
+        return moved_row([task, other]) if isinstance(other, Task) else task
 
     async def fetch_many(self, ids: Iterable[str]) -> dict[str, _Result]:
         """Many tasks in batches: id -> Task, BadTask (unusable answer for it) or None (not found).
