@@ -7,8 +7,9 @@ one id is the one that moved (new-api after /mj/submit/modal).
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from mjdash.model.task import Button, Status, Task
 
@@ -166,11 +167,13 @@ def _latest(task: Task) -> float:
     return max(m.timestamp() for m in moments) if moments else 0.0
 
 
-def moved_row(rows: Iterable[Task]) -> Task:
+def moved_row(rows: Sequence[Task]) -> Task:
     """Of several rows for one id, the one that moved: status rank, then the latest time.
 
     new-api stores a second row after /mj/submit/modal and refreshes only one of them; the
-    first row in the answer is not necessarily the live one. Ties keep the earlier row.
+    first row in the answer is not necessarily the live one. Ties keep the earlier row. The
+    continued row's action says MODAL; the kept task carries the action of the row that names
+    it (CUSTOM_ZOOM, INPAINT).
     """
     best: Task | None = None
     for row in rows:
@@ -182,4 +185,9 @@ def moved_row(rows: Iterable[Task]) -> Task:
             best = row
     if best is None:
         raise ValueError("no rows")
+    if best.action == "MODAL":
+        # new-api names the continued row's action MODAL: keep the one that says what it is.
+        named = next((r.action for r in rows if r.action not in ("", "MODAL")), "")
+        if named:
+            return dataclasses.replace(best, action=named)
     return best

@@ -435,8 +435,9 @@ class SimServer:
             if self.state.key
             else "key: any non-empty key is accepted"
         )
-        print(f"mjdash simulator ({self.engine.flavor.name} flavor) on {self.url}", file=out)
-        print(f"{key_line} ({_AUTH_HELP[self.engine.flavor.name]})", file=out)
+        flavor = self.engine.flavor.name
+        print(f"mjdash simulator on {self.url}", file=out)
+        print(f"{key_line} ({_AUTH_HELP[flavor]}); answers like {flavor}", file=out)
         if self.seeded_ids:
             print(f"{len(self.seeded_ids)} tasks seeded; ids at {self.url}/_sim/tasks", file=out)
         if self.state.faults.rates:

@@ -377,7 +377,7 @@ def test_sim_command_serves_and_stops_quietly_on_ctrl_c(run: Runner) -> None:
     )
     try:
         first = process.stdout.readline()
-        assert first.startswith("mjdash simulator (newapi flavor) on http://127.0.0.1:")
+        assert first.startswith("mjdash simulator on http://127.0.0.1:")
         url = first.split()[-1]
         while "Ctrl+C" not in process.stdout.readline():
             pass

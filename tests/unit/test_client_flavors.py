@@ -102,7 +102,7 @@ async def test_a_modal_continued_is_shown_moving_on(sim, flavor):
         # new-api's fetch keeps answering the first row (MODAL); the client asks the batch
         # route once and shows the row that moved. trueai: the same id went on.
         assert fetched == continued[0]
-        assert continued[0].action == ("MODAL" if flavor == "newapi" else "VARIATION")
+        assert continued[0].action == ("INPAINT" if flavor == "newapi" else "VARIATION")
         # A fresh Custom Zoom, continued through the client.
         upscale = next(t for t in tasks.values() if t.action == "UPSCALE" and t.buttons)
         zoom = next(b for b in upscale.buttons if b.kind == "custom_zoom")

@@ -771,8 +771,7 @@ def test_run_sim_serves_in_the_foreground_and_prints_its_url():
     )
     try:
         first = process.stdout.readline()
-        banner = r"mjdash simulator \(newapi flavor\) on (http://127\.0\.0\.1:\d+)\n"
-        match = re.fullmatch(banner, first)
+        match = re.fullmatch(r"mjdash simulator on (http://127\.0\.0\.1:\d+)\n", first)
         assert match, first
         assert "key" in process.stdout.readline()
         ids = httpx.get(f"{match[1]}/_sim/tasks", timeout=5).json()

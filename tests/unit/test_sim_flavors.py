@@ -205,8 +205,9 @@ def test_mjdash_sim_takes_a_flavor():
     )
     try:
         first = process.stdout.readline()
-        assert first.startswith("mjdash simulator (novicezk flavor) on http://127.0.0.1:")
-        assert "mj-api-secret: <key> only" in process.stdout.readline()
+        assert first.startswith("mjdash simulator on http://127.0.0.1:")
+        second = process.stdout.readline()
+        assert "mj-api-secret: <key> only" in second and "answers like novicezk" in second
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -1221,7 +1221,8 @@ def test_the_row_that_moved_wins_never_the_first_blindly():
     running = _task(
         status=Status.IN_PROGRESS, submit_time=_T0, start_time=_T0 + timedelta(seconds=5)
     )
-    assert kinds.moved_row([modal, pending]) is pending
+    # The continued row says MODAL; the kept task takes the action that says what it is.
+    assert kinds.moved_row([modal, pending]) == replace(pending, action="INPAINT")
     assert kinds.moved_row([running, modal]) is running
     # Both final (new-api's sweep fails the stale MODAL row, finishTime 0): the latest time.
     swept = _task(status=Status.FAILURE, submit_time=_T0)
