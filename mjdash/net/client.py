@@ -611,7 +611,7 @@ class MidjourneyClient:
                 async with asyncio.timeout(deadline):
                     sent_auth = self.auth
                     answer = await self._exchange(method, url, json, with_key, cap, accept)
-                    if with_key and self._key is not None and url.startswith(self._origin):
+                    if with_key and self._key is not None and origin(url) == self._origin:
                         if answer.status == 401:
                             retry = (method, url, json, with_key, cap, accept)
                             answer = await self._after_401(answer, sent_auth, retry)

@@ -219,3 +219,37 @@ def test_status_json_carries_the_results(sim, flavor, tmp_path):
         (video,) = [r for r in rows.values() if r["action"] == "VIDEO"]
         assert len(video["videoUrls"]) == 4
     assert KEY not in done.stdout + done.stderr
+
+
+async def test_the_other_style_is_tried_on_the_same_host_only(sim, flavor):
+    """A 401 from another host (another port) is not tried again with the other style."""
+    if flavor != "trueai":
+        pytest.skip("one flavor is enough")
+    with SimServer(key=KEY, flavor="trueai") as other:
+        async with client_for(sim, auth="bearer") as client:
+            answer = await client._send("GET", f"{other.url}/mj/task/{UNKNOWN}/fetch")
+            assert answer.status == 401 and client.auth_switched is None
+            assert other.stats()["total"] == 1
+            await client.fetch_many(sim.seeded_ids[:1])  # its own host: tried, and it works
+            assert client.auth_switched == "mj-api-secret"
+
+
+def test_status_prints_the_auth_setting_to_save(sim, flavor, tmp_path):
+    if flavor != "novicezk":
+        pytest.skip("one flavor is enough")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MJ_K": KEY}
+    for name in ("CONFIG", "CACHE", "DATA", "STATE"):
+        env[f"XDG_{name}_HOME"] = str(tmp_path / name.lower())
+    config = tmp_path / "mjdash.toml"
+    config.write_text('[api]\nkey_env = "MJ_K"\n')  # auth left at "bearer": the wrong style
+    command = [sys.executable, "-m", "mjdash", "--config", str(config), "status", "--json"]
+    done = subprocess.run(
+        [*command, "--base-url", sim.url, sim.seeded_ids[0]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["id"] == sim.seeded_ids[0]
+    assert 'set auth = "mj-api-secret"' in done.stderr and KEY not in done.stderr
