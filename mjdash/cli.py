@@ -261,6 +261,12 @@ def build_parser(command: str | None) -> _Parser:
             metavar="X",
             help=f"simulated time per real second (default {DEMO_SPEED:g})",
         )
+        parser.add_argument(
+            "--flavor",
+            choices=("newapi", "trueai", "novicezk"),
+            default="newapi",
+            help="which server family the simulator answers like (default newapi, CometAPI's)",
+        )
     elif command == "status":
         parser.add_argument("ids", nargs="*", metavar="TASK_ID", help="ids (default: watchlist)")
         output = parser.add_mutually_exclusive_group()
@@ -349,6 +355,12 @@ def build_parser(command: str | None) -> _Parser:
         parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         parser.add_argument("--demo", action="store_true", help="seed the demo batch")
         parser.add_argument("--hostile", action="store_true", help="seed hostile-text tasks")
+        parser.add_argument(
+            "--flavor",
+            choices=("newapi", "trueai", "novicezk"),
+            default="newapi",
+            help="which server family the simulator answers like (default newapi, CometAPI's)",
+        )
     return parser
 
 

@@ -71,7 +71,7 @@ def open_dashboard(
         client=client,
         poller=Poller(client, interval=config.poll.interval),
         watchlist=watchlist,
-        cache=cache if cache is not None else TaskCache(),
+        cache=cache if cache is not None else TaskCache(server=client.base_url),
         subtitle=subtitle or client.host,
         journal=journal,
     )
@@ -86,13 +86,17 @@ def cmd_demo(args: argparse.Namespace, session: Session) -> int:
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mjdash-demo-")))
         try:
-            sim = SimServer(demo=True, speed=args.speed, tasks=args.tasks).start()
+            sim = SimServer(
+                demo=True, speed=args.speed, tasks=args.tasks, flavor=args.flavor
+            ).start()
         except (OSError, RuntimeError) as exc:
             raise Fail(f"could not start the simulator: {exc}", EXIT_FAILED) from None
         stack.callback(sim.stop)
+        # Only new-api takes a Bearer header; the proxies read mj-api-secret.
+        auth = "bearer" if args.flavor == "newapi" else "mj-api-secret"
         config = dataclasses.replace(
             config,
-            api=dataclasses.replace(config.api, base_url=sim.url, auth="bearer"),
+            api=dataclasses.replace(config.api, base_url=sim.url, auth=auth),
             poll=dataclasses.replace(config.poll, interval=interval),
         )
         path = Path(args.watchlist).expanduser() if args.watchlist else folder / "watchlist.toml"
@@ -109,7 +113,7 @@ def cmd_demo(args: argparse.Namespace, session: Session) -> int:
             config,
             Secret("demo"),
             watchlist,
-            cache=TaskCache(folder / "tasks.sqlite3"),
+            cache=TaskCache(folder / "tasks.sqlite3", server=sim.url),
             journal=Journal(folder / "journal.jsonl"),  # demo ids stay out of the real one
             subtitle=f"demo · simulator at {sim.url}",
         )

@@ -29,7 +29,7 @@ def cmd_export(args: argparse.Namespace, session: Session) -> int:
     config = config_from_args(args, session)
     ids = check_ids(args.ids) if args.ids else load_watchlist(config, args).ids
     try:
-        tasks = cached_status.cached_tasks(cache.default_path(), ids)
+        tasks = cached_status.cached_tasks(cache.default_path(), ids, config.api.base_url)
     except sqlite3.Error as exc:
         raise Fail(f"the task cache cannot be read ({exc}); run `mjdash status` once") from None
     text = export.render(export.records_for(ids, tasks), args.format)

@@ -22,6 +22,7 @@ def cmd_sim(args: argparse.Namespace, session: Session) -> int:
             seed=args.seed,
             demo=args.demo,
             hostile=args.hostile,
+            flavor=args.flavor,
         )
     except FaultSpecError as exc:
         raise Fail(f"--faults: {exc}") from None

@@ -64,7 +64,7 @@ def cmd_status(args: argparse.Namespace, session: Session) -> int:
             out(status_report.render_template(args.format, status_report.Counts()))
         return EXIT_OK
     if args.cached:
-        return _status_cached(args, ids)
+        return _status_cached(args, ids, config.api.base_url)
     key = need_key(config, session)
     report = _Report(args, sys.stdout)
     import asyncio
@@ -81,7 +81,7 @@ def cmd_status(args: argparse.Namespace, session: Session) -> int:
     return EXIT_OK
 
 
-def _status_cached(args: argparse.Namespace, ids: list[str]) -> int:
+def _status_cached(args: argparse.Namespace, ids: list[str], server: str) -> int:
     """status --cached: counts (or rows) from the cache alone; no key, no request."""
     import sqlite3
 
@@ -91,10 +91,10 @@ def _status_cached(args: argparse.Namespace, ids: list[str]) -> int:
         raise Fail("--cached reads the cache once; it cannot --watch")
     try:
         if args.format is not None:
-            counts = cached_status.cached_counts(cache.default_path(), ids)
+            counts = cached_status.cached_counts(cache.default_path(), ids, server)
             out(status_report.render_template(args.format, counts))
             return EXIT_OK
-        tasks = cached_status.cached_tasks(cache.default_path(), ids)
+        tasks = cached_status.cached_tasks(cache.default_path(), ids, server)
     except sqlite3.Error as exc:
         raise Fail(f"the task cache cannot be read ({exc}); run `mjdash status` once") from None
     rows = [Row(i, tasks.get(i)) for i in ids]  # never polled: no task, no error
@@ -174,7 +174,7 @@ async def _status(
     from mjdash.net.poller import Poller, PollerState
 
     client = make_client(config, key)
-    cache = TaskCache()
+    cache = TaskCache(server=client.base_url)
     try:
         poller = Poller(client, interval=config.poll.interval)
         # Finished tasks never change: the cache answers for them without a request.
@@ -261,6 +261,8 @@ async def _status(
     finally:
         cache.close()
         await client.aclose()
+        if note := client.auth_note():
+            err(note)
 
 
 _PROXY_VARIABLES = (

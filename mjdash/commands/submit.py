@@ -77,6 +77,8 @@ def cmd_submit(args: argparse.Namespace, session: Session) -> int:
             await submit_prompts(client, prompts, pace=args.pace, report=report)
         finally:
             await client.aclose()
+            if note := client.auth_note():
+                err(note)
 
     import asyncio
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mjdash.model.kinds import makes_grid
 from mjdash.model.task import Task
 from mjdash.store import atomic
 
@@ -283,7 +284,4 @@ def shrink(image: Image, max_side: int = 128) -> Image:
 
 def is_grid(task: Task) -> bool:
     """A four-image grid: the actions that make one, with U1-U4 among its buttons."""
-    if task.action.upper() not in ("IMAGINE", "VARIATION", "REROLL", "BLEND"):
-        return False
-    names = {button.name for button in task.buttons}
-    return {"U1", "U2", "U3", "U4"} <= names
+    return makes_grid(task)  # every grid action: PAN, ZOOM, LOW/HIGH_VARIATION, ... (issue 12)

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from mjdash.model import kinds
 from mjdash.model.task import Task
 
 FORMATS = ("csv", "json", "md")
@@ -30,7 +31,13 @@ FIELDS = (
     "status",
     "progress",
     "prompt",
+    "promptEn",
     "finalPrompt",
+    "description",
+    "suggestions",
+    "shortened",
+    "videoUrls",
+    "parentId",
     "imageUrl",
     "failReason",
     "submitTime",
@@ -56,7 +63,8 @@ def task_record(task_id: str, task: Task | None) -> dict[str, Any]:
     if task is None:
         record: dict[str, Any] = dict.fromkeys(FIELDS)
         record["id"] = task_id
-        record["buttons"] = []
+        for name in ("buttons", "suggestions", "shortened", "videoUrls"):
+            record[name] = []
         return record
     return {
         "id": task.id,
@@ -64,7 +72,7 @@ def task_record(task_id: str, task: Task | None) -> dict[str, Any]:
         "status": task.status_text,
         "progress": task.progress,
         "prompt": task.prompt,
-        "finalPrompt": task.final_prompt,
+        **result_fields(task),
         "imageUrl": task.image_url,
         "failReason": task.fail_reason,
         "submitTime": _iso(task.submit_time),
@@ -73,6 +81,21 @@ def task_record(task_id: str, task: Task | None) -> dict[str, Any]:
         "queueSeconds": _secs(task.queue_wait),
         "renderSeconds": _secs(task.render_time),
         "buttons": [{"label": b.name, "customId": b.custom_id} for b in task.buttons],
+    }
+
+
+def result_fields(task: Task) -> dict[str, Any]:
+    """What a task produced beside its image: describe suggestions, shortened prompts, videos.
+
+    Shared by export and `status --json`."""
+    return {
+        "promptEn": task.prompt_en,
+        "finalPrompt": task.final_prompt,
+        "description": task.description,
+        "suggestions": kinds.describe_suggestions(task),
+        "shortened": kinds.shorten_results(task),
+        "videoUrls": list(task.video_links),
+        "parentId": task.parent_id or None,
     }
 
 
@@ -150,6 +173,8 @@ def _md_cell(name: str, value: Any) -> str:
         return ""
     if name == "buttons":
         return "<br>".join(f"{md_escape(b['label'])}: {md_escape(b['customId'])}" for b in value)
+    if isinstance(value, list):  # suggestions, shortened prompts, video links: one a line
+        return "<br>".join(md_escape(str(item)) for item in value)
     return md_escape(str(value))
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from mjdash.model.durations import format_duration
+from mjdash.model.export import result_fields
 from mjdash.model.task import Status, Task
 
 NOT_FOUND = "not found"
@@ -150,6 +151,7 @@ def row_json(row: Row) -> dict[str, Any]:
         "progress": task.progress,
         "action": task.action,
         "prompt": task.prompt,
+        **result_fields(task),
         "imageUrl": task.image_url,
         "failReason": task.fail_reason,
         "submitTime": _iso(task.submit_time),
@@ -228,7 +230,7 @@ def render_table(rows: Sequence[Row], *, width: int, now: datetime, color: bool)
             cells.append((row.id, "", status, "", "", reason, None))
             continue
         progress = "" if task.progress is None else f"{task.progress}%"
-        prompt = task.prompt or task.prompt_en
+        prompt = task.shown_prompt
         if task.status is Status.FAILURE and task.fail_reason:
             prompt = f"{task.fail_reason} · {prompt}" if prompt else task.fail_reason
         elapsed = format_duration(task.elapsed(now))

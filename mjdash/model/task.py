@@ -174,6 +174,7 @@ _VARIATION_RE = re.compile(r"^MJ::JOB::variation::([1-4])::")
 _UPSCALE_HD_RE = re.compile(r"^MJ::JOB::upsample_v[0-9a-z]*_(2x|4x)(?:_(subtle|creative))?::")
 _OUTPAINT_RE = re.compile(r"^MJ::Outpaint::(\d+)::")
 _DESCRIBE_RE = re.compile(r"^MJ::Job::PicReader::([1-4])\b")
+_SHORTEN_RE = re.compile(r"^MJ::Job::PromptAnalyzer::[^:]*::SOLO::([1-9])\b")
 
 
 def describe_custom_id(custom_id: str) -> tuple[str, str] | None:
@@ -204,6 +205,8 @@ def describe_custom_id(custom_id: str) -> tuple[str, str] | None:
         return "describe", f"Describe {m[1]}"
     if custom_id.startswith("MJ::Picread::Retry"):
         return "describe_retry", "Reroll"
+    if m := _SHORTEN_RE.match(custom_id):
+        return "shorten", f"Shortened {m[1]}"
     return None
 
 
@@ -313,6 +316,9 @@ class Task:
     state: str = ""
     has_mask: bool = False
     buttons: tuple[Button, ...] = field(default=())
+    video_urls: tuple[str, ...] = ()  # videoUrls[] (new-api, trueai)
+    image_urls: tuple[str, ...] = ()  # imageUrls[]: a grid's four images, where set
+    parent_id: str = ""  # trueai's parentId: the task whose button made this one
 
     @property
     def is_terminal(self) -> bool:
@@ -331,13 +337,50 @@ class Task:
             return self.status_raw or "?"
         return _STATUS_TEXT[status]  # (Enum's .value is a Python-level descriptor)
 
-    def elapsed(self, now: datetime) -> timedelta | None:
-        """Finish (or now) minus start (or submit)."""
+    def elapsed(
+        self,
+        now: datetime,
+        *,
+        first_seen_final: datetime | None = None,
+        modal_since: datetime | None = None,
+    ) -> timedelta | None:
+        """Finish (or now) minus start (or submit).
+
+        A final task without a finish time (new-api's timeout leaves 0, proxies null) stops at
+        `first_seen_final`, when mjdash first saw it final. A MODAL task counts from
+        `modal_since` (when it was first seen MODAL) or its submit time: it has not started.
+        """
+        if self.status is Status.MODAL:
+            begin = modal_since or self.submit_time
+            return None if begin is None else max(now - begin, timedelta(0))
         begin = self.start_time or self.submit_time
         if begin is None:
             return None
-        end = self.finish_time or now
+        end = self.finish_time or (first_seen_final if self.is_terminal else None) or now
         return max(end - begin, timedelta(0))
+
+    @property
+    def clock_stops_when_seen(self) -> bool:
+        """Final with no finish time: the board must note when it first saw it final."""
+        return self.is_terminal and self.finish_time is None
+
+    @property
+    def shown_prompt(self) -> str:
+        """What a prompt cell shows: prompt, else promptEn / finalPrompt, "blend" for a blend."""
+        if self.prompt.strip():
+            return self.prompt
+        if self.action == "DESCRIBE":
+            return "describe"
+        fallback = self.prompt_en.strip() or self.final_prompt.strip()
+        if fallback:
+            return fallback
+        return "blend" if self.action == "BLEND" else ""
+
+    @property
+    def video_links(self) -> tuple[str, ...]:
+        """videoUrl then videoUrls[], each once (trueai repeats the first in both)."""
+        links = [self.video_url, *self.video_urls] if self.video_url else list(self.video_urls)
+        return tuple(dict.fromkeys(link for link in links if link))
 
     @property
     def queue_wait(self) -> timedelta | None:
@@ -373,6 +416,9 @@ class Task:
             "buttons": [b.to_api_dict() for b in self.buttons],
             "maskBase64": "x" if self.has_mask else "",
             "properties": {"finalPrompt": self.final_prompt, "finalZhPrompt": ""},
+            "videoUrls": [{"url": url} for url in self.video_urls],
+            "imageUrls": [{"url": url} for url in self.image_urls],
+            "parentId": self.parent_id,
         }
 
 
@@ -438,7 +484,29 @@ def _parse_task(obj: object, expected_id: str | None) -> Task | BadTask:
         state=clean(obj.get("state"), MAX_FIELD, single_line=True),
         has_mask=isinstance(mask, str) and bool(mask),
         buttons=parse_buttons(obj.get("buttons")),
+        video_urls=_parse_urls(obj.get("videoUrls")),
+        image_urls=_parse_urls(obj.get("imageUrls")),
+        parent_id=_parse_parent(obj.get("parentId")),
     )
+
+
+def _parse_urls(value: object) -> tuple[str, ...]:
+    """`[{"url": ...}]` (new-api, trueai) or plain strings; at most 16, each once."""
+    if not isinstance(value, list):
+        return ()
+    urls: list[str] = []
+    for item in value[:16]:
+        raw = item.get("url") if isinstance(item, dict) else item
+        url = clean(raw, MAX_FIELD, single_line=True) if isinstance(raw, str) else ""
+        if url and url not in urls:
+            urls.append(url)
+    return tuple(urls)
+
+
+def _parse_parent(value: object) -> str:
+    ok = isinstance(value, (str, int)) and not isinstance(value, bool)
+    text = clean(value, MAX_ID, single_line=True) if ok else ""
+    return text if _ID_CHARS_RE.match(text) else ""
 
 
 # --- task ids in pasted text ----------------------------------------------------------------

@@ -11,6 +11,7 @@ chained to ours).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib.util
 import json
 import re
@@ -24,8 +25,9 @@ import httpx
 
 from mjdash import __version__
 from mjdash.model.api import ACTION_PATH, AUTH_STYLES, BEARER, action_payload, auth_header
+from mjdash.model.kinds import moved_row, refused_prefix
 from mjdash.model.secret import Secret
-from mjdash.model.task import MAX_ID, BadTask, Task, clean, parse_task
+from mjdash.model.task import MAX_ID, BadTask, Status, Task, clean, parse_task
 from mjdash.model.urls import base_url_refusal, origin, url_refusal
 from mjdash.net.backoff import parse_retry_after
 
@@ -120,6 +122,10 @@ class SubmitResult:
     description: str
     task_id: str | None
     properties: dict[str, Any] = field(default_factory=dict)
+    # ❤️ on older trueai: "ok" with the parent's own id. Nothing new was made.
+    bookmarked: bool = False
+    # new-api's 400 unknown_action:<customId>: this server does not take this button.
+    refused_button: bool = False
 
     @property
     def ok(self) -> bool:
@@ -250,6 +256,15 @@ class MidjourneyClient:
         self.request_count = 0
         # None until the first batch answer tells whether list-by-condition exists.
         self.batch_route: bool | None = None
+        # The server family as far as its answers tell ("newapi", "trueai", "novicezk").
+        self.family: str | None = None
+        # customId kinds this server refused (400 unknown_action): marked, not offered.
+        self.refused_prefixes: set[str] = set()
+        # Set when the other header style worked after a 401: the `auth` setting to save.
+        self.auth_switched: str | None = None
+        self._auth_confirmed = False  # some answer with the key was a success
+        self._auth_tried_other = False
+        self._auth_lock = asyncio.Lock()
         self._oversized: set[str] = set()  # ids whose answer alone passes the size cap
         # id -> (raw answer, Task) for unfinished tasks: an answer equal to the last one (a
         # queued or rendering task, between progress steps) is not parsed again.
@@ -297,18 +312,39 @@ class MidjourneyClient:
             raise TaskNotFound(str(task_id), "not a task id")
         answer = await self._send("GET", self._url(FETCH_PATH.format(id=quote(task_id, safe=""))))
         if answer.status == 204:  # trueai-org/midjourney-proxy: unknown id
+            self.family = self.family or "trueai"
             raise TaskNotFound(task_id)
+        if answer.status == 400 and _says_not_found(answer.body):
+            self.family = self.family or "newapi"
         self._raise_for_status(answer, task_id=task_id)
         if not answer.body.strip():  # novicezk/midjourney-proxy: 200 with an empty body
+            self.family = self.family or "novicezk"
             raise TaskNotFound(task_id)
-        task = self._parse(self._json(answer), task_id)
+        obj = self._json(answer)
+        self._note_family(obj)
+        task = self._parse(obj, task_id)
         if isinstance(task, BadTask):
             if _says_not_found(answer.body):
                 raise TaskNotFound(task_id)
             raise self._error(BadResponse, f"task {task_id}: {task.reason}")
         if task.id != task_id:
             raise self._error(BadResponse, f"asked for task {task_id}, the server sent another")
+        if task.status is Status.MODAL and self.batch_route is not False:
+            return await self._moved_on(task)
         return task
+
+    async def _moved_on(self, task: Task) -> Task:
+        """new-api keeps answering a continued modal's first row on fetch; list-by-condition
+        holds the row that moves. One batch request tells (a MODAL task is fetched rarely)."""
+        try:
+            listed = await self._list_once([task.id])
+        except MjError:
+            return task
+        if listed is _ROUTE_MISSING:
+            self.batch_route = False
+            return task
+        other = listed.get(task.id)
+        return moved_row([task, other]) if isinstance(other, Task) else task
 
     async def fetch_many(self, ids: Iterable[str]) -> dict[str, _Result]:
         """Many tasks in batches: id -> Task, BadTask (unusable answer for it) or None (not found).
@@ -362,7 +398,14 @@ class MidjourneyClient:
     async def submit_action(
         self, task_id: str, custom_id: str, *, state: str | None = None
     ) -> SubmitResult:
-        return await self._submit(ACTION_PATH, action_payload(task_id, custom_id, state=state))
+        result = await self._submit(ACTION_PATH, action_payload(task_id, custom_id, state=state))
+        if result.ok and result.task_id == task_id:
+            # ❤️ (MJ::BOOKMARK) on older trueai: "ok" and the parent's own id, no new task.
+            return dataclasses.replace(result, bookmarked=True)
+        if not result.ok and "unknown_action" in result.description:
+            self.refused_prefixes.add(refused_prefix(custom_id))
+            return dataclasses.replace(result, refused_button=True)
+        return result
 
     async def submit_modal(
         self, task_id: str, prompt: str, *, mask_base64: str | None = None
@@ -443,17 +486,36 @@ class MidjourneyClient:
             raise self._error(BadResponse, "the batch answer is not a list of tasks")
         requested = set(chunk)
         found: dict[str, _Result] = {}
+        rows: dict[str, list[Task]] = {}
         for item in obj:
             if not isinstance(item, dict):
                 continue
             item_id = clean(item.get("id"), MAX_ID, single_line=True)
-            if item_id not in requested or isinstance(found.get(item_id), Task):
-                continue  # other keys' tasks and duplicates are ignored
-            parsed = self._parse(item, item_id)
+            if item_id not in requested:
+                continue  # other keys' tasks are ignored
+            self._note_family(item)
+            parsed = self._parse(item, item_id) if item_id not in rows else parse_task(item)
             if isinstance(parsed, Task) and parsed.id != item_id:
                 continue
-            found[item_id] = parsed
+            if isinstance(parsed, Task):
+                rows.setdefault(item_id, []).append(parsed)
+            elif item_id not in found:
+                found[item_id] = parsed
+        for item_id, tasks in rows.items():
+            # new-api after /mj/submit/modal: two rows for one id, only one of them refreshed.
+            found[item_id] = tasks[0] if len(tasks) == 1 else moved_row(tasks)
         return found
+
+    def _note_family(self, obj: object) -> None:
+        """Guess the server family from a task object's keys (for refused-button marking)."""
+        if self.family is not None or not isinstance(obj, dict) or "id" not in obj:
+            return
+        if "isCompleted" in obj or "displays" in obj or "instanceId" in obj:
+            self.family = "trueai"
+        elif "buttons" in obj and "maskBase64" in obj:
+            self.family = "newapi"
+        elif "buttons" not in obj and "customId" not in obj:
+            self.family = "novicezk"
 
     def _parse(self, obj: Any, task_id: str) -> Task | BadTask:
         """parse_task, skipped when the answer equals the last one for this id (comparing two
@@ -496,8 +558,9 @@ class MidjourneyClient:
 
     async def _submit(self, path: str, payload: dict[str, Any]) -> SubmitResult:
         answer = await self._send("POST", self._url(path), json=payload)
-        if answer.status == 400:
-            # new-api answers validation failures as 400 with a submit-shaped body.
+        if answer.status in (400, 404):
+            # new-api answers validation failures as 400 with a submit-shaped body, trueai an
+            # unknown parent as 404 with one (code 3).
             obj = _json_or_none(answer.body)
             if isinstance(obj, dict) and "code" in obj:
                 return self._redacted_submit(parse_submit(obj))
@@ -539,7 +602,15 @@ class MidjourneyClient:
             self.request_count += 1
             try:
                 async with asyncio.timeout(deadline):
-                    return await self._exchange(method, url, json, with_key, cap, accept)
+                    sent_auth = self.auth
+                    answer = await self._exchange(method, url, json, with_key, cap, accept)
+                    if with_key and self._key is not None and origin(url) == self._origin:
+                        if answer.status == 401:
+                            retry = (method, url, json, with_key, cap, accept)
+                            answer = await self._after_401(answer, sent_auth, retry)
+                        elif 200 <= answer.status < 300:
+                            self._auth_confirmed = True  # (a 404 proves nothing about the key)
+                    return answer
             except TimeoutError:
                 error = self._unreachable(f"no answer from {_host_of(url)} within {deadline:g}s")
             except httpx.TimeoutException as exc:
@@ -583,6 +654,49 @@ class MidjourneyClient:
         finally:
             await response.aclose()
 
+    def _worth_other_auth(self, answer: _Answer) -> bool:
+        """A 401 on the first request, or one that says the header was missing: the key may be
+        right and the header style wrong (trueai wants the raw value, novicezk mj-api-secret)."""
+        if self._auth_tried_other:
+            return False
+        return not self._auth_confirmed or _says_header_missing(answer.body)
+
+    async def _after_401(
+        self, answer: _Answer, sent_auth: str, request: tuple[Any, ...]
+    ) -> _Answer:
+        """One request at a time decides; requests refused with the style just replaced are
+        sent again with the new one."""
+        async with self._auth_lock:
+            if self.auth != sent_auth:
+                return await self._exchange(*request)
+            if self._worth_other_auth(answer):
+                return await self._try_other_auth(answer, request)
+        return answer
+
+    async def _try_other_auth(self, first: _Answer, request: tuple[Any, ...]) -> _Answer:
+        """Send the same request (same host) once with the other header style; keep it if it
+        works and say which `auth` setting to save; else go back and answer the first 401."""
+        self._auth_tried_other = True
+        before, before_headers = self.auth, self._auth_headers
+        self.auth = _other_auth(before)
+        self._auth_headers = self._build_auth_headers()
+        answer = await self._exchange(*request)
+        if answer.status in (401, 403):
+            self.auth, self._auth_headers = before, before_headers
+            return first
+        self._auth_confirmed = True
+        self.auth_switched = self.auth
+        return answer
+
+    def auth_note(self) -> str | None:
+        """One line for the user when the other header style worked, else None."""
+        if self.auth_switched is None:
+            return None
+        return (
+            f"{self.host} took the key only as {_AUTH_HEADER[self.auth_switched]}: "
+            f'set auth = "{self.auth_switched}" in the config file to skip the failed try'
+        )
+
     def _request_headers(self, with_key: bool, accept: str | None) -> _AuthHeaders:
         headers = _AuthHeaders(self._auth_headers if with_key else {})
         if accept:
@@ -605,7 +719,12 @@ class MidjourneyClient:
         if status in (401, 403):
             if self._key is None:
                 raise self._error(AuthError, f"no key (HTTP {status}): set {self.key_env}")
-            raise self._error(AuthError, f"key rejected (HTTP {status}): check {self.key_env}")
+            tried = " (both header styles were tried)" if self._auth_tried_other else ""
+            raise self._error(
+                AuthError,
+                f"key rejected (HTTP {status}): check {self.key_env}, and the auth setting "
+                f'(now "{self.auth}"; the other is "{_other_auth(self.auth)}"){tried}',
+            )
         if status == 429:
             raise self._rate_limited(answer)
         if status in (408, 409, 425) or 500 <= status < 600:
@@ -689,6 +808,22 @@ def _same_answer(old: dict[str, Any], new: object) -> bool:
     if _RAND_RE.sub("", before) != _RAND_RE.sub("", after):
         return False
     return {**new, "imageUrl": before} == old  # everything else equal (compared in C)
+
+
+_AUTH_HEADER = {"bearer": "Authorization: Bearer <key>", "mj-api-secret": "mj-api-secret: <key>"}
+
+
+def _other_auth(auth: str) -> str:
+    return AUTH_STYLES[1] if auth == AUTH_STYLES[0] else AUTH_STYLES[0]
+
+
+def _says_header_missing(body: bytes) -> bool:
+    """trueai's "Authorization header missing.", new-api's "No token provided"/"未提供令牌"."""
+    lowered = body[:4096].lower()
+    return any(
+        marker in lowered
+        for marker in (b"header missing", b"no token", b"missing token", "未提供令牌".encode())
+    )
 
 
 def _says_not_found(body: bytes) -> bool:

@@ -8,8 +8,9 @@ Schedule
 --------
 - A task is due when it is not finished: never fetched yet (due at once), or its last status was
   running (``PENDING``, ``NOT_START``, ``SUBMITTED``, ``IN_PROGRESS``, or a status we do not
-  know). Terminal tasks (``SUCCESS``, ``FAILURE``, ``CANCEL``) and ``MODAL`` ones (waiting for the
-  user) are never due; not-found tasks are not due until tracked again or woken (`wake`).
+  know). Terminal tasks (``SUCCESS``, ``FAILURE``, ``CANCEL``) are never due; ``MODAL`` ones
+  (waiting for the user) every `MODAL_INTERVAL` (they may be continued from another client or
+  failed by new-api's 1-hour sweep); not-found tasks are not due until tracked again or woken.
 - After a good answer a task is due again one `interval` later, or later when it has been quiet
   (status and progress unchanged): quiet for 10 minutes -> every 3 intervals, for 30 minutes ->
   every 6. A change puts it back to every interval.
@@ -48,13 +49,14 @@ from enum import Enum
 from typing import Any
 
 from mjdash.model.durations import format_duration
-from mjdash.model.task import BadTask, Task
+from mjdash.model.task import BadTask, Status, Task
 from mjdash.net.backoff import Backoff
 from mjdash.net.client import AuthError, BadResponse, MjError, RateLimited, TransientError
 
 MIN_INTERVAL = 0.5
 MAX_INTERVAL = 24 * 3600.0
 QUIET_STEPS = ((30 * 60.0, 6), (10 * 60.0, 3))  # (quiet for at least, poll every n intervals)
+MODAL_INTERVAL = 60.0  # a MODAL task waits for a person: look again about once a minute
 STALLED_AFTER = timedelta(hours=1)
 MIN_RATE_LIMIT_WAIT = 1.0  # "Retry-After: 0" on every answer must not become a tight loop
 LONG_WAIT = 60.0  # longer waits are shown as "until HH:MM:SS"
@@ -229,6 +231,7 @@ class Poller:
             task = known.get(task_id)
             if task is not None:
                 self._remember(entry, task, now)
+                self._hold_modal(entry, task, now)
             self._mark(task_id, entry)
 
     def untrack(self, ids: Iterable[str]) -> None:
@@ -242,8 +245,15 @@ class Poller:
         if entry is None:
             return False
         self._remember(entry, task, self._clock())
+        self._hold_modal(entry, task, self._clock())
         self._mark(task.id, entry)
         return True
+
+    @staticmethod
+    def _hold_modal(entry: _Entry, task: Task, now: float) -> None:
+        """A task known to be MODAL is next looked at one MODAL_INTERVAL from now."""
+        if task.status is Status.MODAL and not entry.woken:
+            entry.next_due = max(entry.next_due, now + MODAL_INTERVAL)
 
     def wake(self, ids: Iterable[str]) -> None:
         """Poll these ids in the next cycle whatever their last status (e.g. a MODAL task whose
@@ -310,7 +320,9 @@ class Poller:
             return True
         if entry.not_found and not forced:
             return False
-        return entry.task is None or entry.task.needs_polling
+        task = entry.task
+        # MODAL tasks too, slowly: another client may continue them, new-api's sweep fails them.
+        return task is None or task.needs_polling or task.status is Status.MODAL
 
     def _mark(self, task_id: str, entry: _Entry) -> None:
         """Keep `_active` in step with the entry after any change to it."""
@@ -440,6 +452,7 @@ class Poller:
                 self._remember(entry, value, now)
                 tasks[task_id] = value
                 entry.next_due = now + self._interval * self._quiet_factor(entry, now)
+                self._hold_modal(entry, value, now)
             else:
                 bad[task_id] = value.reason if isinstance(value, BadTask) else "unusable answer"
                 entry.next_due = now + self._interval

@@ -45,6 +45,8 @@ def answer_problem(result: SubmitResult) -> str | None:
         return None
     code = result.code
     description = clean(result.description, 200, single_line=True)
+    if result.refused_button:
+        return "this server does not take this button (unknown_action); copy its customId instead"
     if result.ok:
         return f"{code} {description or 'accepted'}, but the server sent no task id"
     if code == BANNED:
@@ -57,6 +59,24 @@ def answer_problem(result: SubmitResult) -> str | None:
         shown = f"code {code}" if code else "no answer code"
         return f"{shown}: {description}" if description else f"{shown}: unexpected answer"
     return f"{code} {words}: {description}" if description else f"{code} {words}"
+
+
+def action_outcome(result: SubmitResult, parent_id: str, *, opens_modal: bool = False) -> str:
+    """What a button press did, for the words and whether a child is watched:
+
+    "refused" (see answer_problem), "bookmarked" (❤️: code 1 with the parent's own id, no new
+    task: never report "new task <parent>"), "modal" (21 from a button that opens a modal:
+    `Button.opens_modal`), "exists" (21: pressed before), "queued" (22) or "new".
+    """
+    if answer_problem(result) is not None:
+        return "refused"
+    if result.bookmarked or result.task_id == parent_id:
+        return "bookmarked"
+    if result.code == EXISTS_OR_MODAL:
+        return "modal" if opens_modal else "exists"
+    if result.code == QUEUED:
+        return "queued"
+    return "new"
 
 
 def queue_note(result: SubmitResult) -> str:

@@ -10,6 +10,9 @@ from typing import Any
 GRID = "grid"
 UPSCALE = "upscale"
 DESCRIBE = "describe"
+SHORTEN = "shorten"
+VIDEO = "video"
+BOOKMARK = "MJ::BOOKMARK"
 
 
 def _button(custom_id: str, label: str = "", emoji: str = "", style: int = 2) -> dict[str, Any]:
@@ -67,11 +70,28 @@ def describe_buttons() -> list[dict[str, Any]]:
     return buttons
 
 
-def buttons_for(kind: str, message_hash: str, prompt: str) -> list[dict[str, Any]]:
+def shorten_buttons(message_hash: str) -> list[dict[str, Any]]:
+    """1️⃣-5️⃣: imagine that shortened prompt (new-api refuses these customIds)."""
+    return [
+        _button(f"MJ::Job::PromptAnalyzer::{message_hash}::SOLO::{n}", emoji=f"{n}\ufe0f\u20e3")
+        for n in range(1, 6)
+    ]
+
+
+def buttons_for(
+    kind: str, message_hash: str, prompt: str, *, bookmark: bool = False
+) -> list[dict[str, Any]]:
     if kind == UPSCALE:
-        return upscale_buttons(message_hash, prompt)
+        buttons = upscale_buttons(message_hash, prompt)
+        if bookmark:
+            buttons.append(_button(BOOKMARK, emoji="❤️"))
+        return buttons
     if kind == DESCRIBE:
         return describe_buttons()
+    if kind == SHORTEN:
+        return shorten_buttons(message_hash)
+    if kind == VIDEO:
+        return []
     return grid_buttons(message_hash)
 
 
@@ -101,11 +121,12 @@ _PRESSES: list[tuple[re.Pattern[str], Press]] = [
     (re.compile(r"^MJ::Picread::Retry"), Press("DESCRIBE", DESCRIBE, (4.0, 10.0))),
 ]
 _PIC_READER = re.compile(r"^MJ::Job::PicReader::([1-4])$")
+_PROMPT_ANALYZER = re.compile(r"^MJ::Job::PromptAnalyzer::[^:]+::SOLO::([1-5])$")
 
 
 def press_for(custom_id: str) -> Press | None:
     """The action a customId starts, or None for a format the simulator does not know."""
-    if m := _PIC_READER.match(custom_id):
+    if m := _PIC_READER.match(custom_id) or _PROMPT_ANALYZER.match(custom_id):
         return Press("IMAGINE", GRID, _GRID_RENDER, suggestion=int(m[1]))
     for pattern, press in _PRESSES:
         if pattern.match(custom_id):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mjdash.sim import buttons as btn
-from mjdash.sim import png, texts
+from mjdash.sim import flavors, png, texts
 
 Clock = Callable[[], float]
 
@@ -86,6 +86,8 @@ class SimTask:
     description: str = "Submit success"
     mask: str = ""
     waiting_modal: bool = False
+    modal_fail_at: float = INF  # new-api's 1-hour sweep fails a MODAL task too
+    frozen: dict[str, Any] | None = None  # new-api: the first row, kept after a modal submit
     parent: str = ""
     overrides: dict[str, Any] | None = None  # raw JSON fields (hostile seeding)
     children: dict[str, str] = field(default_factory=dict)  # customId -> child id
@@ -116,7 +118,7 @@ class SimTask:
 
     def status(self, now: float) -> str:
         if self.waiting_modal:
-            return "MODAL"
+            return "FAILURE" if now >= self.modal_fail_at else "MODAL"
         if now >= self.fail_at:
             return "FAILURE"
         if now < self.not_start_at:
@@ -140,6 +142,14 @@ class SimTask:
 
 def _ms(seconds: float) -> int:
     return int(seconds * 1000) if math.isfinite(seconds) else 0
+
+
+# Marks an answer made by a test switch (force_code, --queued): servers do not rewrite its code.
+SWITCHED = flavors.SWITCHED
+
+
+def _switched(answer: dict[str, Any]) -> dict[str, Any]:
+    return {**answer, SWITCHED: True}
 
 
 def _answer(
@@ -187,7 +197,20 @@ _DEMO_PLAN: list[tuple[str, str, str, float, float, tuple, Any, str, str]] = [
      _Outcome("Request cancelled due to image filters", fail_fraction=0.6), "", ""),
     ("describe", "DESCRIBE", texts.DESCRIBE_SOURCE, 2400, 6, _Q, None, "", ""),
     ("reader", "IMAGINE", "", 2000, 44, _Q, None, "describe", "MJ::Job::PicReader::1"),
+    ("shorten", "SHORTEN", "a very long and winding prompt about a quiet harbour town at dawn, "
+     "fishing boats, gulls, soft mist, pastel colours --v 6.1", 700, 5, _Q, None, "", ""),
+    ("blend", "BLEND", "", 650, 42, _Q, None, "", ""),
+    ("video", "VIDEO", "", 500, 60, _Q, None, "boat_u2", ""),
+    ("region", "INPAINT", "", 1100, 45, _Q, "continued", "boat_u2", "MJ::Inpaint::1::{h}::SOLO"),
 ]  # fmt: skip
+# Kinds a family has no such task for (docs/api.md: novicezk has no MODAL, SHORTEN or VIDEO).
+_UNSUPPORTED = {"novicezk": {"CUSTOM_ZOOM", "INPAINT", "SHORTEN", "VIDEO", "PAN"}}
+_KIND_OF_ACTION = {
+    "UPSCALE": btn.UPSCALE,
+    "DESCRIBE": btn.DESCRIBE,
+    "SHORTEN": btn.SHORTEN,
+    "VIDEO": btn.VIDEO,
+}
 
 
 class Engine:
@@ -205,7 +228,9 @@ class Engine:
         seed: int = 0,
         speed: float = 1.0,
         fail_rate: float = 0.05,
+        flavor: str = "newapi",
     ) -> None:
+        self.flavor = flavors.get(flavor)
         if not speed > 0:
             raise ValueError("speed must be above 0")
         self.clock = clock
@@ -254,6 +279,8 @@ class Engine:
             task = self._visible(task_id, owner)
             if task is None:
                 return None
+            if task.frozen is not None:
+                return dict(task.frozen)  # new-api's fetch keeps answering the first row
             return self._render(task, self.clock(), base_url or self.base_url)
 
     def list_json(
@@ -269,7 +296,15 @@ class Engine:
             if len(found) > 1 and found == in_request_order:
                 found = found[1:] + found[:1]  # a shuffle may land on request order
             base = base_url or self.base_url
-            return [self._render(task, now, base) for task in found]
+            rows: list[dict[str, Any]] = []
+            for task in found:
+                if task.frozen is not None:
+                    # new-api: the MODAL row first, then the one that moves (action MODAL).
+                    rows.append(dict(task.frozen))
+                    rows.append({**self._render(task, now, base), "action": "MODAL"})
+                else:
+                    rows.append(self._render(task, now, base))
+            return rows
 
     def status(self, task_id: str) -> str | None:
         """The status text now ("" right after submit); None for an unknown id."""
@@ -303,18 +338,51 @@ class Engine:
     def _buttons(self, task: SimTask) -> list[dict[str, Any]]:
         if task.overrides and "buttons" in task.overrides:
             return list(task.overrides["buttons"] or [])
-        return btn.buttons_for(task.kind, task.message_hash(), task.prompt)
+        bookmark = self.flavor.bookmark()
+        return btn.buttons_for(task.kind, task.message_hash(), task.prompt, bookmark=bookmark)
 
     def _prompt_en(self, task: SimTask, status: str) -> str:
         if task.kind == btn.DESCRIBE:
-            if status != "SUCCESS":
-                return ""
-            rng = random.Random(task.seed ^ 0xDE5C)
-            return texts.describe_text(texts.describe_suggestions(rng))
+            return self._result_text(task, status)
         return task.prompt
 
-    def _render(self, task: SimTask, now: float, base_url: str) -> dict[str, Any]:
+    def _result_text(self, task: SimTask, status: str) -> str:
+        """A finished describe's four suggestions or a shorten's five prompts, else ""."""
+        if status != "SUCCESS":
+            return ""
+        if task.kind == btn.DESCRIBE:
+            rng = random.Random(task.seed ^ 0xDE5C)
+            return texts.describe_text(texts.describe_suggestions(rng))
+        if task.kind == btn.SHORTEN:
+            return texts.shorten_text(task.prompt)
+        return ""
+
+    def _status(self, task: SimTask, now: float) -> str:
         status = task.status(now)
+        if status == "" and not self.flavor.pending_status:
+            return "NOT_START"
+        return status
+
+    def _view(self, task: SimTask, status: str, base_url: str) -> flavors.TaskView:
+        parent = self._tasks.get(task.parent)
+        videos: tuple[str, ...] = ()
+        images: tuple[str, ...] = ()
+        if status == "SUCCESS" and task.kind == btn.VIDEO:
+            videos = tuple(f"{base_url}/mj/video/{task.id}/{n}.mp4" for n in range(1, 5))
+        elif status == "SUCCESS" and task.kind == btn.GRID:
+            images = tuple(f"{base_url}/mj/image/{task.id}?part={n}" for n in range(1, 5))
+        return flavors.TaskView(
+            status=status,
+            kind=task.kind,
+            parent_id=task.parent,
+            parent_action=parent.action if parent is not None else "",
+            result_text=self._result_text(task, status),
+            video_urls=videos,
+            image_urls=images,
+        )
+
+    def _render(self, task: SimTask, now: float, base_url: str) -> dict[str, Any]:
+        status = self._status(task, now)
         started = status in ("SUBMITTED", "IN_PROGRESS", "SUCCESS", "FAILURE")
         image_url = ""
         if status == "IN_PROGRESS":
@@ -358,6 +426,9 @@ class Engine:
             if status in ("FAILURE", "MODAL")
             else {"finalPrompt": prompt_en, "finalZhPrompt": ""},
         }
+        view = self._view(task, status, base_url)
+        data["action"] = self.flavor.action_name(task.action, view)
+        data = self.flavor.shape(data, view)
         if task.overrides:
             data.update(task.overrides)
         return data
@@ -381,7 +452,7 @@ class Engine:
                 properties = {"promptEn": prompt, "bannedWord": banned or "badword"}
                 return _answer(BANNED, "可能包含敏感词", None, properties)
             if "--queue-full" in prompt or self.force_code == QUEUE_FULL:
-                return _answer(QUEUE_FULL, "队列已满，请稍后尝试", None, dict(_INSTANCE))
+                return _answer(*self.flavor.queue_full(), None, dict(_INSTANCE))
             if forced := self._forced_failure():
                 return forced
             queued = "--queued" in prompt or self.force_code == QUEUED
@@ -400,7 +471,8 @@ class Engine:
             if queued:
                 ahead = self._rng.randint(1, 5)
                 properties = {"numberOfQueues": ahead, **_INSTANCE}
-                return _answer(QUEUED, f"排队中，前面还有{ahead}个任务", task.id, properties)
+                answer = _answer(QUEUED, f"排队中，前面还有{ahead}个任务", task.id, properties)
+                return _switched(answer)
             return _answer(OK, "Submit success", task.id, dict(_INSTANCE))
 
     def action(
@@ -423,7 +495,7 @@ class Engine:
             if self.force_code == BANNED:
                 return _answer(BANNED, "可能包含敏感词", None, {"bannedWord": "badword"})
             if self.force_code == QUEUE_FULL:
-                return _answer(QUEUE_FULL, "队列已满，请稍后尝试", None, dict(_INSTANCE))
+                return _answer(*self.flavor.queue_full(), None, dict(_INSTANCE))
             if forced := self._forced_failure():
                 return forced
             now = self.clock()
@@ -431,6 +503,8 @@ class Engine:
                 return _answer(VALIDATION, "Validation error: task status is not SUCCESS")
             if custom_id not in {b.get("customId") for b in self._buttons(parent)}:
                 return _answer(VALIDATION, "Validation error: customId is not among the buttons")
+            if custom_id == btn.BOOKMARK:  # older trueai: "ok", and the parent's own id
+                return _answer(OK, "Submit success", parent.id, dict(_INSTANCE))
             press = btn.press_for(custom_id)
             if press is None:
                 return _answer(VALIDATION, "Validation error: unsupported customId")
@@ -439,7 +513,9 @@ class Engine:
                 return _answer(EXISTS_OR_MODAL, "任务已存在", existing.id, dict(_INSTANCE))
             prompt = parent.prompt
             if press.suggestion:
-                prompt = texts.suggestion_from(self._prompt_en(parent, "SUCCESS"), press.suggestion)
+                prompt = texts.suggestion_from(
+                    self._result_text(parent, "SUCCESS"), press.suggestion
+                )
             state = state if isinstance(state, str) else ""
             if press.opens_modal:
                 child = self._create_modal(press.action, prompt, owner, custom_id, parent.id)
@@ -462,7 +538,7 @@ class Engine:
             if queued:
                 self._delay_queue(child, self._rng.uniform(*QUEUED_EXTRA))
                 properties = {"numberOfQueues": 1, **_INSTANCE}
-                return _answer(QUEUED, "排队中，前面还有1个任务", child.id, properties)
+                return _switched(_answer(QUEUED, "排队中，前面还有1个任务", child.id, properties))
             return _answer(OK, "Submit success", child.id, dict(_INSTANCE))
 
     def modal(
@@ -480,7 +556,7 @@ class Engine:
             task = self._visible(task_id, owner)
             if task is None:
                 return _answer(NOT_FOUND, "task_no_found")
-            if not task.waiting_modal:
+            if task.status(self.clock()) != "MODAL":
                 return _answer(VALIDATION, "Validation error: task status is not MODAL")
             prompt = prompt if isinstance(prompt, str) else ""
             mask = mask_base64 if isinstance(mask_base64, str) else ""
@@ -490,13 +566,27 @@ class Engine:
                     return _answer(VALIDATION, "Validation error: --zoom must be between 1 and 2")
             elif task.action == "INPAINT" and not (mask and prompt.strip()):
                 return _answer(VALIDATION, "Validation error: maskBase64 and prompt are required")
-            task.prompt = prompt or task.prompt
-            task.mask = mask
-            task.waiting_modal = False
-            self._schedule(
-                task, self.clock(), self._rng.uniform(*GRID_RENDER), self._draw_outcome(prompt)
-            )
+            self._continue_modal(task, prompt, mask, self.clock(), self._rng.uniform(*GRID_RENDER))
             return _answer(OK, "Submit success", task.id, dict(_INSTANCE))
+
+    def _continue_modal(
+        self,
+        task: SimTask,
+        prompt: str,
+        mask: str,
+        at: float,
+        render: float,
+        outcome: _Outcome | None = None,
+    ) -> None:
+        """The modal confirmed at `at`: the same id renders on (new-api keeps the first row)."""
+        if self.flavor.second_modal_row:
+            task.frozen = self._render(task, at, self.base_url)
+        task.prompt = prompt or task.prompt
+        task.mask = mask
+        task.waiting_modal = False
+        task.modal_fail_at = INF
+        task.description = "Submit success"
+        self._schedule(task, at, render, outcome or self._draw_outcome(prompt))
 
     def _banned_word(self, prompt: str) -> str:
         if "--banned" in prompt:
@@ -638,6 +728,9 @@ class Engine:
             description=MODAL_DESCRIPTION,
             waiting_modal=True,
         )
+        if self.flavor.modal_times_out:
+            task.modal_fail_at = submit + NO_PROGRESS_TIMEOUT / self.speed
+            task.fail_reason = texts.TIMEOUT_REASON
         self._tasks[task.id] = task
         return task
 
@@ -767,21 +860,29 @@ class Engine:
         """A realistic batch of 16 tasks for `mjdash demo` (see _DEMO_PLAN)."""
         with self._lock:
             placed: dict[str, SimTask] = {}
+            skipped = _UNSUPPORTED.get(self.flavor.name, set())
             for key, action, prompt, ago, render, queue, outcome, parent_key, button in _DEMO_PLAN:
+                if action in skipped:
+                    continue
                 parent = placed.get(parent_key)
                 custom_id = button.format(h=parent.message_hash()) if parent else ""
                 if parent and not prompt:
                     prompt = parent.prompt
                     if custom_id.startswith("MJ::Job::PicReader::"):
-                        prompt = texts.suggestion_from(self._prompt_en(parent, "SUCCESS"), 1)
-                if outcome == "modal":
+                        prompt = texts.suggestion_from(self._result_text(parent, "SUCCESS"), 1)
+                if outcome in ("modal", "continued"):
                     submit = self.clock() - ago / self.speed
                     parent_id = parent.id if parent else ""
                     task = self._create_modal(action, prompt, None, custom_id, parent_id, submit)
                     if parent:
                         parent.children[custom_id] = task.id
+                    if outcome == "continued":  # confirmed a minute after it opened
+                        mask = "iVBORw0KGgo="
+                        task.prompt = prompt
+                        at = submit + 60 / self.speed
+                        self._continue_modal(task, prompt, mask, at, render, _Outcome())
                 else:
-                    kind = {"UPSCALE": btn.UPSCALE, "DESCRIBE": btn.DESCRIBE}.get(action, btn.GRID)
+                    kind = _KIND_OF_ACTION.get(action, btn.GRID)
                     task = self._place(
                         action,
                         kind,

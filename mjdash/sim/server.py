@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mjdash.sim import buttons as btn
 from mjdash.sim.engine import Engine
 from mjdash.sim.faults import (
     FAULT_NAMES,
@@ -33,10 +34,11 @@ from mjdash.sim.faults import (
     fault_response,
     json_response,
     quiet_resets,
-    unauthorized,
 )
 
-ROUTE_NAMES = ("fetch", "list", "action", "modal", "imagine", "image")
+ROUTE_NAMES = ("fetch", "list", "list_ids", "action", "modal", "imagine", "image", "video")
+# A few bytes that start like an MP4 file (an ftyp box): enough for a download to be named .mp4.
+FAKE_MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
 MAX_BODY = 8 * 1024 * 1024
 START_TIMEOUT = 5.0
 
@@ -45,10 +47,12 @@ _MODE_PREFIX = re.compile(r"^/mj-(?:fast|relax|turbo)(?=/mj/)")
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"^/mj/task/([^/]+)/fetch$"), "fetch"),
     ("POST", re.compile(r"^/mj/task/list-by-condition$"), "list"),
+    ("POST", re.compile(r"^/mj/task/list-by-ids$"), "list_ids"),
     ("POST", re.compile(r"^/mj/submit/action$"), "action"),
     ("POST", re.compile(r"^/mj/submit/modal$"), "modal"),
     ("POST", re.compile(r"^/mj/submit/imagine$"), "imagine"),
     ("GET", re.compile(r"^/mj/image/([^/]+)$"), "image"),
+    ("GET", re.compile(r"^/mj/video/([^/]+)/[1-4]\.mp4$"), "video"),
 ]
 # new-api's answer when the task is not found: the trailing space is real.
 TASK_NOT_FOUND_BODY = b'{"description":"task_no_found ","type":"upstream_error","code":4}'
@@ -172,31 +176,37 @@ async def _dispatch(request: Request) -> Response | TruncatedResponse:
         response = await fault_response(fault, request.url.path, state.rng)
         if response is not None:
             return response
-    if route == "other" or (route == "list" and not state.batch_route):
-        return _invalid_url(request)
     engine = state.engine
+    flavor = engine.flavor
+    missing = route not in flavor.routes
+    if route == "other" or missing or (route in ("list", "list_ids") and not state.batch_route):
+        return _invalid_url(request)
     if route == "image":
         data = engine.image(arg)
         if data is None:
             return Response(b"image not found", 404, media_type="text/plain")
         return Response(data, 200, {"Cache-Control": "no-cache"}, media_type="image/png")
-    key = _caller_key(request)
+    if route == "video":
+        if engine.status(arg) != "SUCCESS":
+            return Response(b"video not found", 404, media_type="text/plain")
+        return Response(FAKE_MP4, 200, media_type="video/mp4")
+    key = flavor.caller_key(request)
     if not key:
-        return unauthorized("No token provided", state.rng)
+        return flavor.unauthorized("No token provided", _request_id(state))
     if state.key is not None and key != state.key:
-        return unauthorized("Invalid token", state.rng)
+        return flavor.unauthorized("Invalid token", _request_id(state))
     base = state.public_url or _base_url(request)
     if route == "fetch":
         state.stats.ids(1)
         task = engine.task_json(arg, owner=key, base_url=base)
         if task is None:
-            return Response(TASK_NOT_FOUND_BODY, 400, media_type="application/json; charset=utf-8")
+            return flavor.not_found()
         return json_response(task)
     try:
         body = await _json_object(request)
     except _BadBody as exc:
         return _error_body(str(exc))
-    if route == "list":
+    if route in ("list", "list_ids"):
         ids = body.get("ids")
         if ids is None:
             ids = []
@@ -204,7 +214,13 @@ async def _dispatch(request: Request) -> Response | TruncatedResponse:
             return _error_body("bind_request_body_failed")
         state.stats.ids(len(ids))
         return json_response(engine.list_json(ids, owner=key, base_url=base))
+    action = ""
     if route == "action":
+        custom_id = body.get("customId")
+        if isinstance(custom_id, str) and flavor.refuses(custom_id):
+            return flavor.refusal(custom_id)
+        press = btn.press_for(custom_id) if isinstance(custom_id, str) else None
+        action = press.action if press is not None else ""
         answer = engine.action(
             body.get("taskId"), body.get("customId"), owner=key, state=body.get("state") or ""
         )
@@ -219,7 +235,11 @@ async def _dispatch(request: Request) -> Response | TruncatedResponse:
             owner=key,
             state=body.get("state") or "",
         )
-    return json_response(answer)
+    return flavor.submit_response(answer, action)
+
+
+def _request_id(state: SimState) -> str:
+    return "".join(state.rng.choice("0123456789") for _ in range(26))
 
 
 async def _mj(request: Request) -> Response | TruncatedResponse:
@@ -297,10 +317,13 @@ class SimServer:
         clock: Callable[[], float] | None = None,
         fail_rate: float = 0.05,
         public_url: str = "",
+        flavor: str = "newapi",
     ) -> None:
         """`public_url` replaces this server's address in image URLs (screenshots want the
         same text on every run; the real service says https://api.cometapi.com)."""
-        self.engine = Engine(clock=clock or time.time, seed=seed, speed=speed, fail_rate=fail_rate)
+        self.engine = Engine(
+            clock=clock or time.time, seed=seed, speed=speed, fail_rate=fail_rate, flavor=flavor
+        )
         self.seeded_ids: list[str] = []
         if demo:
             self.seeded_ids += self.engine.seed_demo()
@@ -415,8 +438,9 @@ class SimServer:
             if self.state.key
             else "key: any non-empty key is accepted"
         )
+        flavor = self.engine.flavor.name
         print(f"mjdash simulator on {self.url}", file=out)
-        print(f"{key_line} (Authorization: Bearer <key>, or mj-api-secret: <key>)", file=out)
+        print(f"{key_line} ({_AUTH_HELP[flavor]}); answers like {flavor}", file=out)
         if self.seeded_ids:
             print(f"{len(self.seeded_ids)} tasks seeded; ids at {self.url}/_sim/tasks", file=out)
         if self.state.faults.rates:
@@ -426,6 +450,13 @@ class SimServer:
             self._uvicorn().run(sockets=[sock])
         finally:
             sock.close()
+
+
+_AUTH_HELP = {
+    "newapi": "Authorization: Bearer <key>, or mj-api-secret: <key>",
+    "trueai": "Authorization: <key> (no Bearer), or mj-api-secret: <key>",
+    "novicezk": "mj-api-secret: <key> only",
+}
 
 
 def run_sim(
@@ -440,6 +471,7 @@ def run_sim(
     demo: bool = False,
     hostile: bool = False,
     fail_rate: float = 0.05,
+    flavor: str = "newapi",
     out: TextIO | None = None,
 ) -> None:
     """Serve the simulator in the foreground. Raises OSError if the port is taken and
@@ -455,5 +487,6 @@ def run_sim(
         host=host,
         port=port,
         fail_rate=fail_rate,
+        flavor=flavor,
     )
     server.serve_forever(out)

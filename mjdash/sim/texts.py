@@ -99,3 +99,10 @@ def huge_prompt(size: int = 1_000_000) -> str:
     rule 4)."""
     unit = "an endlessly detailed tapestry of tiny lanterns, "
     return (unit * (size // len(unit) + 1))[:size]
+
+
+def shorten_text(prompt: str) -> str:
+    """A SHORTEN answer: five numbered shorter prompts, blank lines between (Midjourney's form)."""
+    words = [w for w in prompt.replace(",", " ").split() if not w.startswith("--")] or ["image"]
+    picks = [words[: max(1, len(words) - n)] for n in range(5)]
+    return "\n\n".join(f"{n}\ufe0f\u20e3 {' '.join(p)}" for n, p in enumerate(picks, 1))

@@ -5,6 +5,11 @@ started; if even that fails (read-only folder) the cache lives in memory. Nothin
 the app: failures land in `error` and the dashboard polls the server as if the cache were empty.
 Rows hold the server-shaped JSON (`Task.to_api_dict`) and are read back through `parse_task`, so
 a tampered cache is no more trusted than the server.
+
+Rows are keyed by server (the base URL, mode prefix included) and id: a task cached from one
+server never answers for another. A version-1 cache (keyed by id alone) is migrated: its rows
+belong to no server until the first cache opened with a server adopts them (they came from the
+server configured at the time, which is almost always still the one configured).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +28,18 @@ from mjdash.model.task import Task, parse_task
 from mjdash.store import atomic, paths
 
 FILE_NAME = "tasks.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS tasks (server TEXT NOT NULL, id TEXT NOT NULL,"
+    " json TEXT NOT NULL, updated REAL NOT NULL, PRIMARY KEY (server, id))"
+)
+
+
+def server_key(base_url: str) -> str:
+    """The cache's name for a server: its base URL without a trailing slash."""
+    return base_url.strip().rstrip("/")
+
+
 _CHUNK = 500  # ids per IN (...) clause, well under SQLite's variable limit
 _CORRUPTION_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -52,17 +68,23 @@ STATUS_COLUMN = "json_extract(json, '$.status')"  # the status without parsing J
 
 
 def select_by_ids(
-    db: sqlite3.Connection, ids: list[str], column: str = JSON_COLUMN
+    db: sqlite3.Connection,
+    ids: list[str],
+    column: str = JSON_COLUMN,
+    *,
+    where: str = "",
+    args: Sequence[str] = (),
 ) -> list[tuple[str, Any]]:
     """(id, column) of the cached tasks among `ids`, asked in chunks under SQLite's variable limit.
 
+    `where` (ending in "AND ") and its `args` narrow the rows first, e.g. to one server's.
     Raises sqlite3.Error for an unreadable cache.
     """
     rows: list[tuple[str, Any]] = []
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
-        query = f"SELECT id, {column} FROM tasks WHERE id IN ({marks})"
-        rows += db.execute(query, chunk).fetchall()
+        query = f"SELECT id, {column} FROM tasks WHERE {where}id IN ({marks})"
+        rows += db.execute(query, [*args, *chunk]).fetchall()
     return rows
 
 
@@ -83,8 +105,9 @@ def parse_rows(rows: Iterable[tuple[str, str]]) -> dict[str, Task]:
 class TaskCache:
     """Task snapshots by id. Safe to share between threads (one connection behind a lock)."""
 
-    def __init__(self, path: Path | str | None = None) -> None:
+    def __init__(self, path: Path | str | None = None, *, server: str = "") -> None:
         self.path = Path(path) if path is not None else default_path()
+        self.server = server_key(server)
         self.error: str | None = None  # the last thing that went wrong, for a status line
         self.moved_aside: Path | None = None  # where a corrupt file went
         self._lock = threading.Lock()
@@ -124,18 +147,39 @@ class TaskCache:
                 "PRAGMA synchronous=NORMAL"
             )  # WAL + NORMAL: a crash loses at most a few rows
             version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:
+            if version == 1:
+                self._migrate_v1(db)
+            elif version != SCHEMA_VERSION:
                 db.execute("DROP TABLE IF EXISTS tasks")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, json TEXT NOT NULL,"
-                " updated REAL NOT NULL)"
-            )
+            db.execute(_CREATE)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if self.server:  # rows from a version-1 cache: this server adopts them
+                adopt = "UPDATE OR IGNORE tasks SET server = ? WHERE server = ''"
+                db.execute(adopt, (self.server,))
             db.execute("SELECT count(*) FROM tasks").fetchone()
         except BaseException:
             db.close()
             raise
         return db
+
+    @staticmethod
+    def _migrate_v1(db: sqlite3.Connection) -> None:
+        """Version 1 keyed rows by id alone: keep them, under no server yet."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("ALTER TABLE tasks RENAME TO tasks_v1")
+            db.execute(_CREATE)
+            db.execute(
+                "INSERT OR IGNORE INTO tasks (server, id, json, updated)"
+                " SELECT '', id, json, updated FROM tasks_v1"
+            )
+            db.execute("DROP TABLE tasks_v1")
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def _move_aside(self) -> None:
         """Put a corrupt cache out of the way (only the newest such copy is kept)."""
@@ -172,7 +216,7 @@ class TaskCache:
             if self._db is None:
                 return {}
             try:
-                rows = select_by_ids(self._db, wanted)
+                rows = select_by_ids(self._db, wanted, where="server = ? AND ", args=[self.server])
             except sqlite3.Error as exc:
                 self._recover(exc)
                 return {}
@@ -183,7 +227,9 @@ class TaskCache:
             if self._db is None:
                 return {}
             try:
-                rows = self._db.execute("SELECT id, json FROM tasks").fetchall()
+                rows = self._db.execute(
+                    "SELECT id, json FROM tasks WHERE server = ?", (self.server,)
+                ).fetchall()
             except sqlite3.Error as exc:
                 self._recover(exc)
                 return {}
@@ -198,16 +244,18 @@ class TaskCache:
                 text = json.dumps(task.to_api_dict(), ensure_ascii=False, separators=(",", ":"))
             except (TypeError, ValueError):
                 continue
-            rows.append((task.id, text, now))
+            rows.append((self.server, task.id, text, now))
         if not rows:
             return
-        self._write("INSERT OR REPLACE INTO tasks (id, json, updated) VALUES (?, ?, ?)", rows)
+        self._write(
+            "INSERT OR REPLACE INTO tasks (server, id, json, updated) VALUES (?, ?, ?, ?)", rows
+        )
 
     def put(self, task: Task) -> None:
         self.put_many([task])
 
     def forget(self, ids: Iterable[str]) -> None:
-        """Drop snapshots (for ids no longer watched)."""
+        """Drop snapshots (for ids no longer watched), whichever server they came from."""
         doomed = [(i,) for i in dict.fromkeys(ids) if isinstance(i, str)]
         if doomed:
             self._write("DELETE FROM tasks WHERE id = ?", doomed)
@@ -235,7 +283,9 @@ class TaskCache:
             if self._db is None:
                 return 0
             try:
-                return self._db.execute("SELECT count(*) FROM tasks").fetchone()[0]
+                return self._db.execute(
+                    "SELECT count(*) FROM tasks WHERE server = ?", (self.server,)
+                ).fetchone()[0]
             except sqlite3.Error:
                 return 0
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from mjdash.model.report import FORMAT_FIELDS, Counts
 from mjdash.model.task import Task, parse_status
 from mjdash.store import atomic, paths
-from mjdash.store.cache import STATUS_COLUMN, parse_rows, select_by_ids
+from mjdash.store.cache import STATUS_COLUMN, parse_rows, select_by_ids, server_key
 
 INDEX_NAME = "status-ids.json"
 
@@ -75,8 +75,16 @@ def _connect(path: Path) -> sqlite3.Connection | None:
     return db
 
 
-def cached_statuses(path: Path, ids: list[str]) -> dict[str, object]:
-    """id -> the raw status stored in the cache (ids not cached are left out).
+def _server_filter(db: sqlite3.Connection, server: str) -> tuple[str, list[str]]:
+    """The WHERE part that keeps one server's rows (a version-1 cache has no server column:
+    its rows belong to no server yet, as after migration, and answer for the configured one)."""
+    if db.execute("PRAGMA user_version").fetchone()[0] < 2:
+        return "", []
+    return "server IN (?, '') AND ", [server_key(server)]
+
+
+def cached_statuses(path: Path, ids: list[str], server: str = "") -> dict[str, object]:
+    """id -> the raw status stored in the cache for `server` (ids not cached are left out).
 
     Raises sqlite3.Error for an unreadable cache.
     """
@@ -84,17 +92,18 @@ def cached_statuses(path: Path, ids: list[str]) -> dict[str, object]:
     if db is None:
         return {}
     try:
-        return dict(select_by_ids(db, ids, STATUS_COLUMN))
+        where, args = _server_filter(db, server)
+        return dict(select_by_ids(db, ids, STATUS_COLUMN, where=where, args=args))
     finally:
         db.close()
 
 
-def cached_counts(path: Path, ids: list[str]) -> Counts:
+def cached_counts(path: Path, ids: list[str], server: str = "") -> Counts:
     """Counts grouped as `mjdash status --format` groups them, from the cache alone."""
     unique = list(dict.fromkeys(ids))
     counts = dict.fromkeys(FORMAT_FIELDS, 0)
     counts["total"] = len(unique)
-    found = cached_statuses(path, unique)
+    found = cached_statuses(path, unique, server)
     counts["unpolled"] = len(unique) - len(found)  # never cached: not polled yet
     for raw in found.values():
         status, _ = parse_status(raw)
@@ -102,12 +111,14 @@ def cached_counts(path: Path, ids: list[str]) -> Counts:
     return Counts(**counts)
 
 
-def cached_tasks(path: Path, ids: list[str]) -> dict[str, Task]:
+def cached_tasks(path: Path, ids: list[str], server: str = "") -> dict[str, Task]:
     """The cached tasks among `ids`, parsed as the dashboard parses them (for --json / table)."""
     db = _connect(path)
     if db is None:
         return {}
     try:
-        return parse_rows(select_by_ids(db, list(dict.fromkeys(ids))))
+        where, args = _server_filter(db, server)
+        unique = list(dict.fromkeys(ids))
+        return parse_rows(select_by_ids(db, unique, where=where, args=args))
     finally:
         db.close()

@@ -44,7 +44,7 @@ def test_demo_copies_u1_of_a_finished_grid_into_tmux_buffer(demo_terminal):
     screen = term.wait_for(
         lambda s: " Task 1" in s and len(task_rows(s)) >= 14, what="rows and the detail"
     )
-    assert "16 tasks" in screen
+    assert "20 tasks" in screen
     first_row = task_rows(screen)[0]
     assert "IMAGINE" in first_row and "SUCCESS" in first_row, first_row  # a finished grid
     term.keys("Enter")  # focus the grid's buttons: the pane scrolls to them

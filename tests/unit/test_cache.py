@@ -138,7 +138,7 @@ def test_bad_rows_are_skipped(tmp_path: Path) -> None:
         cache.put_many([sample_task(A)])
     db = sqlite3.connect(path)
     db.executemany(
-        "INSERT INTO tasks VALUES (?, ?, 0)",
+        "INSERT INTO tasks VALUES ('', ?, ?, 0)",
         [(B, "{not json"), ("1712345678901236", "[1, 2]"), ("1712345678901237", '{"id": "1"}')],
     )
     db.commit()

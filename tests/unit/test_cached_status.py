@@ -31,13 +31,17 @@ def test_cached_status_makes_zero_requests_and_needs_no_key(sim, run: Runner):  
     lines = run("status", "--cached", "--json", *base, COMETAPI_KEY=None).out.splitlines()
     assert [json.loads(line)["id"] for line in lines] == [*good, bad, never_polled]
     assert json.loads(lines[-1]) == {"id": never_polled, "error": "not polled yet"}
-    assert run("status", "--cached", "--exit-status", COMETAPI_KEY=None).code == 1
+    assert run("status", "--cached", "--exit-status", *base, COMETAPI_KEY=None).code == 1
+    # The cache is per server: another base URL's --cached view knows none of these tasks.
+    other = ["--base-url", "https://api.cometapi.com"]
+    assert run("status", "--cached", "--format", TEMPLATE, *other).out == "0/5 0!\n"
     assert sim.stats()["total"] == 0
 
 
 def test_the_watchlist_index_follows_every_change_of_the_file(sim, run: Runner):  # noqa: F811
     ids = [imagine(sim, f"bonsai {n}") for n in range(2)]
     wait_finished(sim, ids)
+    run.env["MJDASH_BASE_URL"] = sim.url  # the cache answers for the server it came from
     assert run("add", ids[0]).code == 0
     assert run("status", "--base-url", sim.url, ids[1]).code == 0  # cached, not watched
     assert run("status", "--cached", "--format", TEMPLATE).out == "0/1 0!\n"  # not polled

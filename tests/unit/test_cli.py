@@ -181,8 +181,9 @@ def test_wrong_key_exits_3_at_once(run: Runner, sim_factory) -> None:
     assert result.code == 3
     assert "COMETAPI_KEY" in result.err and "rejected" in result.err
     assert "wrong-key-0d1e2f" not in result.err + result.out
-    # "At once": one request, no retry of a rejected key (how soon: tests/perf/bench_components.py).
-    assert sim.stats()["total"] == 1
+    # "At once": no retry of a rejected key but one try with the other header style (a first 401
+    # may be a header mismatch); how soon: tests/perf/bench_components.py.
+    assert sim.stats()["total"] == 2
 
 
 def test_unreachable_server_exits_4_naming_the_url(run: Runner) -> None:
@@ -316,7 +317,7 @@ def test_status_table_json_and_format(run: Runner, sim) -> None:
     assert [e["id"] for e in run("ls", "--json").json_lines()] == [done, failed, missing]
 
     # The fetched tasks are in the cache the dashboard starts from.
-    with TaskCache(run.cache) as cache:
+    with TaskCache(run.cache, server=sim.url) as cache:
         cached = cache.load([done, failed, running])
     assert cached[done].status is Status.SUCCESS and cached[failed].status is Status.FAILURE
     assert running in cached

@@ -334,7 +334,9 @@ async def test_H4_auth_failure_names_the_env_var(server, status):
     async with make_client(server.url, key_env="MY_MJ_KEY") as client:
         with pytest.raises(AuthError) as caught:
             await client.fetch_many([ID])
-    assert str(caught.value) == f"key rejected (HTTP {status}): check MY_MJ_KEY"
+    message = str(caught.value)
+    assert message.startswith(f"key rejected (HTTP {status}): check MY_MJ_KEY, and the auth")
+    assert '"bearer"' in message and '"mj-api-secret"' in message
     assert_no_key(caught.value)
 
 

@@ -1,7 +1,7 @@
 """Planning batch moves (mjdash.model.moves): buttons by label, derived name or customId,
 "all four", skips and their reasons, the typed-number cap, retry prompts, the stall rule.
 
-Tasks are built from API-shaped answers (API.md's task object), not from the simulator.
+Tasks are built from API-shaped answers (docs/api.md's task object), not from the simulator.
 """
 
 from __future__ import annotations

@@ -1089,3 +1089,159 @@ def test_extract_only_returns_ids(text: str) -> None:
     found = extract_task_ids(text)
     assert all(is_task_id(tid) and tid in text for tid in found)
     assert len(found) == len(set(found))
+
+
+# --- server families: kinds, results, clocks (issue 12) ---------------------------------------
+
+from dataclasses import replace  # noqa: E402
+
+from mjdash.model import kinds  # noqa: E402
+
+_T0 = datetime(2026, 3, 12, 10, 0, tzinfo=UTC)
+
+
+def _task(**fields) -> Task:
+    return Task("1773314942177684", **fields)
+
+
+@pytest.mark.parametrize(
+    ("action", "custom_id", "pressed", "kind"),
+    [
+        ("CUSTOM_ZOOM", "", None, "zoom"),  # new-api
+        ("INPAINT", "", None, "region"),  # new-api
+        ("ZOOM", "", None, "zoom"),  # trueai: Custom Zoom, no customId
+        ("VARIATION", "", None, "region"),  # trueai: Vary (Region)
+        ("", "MJ::CustomZoom::abc", None, "zoom"),  # only the task's own customId tells
+        ("SOMETHING", "", "MJ::Inpaint::1::abc::SOLO", "region"),  # the parent's button
+        ("SOMETHING", "", Button("MJ::CustomZoom::abc"), "zoom"),
+        ("SOMETHING", "", None, None),
+    ],
+)
+def test_modal_kind_from_what_each_server_sends(action, custom_id, pressed, kind):
+    task = _task(status=Status.MODAL, action=action, custom_id=custom_id)
+    assert kinds.modal_kind(task, pressed) == kind
+    assert kinds.modal_kind(replace(task, status=Status.SUCCESS), pressed) is None
+
+
+def test_split_numbered_reads_keycaps_digits_and_plain_text():
+    keycaps = "1️⃣ a cat --ar 4:3\n\n2️⃣ a dog\n\n3\u20e3 a fox\n\n4️⃣ an owl"
+    assert kinds.split_numbered(keycaps) == ["a cat --ar 4:3", "a dog", "a fox", "an owl"]
+    assert kinds.split_numbered("1. one\n2) two\n") == ["one", "two"]
+    assert kinds.split_numbered("  just a prompt  ") == ["just a prompt"]
+    assert kinds.split_numbered("") == []
+
+
+def test_describe_and_shorten_results_come_from_where_each_server_puts_them():
+    text = "1️⃣ a\n\n2️⃣ b\n\n3️⃣ c\n\n4️⃣ d"
+    newapi = _task(action="DESCRIBE", status=Status.SUCCESS, prompt_en=text, final_prompt=text)
+    assert kinds.describe_suggestions(newapi) == ["a", "b", "c", "d"]
+    props_only = _task(action="DESCRIBE", status=Status.SUCCESS, final_prompt=text)
+    assert kinds.describe_suggestions(props_only) == ["a", "b", "c", "d"]
+    novicezk = _task(action="DESCRIBE", status=Status.SUCCESS, prompt=text)
+    assert kinds.describe_suggestions(novicezk) == ["a", "b", "c", "d"]
+    assert kinds.describe_suggestions(_task(action="IMAGINE", prompt_en=text)) == []
+    running = _task(action="DESCRIBE", status=Status.IN_PROGRESS)
+    assert kinds.describe_suggestions(running) == []
+    trueai = _task(action="SHORTEN", description="1️⃣ x\n\n2️⃣ y", final_prompt="long prompt")
+    assert kinds.shorten_results(trueai) == ["x", "y"]
+    newapi_short = _task(action="SHORTEN", description="Submit success", final_prompt="1️⃣ x")
+    assert kinds.shorten_results(newapi_short) == ["x"]
+    assert kinds.shorten_results(_task(action="SHORTEN", description="Submit success")) == []
+
+
+def test_prompt_fallbacks_blend_and_video_links():
+    assert _task(prompt="a cat", prompt_en="un chat").shown_prompt == "a cat"
+    assert _task(prompt="", prompt_en="a cat").shown_prompt == "a cat"
+    assert _task(prompt="", final_prompt="a cat").shown_prompt == "a cat"
+    assert _task(action="BLEND").shown_prompt == "blend"
+    assert _task(action="DESCRIBE", prompt_en="1️⃣ a").shown_prompt == "describe"
+    video = parse_task(
+        {
+            "id": "1773314942177684",
+            "videoUrl": "https://v.invalid/1.mp4",
+            "videoUrls": [
+                {"url": "https://v.invalid/1.mp4"},
+                {"url": "https://v.invalid/2.mp4"},
+                "https://v.invalid/3.mp4",
+                {"url": None},
+                42,
+                {"url": "https://v.invalid/\x1b[31m4.mp4"},
+            ],
+            "imageUrls": "not a list",
+            "parentId": True,
+        }
+    )
+    assert video.video_links == (
+        "https://v.invalid/1.mp4",
+        "https://v.invalid/2.mp4",
+        "https://v.invalid/3.mp4",
+        "https://v.invalid/ [31m4.mp4",  # the escape made inert
+    )
+    assert (video.image_urls, video.parent_id) == ((), "")
+    assert parse_task({"id": "1773314942177684", "parentId": "../../etc"}).parent_id == ""
+    assert parse_task({"id": "1773314942177684", "parentId": 1773314942177000}).parent_id == (
+        "1773314942177000"
+    )
+    assert parse_task(video.to_api_dict()) == video
+
+
+@pytest.mark.parametrize(
+    "action",
+    ["IMAGINE", "PAN", "ZOOM", "LOW_VARIATION", "HIGH_VARIATION", "REROLL", "BLEND", "VARIATION"],
+)
+def test_every_grid_action_is_a_grid(action):
+    buttons = tuple(Button(f"MJ::JOB::upsample::{n}::h", f"U{n}") for n in range(1, 5))
+    assert kinds.makes_grid(_task(action=action, status=Status.SUCCESS, buttons=buttons))
+    assert not kinds.makes_grid(_task(action="UPSCALE", status=Status.SUCCESS, buttons=buttons))
+    assert not kinds.makes_grid(_task(action=action, status=Status.SUCCESS))
+
+
+def test_refused_buttons_per_family_and_learned():
+    reader = Button("MJ::Job::PicReader::1")
+    analyzer = Button("MJ::Job::PromptAnalyzer::h::SOLO::1")
+    upscale = Button("MJ::JOB::upsample::1::h")
+    assert kinds.refusal(reader, "newapi") and kinds.refusal(analyzer, "newapi")
+    assert kinds.refusal(Button("MJ::Picread::Retry"), "newapi")
+    assert kinds.refusal(upscale, "newapi") is None
+    assert kinds.refusal(reader, "trueai") is None and kinds.refusal(reader, None) is None
+    assert kinds.refusal(upscale, "novicezk")
+    learned = {kinds.refused_prefix("MJ::JOB::pan_left::1::abc::SOLO")}
+    assert learned == {"MJ::JOB::pan_left::"}
+    assert kinds.refusal(Button("MJ::JOB::pan_left::1::other::SOLO"), None, learned)
+    assert kinds.refusal(upscale, None, learned) is None
+
+
+def test_the_row_that_moved_wins_never_the_first_blindly():
+    modal = _task(status=Status.MODAL, action="INPAINT", submit_time=_T0)
+    pending = _task(status=Status.PENDING, action="MODAL", submit_time=_T0)
+    running = _task(
+        status=Status.IN_PROGRESS, submit_time=_T0, start_time=_T0 + timedelta(seconds=5)
+    )
+    # The continued row says MODAL; the kept task takes the action that says what it is.
+    assert kinds.moved_row([modal, pending]) == replace(pending, action="INPAINT")
+    assert kinds.moved_row([running, modal]) is running
+    # Both final (new-api's sweep fails the stale MODAL row, finishTime 0): the latest time.
+    swept = _task(status=Status.FAILURE, submit_time=_T0)
+    done = _task(status=Status.SUCCESS, submit_time=_T0, finish_time=_T0 + timedelta(minutes=2))
+    assert kinds.moved_row([swept, done]) is done and kinds.moved_row([done, swept]) is done
+    with pytest.raises(ValueError):
+        kinds.moved_row([])
+
+
+def test_clocks_of_final_tasks_without_a_finish_time_and_of_modal_ones():
+    start = _T0 + timedelta(seconds=10)
+    later = _T0 + timedelta(hours=2)
+    swept = _task(status=Status.FAILURE, submit_time=_T0, start_time=start)  # finishTime 0
+    assert swept.clock_stops_when_seen
+    seen = _T0 + timedelta(hours=1, seconds=10)
+    assert swept.elapsed(later, first_seen_final=seen) == timedelta(hours=1)
+    assert swept.elapsed(later) == later - start  # not seen yet: the board sets the moment
+    finished = replace(swept, finish_time=start + timedelta(seconds=30))
+    assert not finished.clock_stops_when_seen
+    assert finished.elapsed(later, first_seen_final=seen) == timedelta(seconds=30)
+    running = _task(status=Status.IN_PROGRESS, start_time=start)
+    assert running.elapsed(later, first_seen_final=seen) == later - start  # not final: ignored
+    modal = _task(status=Status.MODAL, submit_time=_T0)
+    entered = _T0 + timedelta(minutes=30)
+    assert modal.elapsed(later) == timedelta(hours=2)
+    assert modal.elapsed(later, modal_since=entered) == timedelta(hours=1, minutes=30)
