@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from mjdash.model.task import Button, Status, Task, describe_custom_id
+from mjdash.model.triage import next_to_triage, triage_count, triaged, waits_for_triage
 from mjdash.net.client import MjError, SubmitResult
 from mjdash.net.submit import EXISTS_OR_MODAL, QUEUED, answer_problem, queue_note
 from mjdash.ui.cells import one_line, short_id
 from mjdash.ui.modal_prompt import ChoiceScreen, ModalAnswer, ModalPromptScreen, modal_kind
 from mjdash.ui.screens import ConfirmScreen
-from mjdash.ui.triage import next_to_triage, triage_count, triaged, waits_for_triage
 
 if TYPE_CHECKING:
     from mjdash.ui.app import MjdashApp

@@ -16,15 +16,17 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.worker import Worker, WorkerState
 
-from mjdash.model.task import Status, Task
+from mjdash.model.board import Board
+from mjdash.model.task import Task
 from mjdash.model.view import TreeRow
 from mjdash.net.client import MidjourneyClient
-from mjdash.net.poller import Poller, PollerState, PollResult
+from mjdash.net.poller import Poller, PollerState
 from mjdash.net.urls import url_refusal
 from mjdash.store.cache import TaskCache
 from mjdash.store.cache_writer import CacheWriter
@@ -151,14 +153,12 @@ class MjdashApp(App[None]):
         if config.ui.theme in self.available_themes:
             self.theme = config.ui.theme
 
-        self.tasks: dict[str, Task] = {}
-        self.not_found: set[str] = set()
-        self.stale: dict[str, str] = {}
-        self.collapsed: set[str] = set()
+        ui = config.ui
+        self.board = Board(
+            stall_after=ui.stall_minutes * 60, queue_stall_after=ui.queue_stall_minutes * 60
+        )
         self._rows: list[TreeRow] = []
         self._row_index: tuple[list[TreeRow], dict[str, TreeRow]] = ([], {})
-        self._triage_version = 0  # bumped when the triage count may have moved: recounted then
-        self._triage_counted: tuple[int, int] | None = None  # (triage version, tasks to triage)
         self._cache_writer = CacheWriter(cache) if cache is not None else None
         self._poll_timer: Timer | None = None
         self._poll_due: float | None = None  # monotonic time the poll timer fires
@@ -167,13 +167,29 @@ class MjdashApp(App[None]):
         self._polling = False
         self._poll_again = False
         self._force_next = False
-        self._last_result: PollResult | None = None
         self._last_poll_at: float | None = None
         self._save_timer: Timer | None = None
         self._save_problem = ""
         self._status_line_text: Text | None = None
         self.actions = Actions(self)
         self.batch = BatchFeatures(self, journal=journal)
+
+    # The board's state, read by the table, the detail pane and the features.
+    @property
+    def tasks(self) -> dict[str, Task]:
+        return self.board.tasks
+
+    @property
+    def not_found(self) -> set[str]:
+        return self.board.not_found
+
+    @property
+    def stale(self) -> dict[str, str]:
+        return self.board.stale
+
+    @property
+    def collapsed(self) -> set[str]:
+        return self.board.collapsed
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -207,7 +223,7 @@ class MjdashApp(App[None]):
     def on_mount(self) -> None:
         ids = self.watchlist.ids
         if self.cache is not None and ids:
-            self.tasks.update(self.cache.load(ids))
+            self.board.load(self.cache.load(ids))
         self.poller.track(ids, known=self.tasks)
         self.batch.start()
         self._apply_layout(self.size.width)
@@ -257,7 +273,7 @@ class MjdashApp(App[None]):
         (`_cells_for`) only while it is on screen, so 10,000 changed rows cost what 40 do.
         `triage=False`: no task entered or left SUCCESS, the triage count stands."""
         if triage:
-            self._triage_version += 1
+            self.board.triage_version += 1
         self.table.show(self._rows_ids(), changed)
 
     def _cells_for(self, task_id: str) -> dict[str, Text]:
@@ -395,73 +411,19 @@ class MjdashApp(App[None]):
     def _apply_poll(self, message: TasksPolled) -> None:
         result = message.result
         self._polling = False
-        self._last_result = result
-        changed: list[str] = []
-        fresh: dict[str, Task] = {}  # the new snapshots, for the cache
-        done: list[str] = []
-        failed: list[str] = []
-        modal: list[str] = []
-        watched = self.watchlist.id_lookup()
-        tasks, stale, not_found = self.tasks, self.stale, self.not_found  # 10,000 rounds
-        success = Status.SUCCESS
-        triage = False  # did a task enter or leave SUCCESS (the status line's triage count)?
-        urgent = False  # a first answer that is final: cached within a second (cache_writer.py)
-        for task_id, task in result.tasks.items():
-            if task_id not in watched:
-                continue
-            old = tasks.get(task_id)
-            # A row marked stale or "not found" must be redrawn even if the task is unchanged.
-            marked = task_id in stale or task_id in not_found
-            if old is task and not marked:
-                continue  # the client hands back the same Task for an unchanged answer
-            if marked:
-                stale.pop(task_id, None)
-                not_found.discard(task_id)
-            # (A different status or progress settles it before comparing every field.)
-            status = task.status
-            if not marked and (
-                old is not None
-                and old.status is status
-                and old.progress == task.progress
-                and old == task
-            ):
-                continue  # an equal answer parsed anew
-            tasks[task_id] = task
-            changed.append(task_id)
-            fresh[task_id] = task
-            if old is None:
-                triage = triage or status is success
-                urgent = urgent or not task.needs_polling
-            elif old.status is not status:
-                triage = triage or status is success or old.status is success
-                if status is success:
-                    done.append(task_id)
-                elif status in (Status.FAILURE, Status.CANCEL):
-                    failed.append(task_id)
-                elif status is Status.MODAL:
-                    modal.append(task_id)
-            elif status is success:
-                triage = True  # its buttons may have changed
-        for task_id in result.not_found:
-            if task_id in watched and task_id not in not_found:
-                not_found.add(task_id)
-                changed.append(task_id)
-        for task_id, reason in result.bad.items():
-            if task_id in watched and stale.get(task_id) != reason:
-                stale[task_id] = reason
-                changed.append(task_id)
+        changes = self.board.apply(result, self.watchlist.id_lookup(), self.now().timestamp())
         if result.tasks or result.requests:
             self._last_poll_at = time.monotonic()
-        # Stall clocks, the journal, the summary, filter/sort re-placing (mjdash/ui/batch.py).
-        self.batch.on_poll(changed)
+        # Member counts, the journal, new stalls, filter/sort re-placing (mjdash/ui/batch.py).
+        self.batch.on_poll(changes)
+        changed = changes.changed
         if changed:
-            if self._cache_writer is not None and fresh:  # written off the UI thread, coalesced
-                urgent = urgent or bool(done or failed or modal)
-                self._cache_writer.put(fresh, urgent=urgent)
-            self._sync_rows(changed, triage=triage)
+            if self._cache_writer is not None and changes.fresh:  # off the UI thread, coalesced
+                self._cache_writer.put(changes.fresh, urgent=changes.urgent or changes.finished)
+            self._sync_rows(changed, triage=False)  # the board counted triage moves itself
             if self.selected_id in changed:
                 self._show_selected()
-        digest = self.batch.digest(done, failed, modal)  # + new stalls, "batch complete"
+        digest = self.batch.digest(changes.done, changes.failed, changes.modal)
         if digest is not None:
             self.post_message(digest)
         # The poll's frame is also the tick's (the clocks of the rows it did not change), and
@@ -501,14 +463,18 @@ class MjdashApp(App[None]):
         self._tick()
 
     def _tick(self) -> None:
+        try:
+            table = self.table
+        except NoMatches:
+            return  # the screen is being torn down (a tick can fire during shutdown)
         now = self.now()
         changes = {}
-        for task_id in self.table.visible_keys():
+        for task_id in table.visible_keys():
             task = self.tasks.get(task_id)
             if task is not None and task.status.is_running:
                 changes[task_id] = {"elapsed": elapsed_text(task, now)}
         if changes:
-            self.table.update_cells(changes)
+            table.update_cells(changes)
         self.batch.tick(now)  # new stalls, visible stall clocks, the ETA text
         # "(3 minutes ago)" moves for a finished task too; only changed clock lines are redrawn.
         self.detail.refresh_times(now)
@@ -526,15 +492,14 @@ class MjdashApp(App[None]):
         )
 
     def _render_status_line(self) -> None:
-        # Counting what is left to triage walks every task: only after a change, not per tick.
-        if self._triage_counted is None or self._triage_counted[0] != self._triage_version:
-            self._triage_counted = (self._triage_version, self.actions.count())
+        # Counting what is left to triage walks every task: the board recounts after a change.
+        triage = self.board.triage_left(self.watchlist.entries)
         text = render_status_line(
             self._poll_view(),
             self.key_env,
             total=len(self.watchlist),
             missing=len(self.not_found),
-            triage=self._triage_counted[1],
+            triage=triage,
         )
         if text != self._status_line_text:
             self._status_line_text = text
@@ -547,7 +512,7 @@ class MjdashApp(App[None]):
         if not added:
             return added
         known = self.cache.load(added) if self.cache is not None else {}
-        self.tasks.update(known)
+        self.board.load(known)
         self.poller.track(added, known=known)
         self._rebuild_rows()
         self._save_soon()
@@ -558,10 +523,7 @@ class MjdashApp(App[None]):
     def remove_ids(self, ids: list[str]) -> None:
         removed = self.watchlist.remove(ids)
         self.poller.untrack(removed)
-        for task_id in removed:
-            self.tasks.pop(task_id, None)
-            self.not_found.discard(task_id)
-            self.stale.pop(task_id, None)
+        self.board.forget(removed)
         self._rebuild_rows()
         self._show_selected()
         self._save_soon()
@@ -799,13 +761,8 @@ class MjdashApp(App[None]):
         task_id = self.selected_id
         if task_id is None:
             return
-        if task_id in self.collapsed:
-            self.collapsed.discard(task_id)
-        elif any(e.parent == task_id for e in self.watchlist.entries):
-            self.collapsed.add(task_id)
-        else:
-            return
-        self._rebuild_rows()
+        if self.board.toggle_fold(task_id, bool(self.watchlist.children(task_id))):
+            self._rebuild_rows()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

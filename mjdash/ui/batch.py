@@ -21,7 +21,8 @@ from textual.widgets import Input, TextArea
 
 from mjdash.media import images
 from mjdash.model import export, notify
-from mjdash.model.insight import SAME, BatchStats, StallTracker, Summary, task_part
+from mjdash.model.board import Changes
+from mjdash.model.insight import BatchStats, Summary, task_part
 from mjdash.model.task import Status, Task
 from mjdash.model.view import SHOW_LABELS, SORT_LABELS, TreeRow, ViewState, arrange, matches
 from mjdash.store import atomic, paths
@@ -48,8 +49,8 @@ class BatchFeatures:
         ui = app.config.ui
         self.view = ViewState.from_dict(app.watchlist.view)
         self.stats = BatchStats()  # the rows that pass the filter: the summary line
-        self.everything = BatchStats()  # every watched task: "batch complete"
-        self.stalls = StallTracker(ui.stall_minutes * 60, ui.queue_stall_minutes * 60)
+        self.everything = app.board.everything  # every watched task: "batch complete"
+        self.stalls = app.board.stalls
         self.journal = journal if journal is not None else Journal()
         self.journal_writer = JournalWriter(self.journal)
         cfg = app.config.notify
@@ -102,15 +103,9 @@ class BatchFeatures:
     def start(self) -> None:
         """On mount, after the cache is loaded: restore stall clocks from the journal."""
         app = self.app
-        now = self._now()
         ids = app.watchlist.ids
-        for record in self.journal.latest(ids).values():
-            self.stalls.restore(record.id, record.ts, (record.new, record.progress))
-        for task_id in ids:
-            task = app.tasks.get(task_id)
-            if task is not None:
-                self.stalls.observe(task, now)
-        self.stalls.check(now)  # stalled while we were away: flagged, not announced
+        latest = ((r.id, r.ts, r.new, r.progress) for r in self.journal.latest(ids).values())
+        app.board.restore_clocks(latest, ids, self._now())
         self.preview.enabled = app.config.ui.preview
 
     # --- rows -------------------------------------------------------------------------------
@@ -182,43 +177,31 @@ class BatchFeatures:
 
     # --- polls ------------------------------------------------------------------------------
 
-    def on_poll(self, changed: list[str]) -> None:
-        """After a poll updated `app.tasks` for `changed` ids (before their rows are synced)."""
+    def on_poll(self, changes: Changes) -> None:
+        """After the board merged a poll (before the changed rows are synced): the summary's
+        member counts, the journal, new stalls, re-placing rows under a filter or a sort."""
         app = self.app
-        now = self._now()
-        records: list[Record] = []
-        succeeded: list[Task] = []
+        changed = changes.changed
         replace = False
-        # Per changed task (10,000 on a big poll): the loop's lookups hoisted.
-        tasks, not_found = app.tasks, app.not_found
-        update_stall, forget_stall, same = self.stalls.update, self.stalls.forget, SAME
-        put_everything = self.everything.put_part
-        # With nothing filtered out the summary's stats are `everything` (see `arrange`).
+        # With nothing filtered out the summary's stats are the board's `everything`, already
+        # counted (see `arrange`); per changed task (10,000 on a big poll) lookups are hoisted.
         put_member = None if self.stats is self.everything else self.stats.put_part
-        members = self.members
         placed = not self.view.is_default  # a filter or a sort: changes may re-place rows
-        success = Status.SUCCESS
-        for task_id in changed:
-            task = tasks.get(task_id)
-            missing = task_id in not_found
-            if task is not None and not missing:
-                before = update_stall(task, now)
-                if before is not same:
-                    status = task.status_text
-                    old = before[0] if before is not None else None
-                    records.append(Record(now, task_id, old, status, task.progress))
-                    if task.status is success and old != status:
-                        succeeded.append(task)
-            else:
-                forget_stall((task_id,))
-            part = task_part(task, missing)
-            put_everything(task_id, part)
-            if put_member is not None and task_id in members:
-                put_member(task_id, part)
-            if placed and not replace:
-                replace = self._moves(task_id, task, missing)
-        self.journal_writer.put(records)  # written off the UI thread
-        new = self.stalls.check(now)
+        if put_member is not None or placed:
+            tasks, not_found, members = app.tasks, app.not_found, self.members
+            for task_id in changed:
+                task = tasks.get(task_id)
+                missing = task_id in not_found
+                if put_member is not None and task_id in members:
+                    put_member(task_id, task_part(task, missing))
+                if placed and not replace:
+                    replace = self._moves(task_id, task, missing)
+        if changes.transitions:
+            now = self._now()
+            self.journal_writer.put(
+                [Record(now, t.id, t.old, t.new, t.progress) for t in changes.transitions]
+            )  # written off the UI thread
+        new = changes.new_stalls
         if new:
             self._new_stalls += new
             replace = replace or self.view.show == "stalled"
@@ -228,6 +211,7 @@ class BatchFeatures:
             app._show_selected()
         elif changed or new:  # nothing changed: nothing to recount (the ETA ticks by itself)
             self._refresh_summary()
+        succeeded = changes.succeeded
         if succeeded and app.config.ui.auto_download:
             self._start_downloads([t for t in succeeded if t.image_url], quiet=True)
 
