@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from mjdash.model.task import Button, Status, Task, describe_custom_id
-from mjdash.model.triage import next_to_triage, triage_count, triaged, waits_for_triage
+from mjdash.model.triage import next_to_triage, triaged, waits_for_triage
 from mjdash.net.client import MjError, SubmitResult
 from mjdash.net.submit import EXISTS_OR_MODAL, QUEUED, answer_problem, queue_note
 from mjdash.ui.cells import one_line, short_id
@@ -27,7 +27,7 @@ from mjdash.ui.modal_prompt import ChoiceScreen, ModalAnswer, ModalPromptScreen,
 from mjdash.ui.screens import ConfirmScreen
 
 if TYPE_CHECKING:
-    from mjdash.ui.app import MjdashApp
+    from mjdash.ui.host import Dashboard
 
 ACTION_PATH = "/mj/submit/action"
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -90,7 +90,7 @@ def find_numbered(task: Task, kind: str, number: int) -> Button | None:
 class Actions:
     """Everything the action keys do, for one MjdashApp."""
 
-    def __init__(self, app: MjdashApp) -> None:
+    def __init__(self, app: Dashboard) -> None:
         self.app = app
         self._sending: set[tuple[str, str]] = set()  # (task id, customId or "modal") in flight
 
@@ -99,24 +99,20 @@ class Actions:
     def _refresh(self, ids: list[str]) -> None:
         """Rows, detail and status line after a watchlist change these ids' marks depend on."""
         app = self.app
-        app._sync_rows(ids)
-        app._show_selected()
-        app._render_status_line()
+        app.sync_rows(ids)
+        app.show_selected()
+        app.render_status_line()
 
     def reveal(self, task_id: str) -> None:
         """Unfold every ancestor of `task_id` so its row is in the table."""
         app = self.app
-        seen: set[str] = set()
-        entry = app.watchlist.get(task_id)
-        unfolded = False
-        while entry is not None and entry.parent and entry.parent not in seen:
-            seen.add(entry.parent)
-            if entry.parent in app.collapsed:
-                app.collapsed.discard(entry.parent)
-                unfolded = True
-            entry = app.watchlist.get(entry.parent)
-        if unfolded:
-            app._rebuild_rows()
+
+        def parent_of(child: str) -> str:
+            entry = app.watchlist.get(child)
+            return entry.parent if entry else ""
+
+        if app.board.unfold_ancestors(task_id, parent_of):
+            app.rebuild_rows()
 
     def select_task(self, task_id: str) -> bool:
         app = self.app
@@ -337,7 +333,7 @@ class Actions:
         app.add_ids([child], parent=parent_id)  # tracks it, saves soon, polls soon
         if parent_id in app.watchlist:
             app.watchlist.mark_used(parent_id, button.custom_id)
-            app._save_soon()
+            app.save_soon()
         self.reveal(child)
         app.table.select(child)
         app.table.focus()
@@ -450,14 +446,11 @@ class Actions:
 
         def picked(choice: tuple[str, str] | None) -> None:
             if choice is not None:
-                app._copy(f"{button.name} {choice[0]}", choice[1])
+                app.copy_value(f"{button.name} {choice[0]}", choice[1])
 
         app.push_screen(ChoiceScreen(title, choices), callback=picked)
 
     # --- triage -----------------------------------------------------------------------------
-
-    def count(self) -> int:
-        return triage_count(self.app.watchlist.entries, self.app.tasks)
 
     def next(self) -> None:
         """n: the next finished task with no button used and not dismissed."""
@@ -488,7 +481,7 @@ class Actions:
                 children.setdefault(entry.parent, []).append(entry.id)
         order: list[str] = []
         seen: set[str] = set()
-        for row in app._rows:
+        for row in app.rows:
             stack = [row.id]
             while stack:
                 task_id = stack.pop()
@@ -509,7 +502,7 @@ class Actions:
             return
         dismissed = not entry.dismissed
         app.watchlist.set_dismissed(task_id, dismissed)
-        app._save_soon()
+        app.save_soon()
         self._refresh([task_id])
         if dismissed:
             self.app.say(f"Dismissed {task_id} (x again undoes).", timeout=2)
@@ -517,11 +510,6 @@ class Actions:
             self.app.say(f"{task_id} is back in triage.", timeout=2)
 
     # --- rows and lineage -------------------------------------------------------------------
-
-    def row_flags(self, task_id: str) -> tuple[bool, bool]:
-        """(dismissed, a button was used): part of the row's signature."""
-        entry = self.app.watchlist.get(task_id)
-        return (entry.dismissed, bool(entry.used)) if entry else (False, False)
 
     def decorate_row(self, task_id: str, cells: dict[str, Text]) -> dict[str, Text]:
         """✓ after the status of a handled task; a dismissed task's row is dimmed."""

@@ -157,7 +157,7 @@ class MjdashApp(App[None]):
         self.board = Board(
             stall_after=ui.stall_minutes * 60, queue_stall_after=ui.queue_stall_minutes * 60
         )
-        self._rows: list[TreeRow] = []
+        self.rows: list[TreeRow] = []
         self._row_index: tuple[list[TreeRow], dict[str, TreeRow]] = ([], {})
         self._cache_writer = CacheWriter(cache) if cache is not None else None
         self._poll_timer: Timer | None = None
@@ -227,10 +227,10 @@ class MjdashApp(App[None]):
         self.poller.track(ids, known=self.tasks)
         self.batch.start()
         self._apply_layout(self.size.width)
-        self._rebuild_rows()
+        self.rebuild_rows()
         self.table.focus()
-        self._show_selected()
-        self._render_status_line()
+        self.show_selected()
+        self.render_status_line()
         self._start_ticking()
         if self.watchlist.warnings:
             self.notify(
@@ -255,37 +255,37 @@ class MjdashApp(App[None]):
         self.detail.styles.width = detail_width if wide else "100%"
         keys, prompt_width = columns_for_width(table_width)
         if self.table.set_layout(keys, prompt_width):
-            self._sync_rows(self._rows_ids())
+            self.sync_rows(self.row_ids())
 
     # --- rows -------------------------------------------------------------------------------
 
-    def _rows_ids(self) -> list[str]:
-        return [row.id for row in self._rows]
+    def row_ids(self) -> list[str]:
+        return [row.id for row in self.rows]
 
-    def _rebuild_rows(self) -> None:
+    def rebuild_rows(self) -> None:
         """Recompute the tree (watchlist changed, a fold toggled) and sync the table."""
         # The tree, filtered and sorted by the view state (mjdash/ui/batch.py, mjdash/view.py).
-        self._rows = self.batch.arrange(self.watchlist.entries, self.collapsed)
-        self._sync_rows(self._rows_ids())
+        self.rows = self.batch.arrange(self.watchlist.entries, self.collapsed)
+        self.sync_rows(self.row_ids())
 
-    def _sync_rows(self, changed: Iterable[str], *, triage: bool = True) -> None:
-        """Show `self._rows`; the rows in `changed` get new cells. TaskTable builds a row's cells
+    def sync_rows(self, changed: Iterable[str], *, triage: bool = True) -> None:
+        """Show `self.rows`; the rows in `changed` get new cells. TaskTable builds a row's cells
         (`_cells_for`) only while it is on screen, so 10,000 changed rows cost what 40 do.
         `triage=False`: no task entered or left SUCCESS, the triage count stands."""
         if triage:
             self.board.triage_version += 1
-        self.table.show(self._rows_ids(), changed)
+        self.table.show(self.row_ids(), changed)
 
     def _cells_for(self, task_id: str) -> dict[str, Text]:
         rows, by_id = self._row_index
-        if rows is not self._rows:
-            rows = self._rows
+        if rows is not self.rows:
+            rows = self.rows
             by_id = {row.id: row for row in rows}
             self._row_index = (rows, by_id)
         row = by_id.get(task_id) or TreeRow(task_id, 0, False, False)
-        return self._row_cells(row, self.now())
+        return self.row_cells(row, self.now())
 
-    def _row_cells(self, row: TreeRow, now: datetime) -> dict[str, Text]:
+    def row_cells(self, row: TreeRow, now: datetime) -> dict[str, Text]:
         task_id = row.id
         task = self.tasks.get(task_id)
         if row.depth:
@@ -327,7 +327,7 @@ class MjdashApp(App[None]):
         task_id = self.selected_id
         return self.tasks.get(task_id) if task_id else None
 
-    def _detail_model(self, task_id: str) -> DetailModel:
+    def detail_model(self, task_id: str) -> DetailModel:
         entry = self.watchlist.get(task_id)
         children = self.watchlist.children(task_id)  # indexed, not a scan of every entry
         # Change times survive restarts: the journal restores them (mjdash/ui/batch.py).
@@ -347,13 +347,13 @@ class MjdashApp(App[None]):
             **self.batch.stall_fields(task_id),
         )
 
-    def _show_selected(self) -> None:
+    def show_selected(self) -> None:
         task_id = self.selected_id
-        self.detail.show(self._detail_model(task_id) if task_id else None, self.now())
+        self.detail.show(self.detail_model(task_id) if task_id else None, self.now())
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_selected()
+        self.show_selected()
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -407,8 +407,8 @@ class MjdashApp(App[None]):
             self.say(f"poll failed: {kind}", severity="error")
             self._schedule_poll(30)
 
-    @on(TasksPolled)
-    def _apply_poll(self, message: TasksPolled) -> None:
+    def on_tasks_polled(self, message: TasksPolled) -> None:
+        """A poll answer: the board merges it, then only the changed rows are redrawn."""
         result = message.result
         self._polling = False
         changes = self.board.apply(result, self.watchlist.id_lookup(), self.now().timestamp())
@@ -420,15 +420,15 @@ class MjdashApp(App[None]):
         if changed:
             if self._cache_writer is not None and changes.fresh:  # off the UI thread, coalesced
                 self._cache_writer.put(changes.fresh, urgent=changes.urgent or changes.finished)
-            self._sync_rows(changed, triage=False)  # the board counted triage moves itself
+            self.sync_rows(changed, triage=False)  # the board counted triage moves itself
             if self.selected_id in changed:
-                self._show_selected()
+                self.show_selected()
         digest = self.batch.digest(changes.done, changes.failed, changes.modal)
         if digest is not None:
             self.post_message(digest)
         # The poll's frame is also the tick's (the clocks of the rows it did not change), and
         # the next ticks count from here: with polls every 2 s, two frames a poll, not three.
-        self._tick()
+        self.tick()
         self._start_ticking()
         if self._poll_again:
             self._poll_again = False
@@ -460,9 +460,9 @@ class MjdashApp(App[None]):
             self._polling and now - self._poll_started < TICK_MERGE
         ):
             return
-        self._tick()
+        self.tick()
 
-    def _tick(self) -> None:
+    def tick(self) -> None:
         try:
             table = self.table
         except NoMatches:
@@ -478,7 +478,7 @@ class MjdashApp(App[None]):
         self.batch.tick(now)  # new stalls, visible stall clocks, the ETA text
         # "(3 minutes ago)" moves for a finished task too; only changed clock lines are redrawn.
         self.detail.refresh_times(now)
-        self._render_status_line()
+        self.render_status_line()
 
     def _poll_view(self) -> PollView:
         polled_ago = None if self._last_poll_at is None else time.monotonic() - self._last_poll_at
@@ -491,7 +491,7 @@ class MjdashApp(App[None]):
             save_problem=self._save_problem,
         )
 
-    def _render_status_line(self) -> None:
+    def render_status_line(self) -> None:
         # Counting what is left to triage walks every task: the board recounts after a change.
         triage = self.board.triage_left(self.watchlist.entries)
         text = render_status_line(
@@ -514,8 +514,8 @@ class MjdashApp(App[None]):
         known = self.cache.load(added) if self.cache is not None else {}
         self.board.load(known)
         self.poller.track(added, known=known)
-        self._rebuild_rows()
-        self._save_soon()
+        self.rebuild_rows()
+        self.save_soon()
         if self.auto_poll and not self.poller.paused:
             self.poll()
         return added
@@ -524,11 +524,11 @@ class MjdashApp(App[None]):
         removed = self.watchlist.remove(ids)
         self.poller.untrack(removed)
         self.board.forget(removed)
-        self._rebuild_rows()
-        self._show_selected()
-        self._save_soon()
+        self.rebuild_rows()
+        self.show_selected()
+        self.save_soon()
 
-    def _save_soon(self) -> None:
+    def save_soon(self) -> None:
         if self._save_timer is not None:
             self._save_timer.stop()
         self._save_timer = self.set_timer(SAVE_DELAY, self.save_watchlist, name="save")
@@ -548,16 +548,16 @@ class MjdashApp(App[None]):
                     markup=False,
                 )
             self._save_problem = problem
-            self._render_status_line()
+            self.render_status_line()
             return False
         if self._save_problem:
             self._save_problem = ""
-            self._render_status_line()
+            self.render_status_line()
         before = self.batch.arranged_ids  # every id placed, shown or filtered out
         if set(self.watchlist.ids) != before:
             # Another mjdash changed the file: show its ids too.
             self.poller.track(self.watchlist.ids, known=self.tasks)
-            self._rebuild_rows()
+            self.rebuild_rows()
         return True
 
     def _handle_exception(self, error: Exception) -> None:
@@ -637,7 +637,7 @@ class MjdashApp(App[None]):
         """A toast whose text is never read as markup: messages often quote server text."""
         self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
 
-    def _copy(self, what: str, value: str) -> None:
+    def copy_value(self, what: str, value: str) -> None:
         report = copy_text(self, value)
         self.notify(
             f"{value}\n{report.describe()}",
@@ -651,18 +651,18 @@ class MjdashApp(App[None]):
         if button is None:
             self.notify("This task has no buttons (yet).", severity="warning")
             return
-        self._copy(f"{button.name} customId", button.custom_id)
+        self.copy_value(f"{button.name} customId", button.custom_id)
 
     def action_copy_task_id(self) -> None:
         if self.selected_id:
-            self._copy("task id", self.selected_id)
+            self.copy_value("task id", self.selected_id)
 
     def action_copy_image_url(self) -> None:
         task = self.selected_task
         if task is None or not task.image_url:
             self.notify("No image URL for this task (yet).", severity="warning")
             return
-        self._copy("image URL", task.image_url)
+        self.copy_value("image URL", task.image_url)
 
     def action_open_image(self) -> None:
         task = self.selected_task
@@ -684,7 +684,7 @@ class MjdashApp(App[None]):
         self.poller.paused = not self.poller.paused
         if not self.poller.paused and self.auto_poll:
             self._schedule_poll(0)
-        self._render_status_line()
+        self.render_status_line()
 
     def _step_interval(self, direction: int) -> None:
         current = self.poller.interval
@@ -696,7 +696,7 @@ class MjdashApp(App[None]):
             new = options[0] if options else INTERVAL_STEPS[-1]
         self.poller.interval = new
         self.say(f"Polling every {new:g}s", timeout=2)
-        self._render_status_line()
+        self.render_status_line()
 
     def action_faster(self) -> None:
         self._step_interval(-1)
@@ -762,7 +762,7 @@ class MjdashApp(App[None]):
         if task_id is None:
             return
         if self.board.toggle_fold(task_id, bool(self.watchlist.children(task_id))):
-            self._rebuild_rows()
+            self.rebuild_rows()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

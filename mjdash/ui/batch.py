@@ -28,10 +28,11 @@ from mjdash.model.view import SHOW_LABELS, SORT_LABELS, TreeRow, ViewState, arra
 from mjdash.store import atomic, paths
 from mjdash.store.journal import Journal, JournalWriter, Record
 from mjdash.ui.messages import TasksFinished
+from mjdash.ui.terminal import write_escape
 
 if TYPE_CHECKING:
-    from mjdash.ui.app import MjdashApp
     from mjdash.ui.filterbar import FilterBar
+    from mjdash.ui.host import Dashboard
     from mjdash.ui.preview import ImagePreview
     from mjdash.ui.summary import SummaryLine
 
@@ -44,7 +45,7 @@ def download_folder(setting: str) -> Path:
 
 
 class BatchFeatures:
-    def __init__(self, app: MjdashApp, journal: Journal | None = None) -> None:
+    def __init__(self, app: Dashboard, journal: Journal | None = None) -> None:
         self.app = app
         ui = app.config.ui
         self.view = ViewState.from_dict(app.watchlist.view)
@@ -111,7 +112,7 @@ class BatchFeatures:
     # --- rows -------------------------------------------------------------------------------
 
     def arrange(self, entries, collapsed) -> list[TreeRow]:
-        """The rows for the table (app._rebuild_rows); recounts the summary when members moved."""
+        """The rows for the table (app.rebuild_rows); recounts the summary when members moved."""
         app = self.app
         rows, members = arrange(
             entries,
@@ -205,10 +206,10 @@ class BatchFeatures:
         if new:
             self._new_stalls += new
             replace = replace or self.view.show == "stalled"
-            app._sync_rows(new)
+            app.sync_rows(new)
         if replace:
-            app._rebuild_rows()
-            app._show_selected()
+            app.rebuild_rows()
+            app.show_selected()
         elif changed or new:  # nothing changed: nothing to recount (the ETA ticks by itself)
             self._refresh_summary()
         succeeded = changes.succeeded
@@ -280,9 +281,7 @@ class BatchFeatures:
 
     def _osc(self, sequence: str) -> None:
         self.sent_osc.append(sequence)
-        driver = self.app._driver
-        if driver is not None and not self.app.is_headless:
-            driver.write(sequence)
+        write_escape(self.app, sequence)
 
     # --- the tick ---------------------------------------------------------------------------
 
@@ -294,12 +293,12 @@ class BatchFeatures:
         if new:
             self._new_stalls += new
             if self.view.show == "stalled":
-                app._rebuild_rows()
+                app.rebuild_rows()
             else:
-                app._sync_rows(new)
+                app.sync_rows(new)
                 self._refresh_summary()
             if app.selected_id in new:
-                app._show_selected()
+                app.show_selected()
         stalled = self.stalls.stalled
         if stalled:
             changes = {
@@ -342,11 +341,11 @@ class BatchFeatures:
             return
         app = self.app
         self.view = view
-        app._rebuild_rows()
-        app._show_selected()
+        app.rebuild_rows()
+        app.show_selected()
         with contextlib.suppress(TypeError, ValueError):
             app.watchlist.view = {**app.watchlist.view, **view.to_dict()}
-            app._save_soon()
+            app.save_soon()
         if announce:
             shown = len(self.members)
             total = len(self._all_ids)
@@ -389,7 +388,7 @@ class BatchFeatures:
         if task is not None and task.status is Status.SUCCESS and task.image_url:
             self._start_downloads([task], quiet=False, overwrite=True)
             return
-        ids = [row.id for row in app._rows] or list(self._member_order)
+        ids = [row.id for row in app.rows] or list(self._member_order)
         tasks = [
             app.tasks[i]
             for i in ids
@@ -447,7 +446,7 @@ class BatchFeatures:
         """E: the rows in view (filter and sort applied) to a file in the download folder."""
         app = self.app
         fmt = app.config.ui.export_format
-        order = [row.id for row in app._rows]
+        order = [row.id for row in app.rows]
         shown = set(order)
         order += [i for i in self._member_order if i not in shown]  # folded children too
         text = export.render(export.records_for(order, app.tasks), fmt)

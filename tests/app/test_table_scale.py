@@ -40,16 +40,16 @@ async def test_a_poll_changing_every_row_builds_only_the_rows_on_screen(sim_fact
         await app.poll(force=True).wait()
         await pilot.pause()
         built: list[str] = []
-        row_cells = app._row_cells
+        row_cells = app.row_cells
 
         def counting(row, now):
             built.append(row.id)
             return row_cells(row, now)
 
-        app._row_cells = counting
-        app._apply_poll(TasksPolled(everything_changed(app, 42)))
+        app.row_cells = counting
+        app.post_message(TasksPolled(everything_changed(app, 42)))
         await pilot.pause()
-        order = app._rows_ids()  # display order (children under their parents)
+        order = app.row_ids()  # display order (children under their parents)
         assert sorted(order) == sorted(ids)
         assert 0 < len(built) <= SIZE[1]  # 400 rows changed, one screenful was built
         assert set(built) <= set(order[: SIZE[1]])
@@ -71,7 +71,7 @@ async def test_a_poll_changing_every_row_builds_only_the_rows_on_screen(sim_fact
         written = []
         update_cell = app.table.update_cell
         app.table.update_cell = lambda *a, **k: (written.append(a[:2]), update_cell(*a, **k))
-        app._apply_poll(TasksPolled(everything_changed(app, 42)))
+        app.post_message(TasksPolled(everything_changed(app, 42)))
         await pilot.pause()
         assert built == [] and written == []
 
@@ -86,13 +86,13 @@ async def test_startup_with_cached_tasks_builds_one_screenful(sim_factory, tmp_p
     requests = sim.stats()["total"]
     again = make_app(sim, tmp_path, auto_poll=False)
     built: list[str] = []
-    row_cells = again._row_cells
-    again._row_cells = lambda row, now: (built.append(row.id), row_cells(row, now))[1]
+    row_cells = again.row_cells
+    again.row_cells = lambda row, now: (built.append(row.id), row_cells(row, now))[1]
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert again.table.row_count == 400
         assert len(set(built)) <= SIZE[1]
-        top = again._rows_ids()[0]
+        top = again.row_ids()[0]
         assert again.table.get_cell(top, "status") == status_text(again.tasks[top])
         assert len(again.tasks) == 400  # every cached task is known, without a request
     assert sim.stats()["total"] == requests
@@ -147,8 +147,8 @@ async def test_a_tick_next_to_a_poll_is_drawn_with_it(sim_factory, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         ticks: list[float] = []
-        tick = app._tick
-        app._tick = lambda: (ticks.append(time.monotonic()), tick())
+        tick = app.tick
+        app.tick = lambda: (ticks.append(time.monotonic()), tick())
         app._poll_due = time.monotonic() + 0.1  # a poll about to start
         app._on_tick_timer()
         assert ticks == []
@@ -160,5 +160,6 @@ async def test_a_tick_next_to_a_poll_is_drawn_with_it(sim_factory, tmp_path):
         app._on_tick_timer()
         assert len(ticks) == 2
         app._polling = False
-        app._apply_poll(TasksPolled(everything_changed(app, 7)))
+        app.post_message(TasksPolled(everything_changed(app, 7)))
+        await pilot.pause()
         assert len(ticks) == 3  # the poll's answer ticks in the same frame

@@ -415,7 +415,7 @@ async def measure_ui(
             drawn.clear()
             spent.clear()
             start = time.perf_counter()
-            app._apply_poll(TasksPolled(result(polled)))
+            app.on_tasks_polled(TasksPolled(result(polled)))
             elapsed = time.perf_counter() - start
             in_batch = sum(spent)
             await pilot.pause()
@@ -429,11 +429,11 @@ async def measure_ui(
                 batches.append(in_batch)
             # The same answer again: nothing changed, so nothing should run.
             start = time.perf_counter()
-            app._apply_poll(TasksPolled(result(polled)))
+            app.on_tasks_polled(TasksPolled(result(polled)))
             idles.append(time.perf_counter() - start)
             await pilot.pause()
             start = time.perf_counter()
-            app._tick()
+            app.tick()
             ticks.append(time.perf_counter() - start)
         # Control: a poll that changed only the rows on screen. Same drawing work as above;
         # the difference is what walking 10,000 changed tasks just before does to the frame.
@@ -444,7 +444,7 @@ async def measure_ui(
             gc.collect()
             gc.disable()
             drawn.clear()
-            app._apply_poll(TasksPolled(result(polled)))
+            app.on_tasks_polled(TasksPolled(result(polled)))
             await pilot.pause()
             await pilot.pause()
             gc.enable()
