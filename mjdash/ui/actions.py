@@ -17,6 +17,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual.binding import Binding
 
 from mjdash.model.task import Button, Status, Task, describe_custom_id
 from mjdash.model.triage import next_to_triage, triaged, waits_for_triage
@@ -88,7 +89,51 @@ def find_numbered(task: Task, kind: str, number: int) -> Button | None:
 
 
 class Actions:
-    """Everything the action keys do, for one MjdashApp."""
+    """Everything the action keys do, for one dashboard: the keys and what they do, together.
+
+    Enter on a button presses it (the app's OptionSelected handler calls `press_highlighted`).
+    """
+
+    BINDINGS = [
+        Binding("1", "press('upscale', 1)", "Press U1", show=False, id="press_u1"),
+        Binding("2", "press('upscale', 2)", "Press U2", show=False, id="press_u2"),
+        Binding("3", "press('upscale', 3)", "Press U3", show=False, id="press_u3"),
+        Binding("4", "press('upscale', 4)", "Press U4", show=False, id="press_u4"),
+        Binding(
+            "exclamation_mark",
+            "press('variation', 1)",
+            "Press V1",
+            key_display="!",
+            show=False,
+            id="press_v1",
+        ),
+        Binding(
+            "at", "press('variation', 2)", "Press V2", key_display="@", show=False, id="press_v2"
+        ),
+        Binding(
+            "number_sign",
+            "press('variation', 3)",
+            "Press V3",
+            key_display="#",
+            show=False,
+            id="press_v3",
+        ),
+        Binding(
+            "dollar_sign",
+            "press('variation', 4)",
+            "Press V4",
+            key_display="$",
+            show=False,
+            id="press_v4",
+        ),
+        Binding("z", "choose('zoom')", "Zoom…", show=False, id="choose('zoom')"),
+        Binding("P", "choose('pan')", "Pan…", show=False, id="choose('pan')"),
+        Binding("m", "finish_modal", "MODAL prompt", show=False, id="finish_modal"),
+        Binding("C", "copy_as", "Copy as…", show=False, id="copy_as"),
+        Binding("n", "next_triage", "Next to triage", id="next_triage"),
+        Binding("x", "toggle_dismissed", "Dismiss", show=False, id="toggle_dismissed"),
+        Binding("h", "jump_parent", "Parent", show=False, id="jump_parent"),
+    ]
 
     def __init__(self, app: Dashboard) -> None:
         self.app = app
@@ -114,7 +159,7 @@ class Actions:
         if app.board.unfold_ancestors(task_id, parent_of):
             app.rebuild_rows()
 
-    def select_task(self, task_id: str) -> bool:
+    def action_select_task(self, task_id: str) -> bool:
         app = self.app
         if task_id not in app.watchlist:
             self.app.say(f"Task {task_id} is not watched.", severity="warning")
@@ -145,7 +190,7 @@ class Actions:
             return
         self.request_press(task_id, button)
 
-    def press_numbered(self, kind: str, number: int) -> None:
+    def action_press(self, kind: str, number: int) -> None:
         """1-4: U1-U4; !@#$: V1-V4 on the selected grid."""
         app = self.app
         task_id, task = app.selected_id, app.selected_task
@@ -162,7 +207,7 @@ class Actions:
             return
         self.request_press(task_id, button)
 
-    def choose(self, family: str) -> None:
+    def action_choose(self, family: str) -> None:
         """z: zoom buttons; P: pan buttons of the selected upscale, in a small dialog."""
         app = self.app
         task_id, task = app.selected_id, app.selected_task
@@ -341,7 +386,7 @@ class Actions:
 
     # --- MODAL ------------------------------------------------------------------------------
 
-    def finish_modal(self) -> None:
+    def action_finish_modal(self) -> None:
         """m: the prompt dialog for the selected MODAL task."""
         app = self.app
         task_id, task = app.selected_id, app.selected_task
@@ -425,7 +470,7 @@ class Actions:
 
     # --- copy -------------------------------------------------------------------------------
 
-    def copy_as(self) -> None:
+    def action_copy_as(self) -> None:
         """C: choose how to copy the highlighted button (customId, JSON body, curl line)."""
         app = self.app
         task_id = app.selected_id
@@ -452,7 +497,7 @@ class Actions:
 
     # --- triage -----------------------------------------------------------------------------
 
-    def next(self) -> None:
+    def action_next_triage(self) -> None:
         """n: the next finished task with no button used and not dismissed."""
         app = self.app
         entries = app.watchlist.entries
@@ -469,7 +514,7 @@ class Actions:
                 else "Nothing to triage: every finished task was acted on or dismissed."
             )
             return
-        self.select_task(target)
+        self.action_select_task(target)
 
     def _order_through_folds(self) -> list[str]:
         """The table's order (its sort and filter), folded children included after their
@@ -493,7 +538,7 @@ class Actions:
                     stack.extend(reversed(children.get(task_id, [])))
         return order
 
-    def toggle_dismissed(self) -> None:
+    def action_toggle_dismissed(self) -> None:
         """x: dismiss the selected task (kept in the watchlist, marked done), or undo."""
         app = self.app
         task_id = app.selected_id
@@ -523,7 +568,7 @@ class Actions:
             cells = {key: _dimmed(value) for key, value in cells.items()}
         return cells
 
-    def jump_to_parent(self) -> None:
+    def action_jump_parent(self) -> None:
         """h: select the selected task's parent."""
         app = self.app
         task_id = app.selected_id
@@ -531,7 +576,7 @@ class Actions:
         if entry is None or not entry.parent:
             self.app.say("This task has no parent (it was added by id).", severity="warning")
             return
-        self.select_task(entry.parent)
+        self.action_select_task(entry.parent)
 
 
 def _dimmed(text: Text) -> Text:

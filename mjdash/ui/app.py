@@ -77,54 +77,10 @@ class MjdashApp(App[None]):
         Binding("plus,equals_sign", "faster", "Faster", key_display="+", show=False, id="faster"),
         Binding("minus", "slower", "Slower", key_display="-", show=False, id="slower"),
         Binding("space", "toggle_collapse", "Fold", show=False, id="toggle_collapse"),
-        # Acting on tasks (mjdash/ui/actions.py): enter on a button presses it.
-        Binding("1", "press_upscale(1)", "Press U1", show=False, id="press_u1"),
-        Binding("2", "press_upscale(2)", "Press U2", show=False, id="press_u2"),
-        Binding("3", "press_upscale(3)", "Press U3", show=False, id="press_u3"),
-        Binding("4", "press_upscale(4)", "Press U4", show=False, id="press_u4"),
-        Binding(
-            "exclamation_mark",
-            "press_variation(1)",
-            "Press V1",
-            key_display="!",
-            show=False,
-            id="press_v1",
-        ),
-        Binding("at", "press_variation(2)", "Press V2", key_display="@", show=False, id="press_v2"),
-        Binding(
-            "number_sign",
-            "press_variation(3)",
-            "Press V3",
-            key_display="#",
-            show=False,
-            id="press_v3",
-        ),
-        Binding(
-            "dollar_sign",
-            "press_variation(4)",
-            "Press V4",
-            key_display="$",
-            show=False,
-            id="press_v4",
-        ),
-        Binding("z", "choose_zoom", "Zoom…", show=False, id="choose_zoom"),
-        Binding("P", "choose_pan", "Pan…", show=False, id="choose_pan"),
-        Binding("m", "finish_modal", "MODAL prompt", show=False, id="finish_modal"),
-        Binding("C", "copy_as", "Copy as…", show=False, id="copy_as"),
-        Binding("n", "next_triage", "Next to triage", id="next_triage"),
-        Binding("x", "toggle_dismissed", "Dismiss", show=False, id="toggle_dismissed"),
-        Binding("h", "jump_parent", "Parent", show=False, id="jump_parent"),
-        # The batch at a glance (mjdash/ui/batch.py): filter, sort, images, export.
-        # Priority: keys typed right after "/" must reach the filter (batch.open_filter skips
-        # when a text field has the focus or a dialog is open).
-        Binding("slash", "filter", "Filter", key_display="/", priority=True, id="filter"),
-        Binding(
-            "f", "cycle_show", "Show: all/unfinished/failed/stalled", show=False, id="cycle_show"
-        ),
-        Binding("s", "cycle_sort", "Sort", show=False, id="cycle_sort"),
-        Binding("D", "download_images", "Download image(s)", show=False, id="download_images"),
-        Binding("E", "export", "Export view", show=False, id="export"),
-        Binding("v", "toggle_preview", "Image preview", show=False, id="toggle_preview"),
+        # The features' own keys follow, in this order: acting on tasks (ui/actions.py),
+        # then the batch at a glance (ui/batch.py). See `__getattr__` for how they are run.
+        *Actions.BINDINGS,
+        *BatchFeatures.BINDINGS,
     ]
 
     def __init__(
@@ -173,6 +129,7 @@ class MjdashApp(App[None]):
         self._status_line_text: Text | None = None
         self.actions = Actions(self)
         self.batch = BatchFeatures(self, journal=journal)
+        self.features = (self.actions, self.batch)  # they run their own bindings' actions
 
     # The board's state, read by the table, the detail pane and the features.
     @property
@@ -399,13 +356,21 @@ class MjdashApp(App[None]):
         self.post_message(TasksPolled(result))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "poll" and event.state is WorkerState.ERROR:
+        """The one handler for every worker group (poll, action, download, ...): a worker
+        that raised becomes one line on screen, never a traceback (the error may hold the key,
+        so only its kind is shown)."""
+        if event.state is not WorkerState.ERROR:
+            return
+        worker = event.worker
+        error = worker.error
+        kind = getattr(error, "kind", type(error).__name__)
+        if worker.group == "poll":
             # poll_once never raises; if it did, keep the app alive and try again later.
             self._polling = False
-            error = event.worker.error
-            kind = getattr(error, "kind", type(error).__name__)
             self.say(f"poll failed: {kind}", severity="error")
             self._schedule_poll(30)
+        else:
+            self.say(f"{worker.name or worker.group} failed: {kind}", severity="error")
 
     def on_tasks_polled(self, message: TasksPolled) -> None:
         """A poll answer: the board merges it, then only the changed rows are redrawn."""
@@ -704,58 +669,20 @@ class MjdashApp(App[None]):
     def action_slower(self) -> None:
         self._step_interval(+1)
 
-    def action_press_upscale(self, number: int) -> None:
-        self.actions.press_numbered("upscale", number)
-
-    def action_press_variation(self, number: int) -> None:
-        self.actions.press_numbered("variation", number)
-
-    def action_choose_zoom(self) -> None:
-        self.actions.choose("zoom")
-
-    def action_choose_pan(self) -> None:
-        self.actions.choose("pan")
-
-    def action_finish_modal(self) -> None:
-        self.actions.finish_modal()
-
-    def action_copy_as(self) -> None:
-        self.actions.copy_as()
-
-    def action_next_triage(self) -> None:
-        self.actions.next()
-
-    def action_toggle_dismissed(self) -> None:
-        self.actions.toggle_dismissed()
-
-    def action_jump_parent(self) -> None:
-        self.actions.jump_to_parent()
-
-    def action_select_task(self, task_id: str) -> None:
-        self.actions.select_task(task_id)
-
-    # The batch at a glance (mjdash/ui/batch.py).
-    def action_filter(self) -> None:
-        self.batch.open_filter()
-
     @on(FilterBar.Applied)
     def _filter_applied(self, event: FilterBar.Applied) -> None:
         self.batch.filter_applied(event.text, event.done)
 
-    def action_cycle_show(self) -> None:
-        self.batch.cycle_show()
-
-    def action_cycle_sort(self) -> None:
-        self.batch.cycle_sort()
-
-    def action_download_images(self) -> None:
-        self.batch.download()
-
-    def action_export(self) -> None:
-        self.batch.export()
-
-    def action_toggle_preview(self) -> None:
-        self.batch.toggle_preview()
+    def __getattr__(self, name: str):
+        """A binding's action the app does not define is run by the feature that declares it:
+        features (ui/actions.py, ui/batch.py, ...) keep their BINDINGS and `action_*` methods
+        together, and the app's BINDINGS list theirs. Only `action_*` names are looked up."""
+        if name.startswith("action_"):
+            for feature in self.__dict__.get("features", ()):
+                method = getattr(feature, name, None)
+                if method is not None:
+                    return method
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def action_toggle_collapse(self) -> None:
         task_id = self.selected_id

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.actions import SkipAction
+from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.widgets import Input, TextArea
 
@@ -45,6 +46,21 @@ def download_folder(setting: str) -> Path:
 
 
 class BatchFeatures:
+    """The batch at a glance: the keys (filter, sort, images, export) and what they do."""
+
+    BINDINGS = [
+        # Priority: keys typed right after "/" must reach the filter (action_filter skips
+        # when a text field has the focus or a dialog is open).
+        Binding("slash", "filter", "Filter", key_display="/", priority=True, id="filter"),
+        Binding(
+            "f", "cycle_show", "Show: all/unfinished/failed/stalled", show=False, id="cycle_show"
+        ),
+        Binding("s", "cycle_sort", "Sort", show=False, id="cycle_sort"),
+        Binding("D", "download_images", "Download image(s)", show=False, id="download_images"),
+        Binding("E", "export", "Export view", show=False, id="export"),
+        Binding("v", "toggle_preview", "Image preview", show=False, id="toggle_preview"),
+    ]
+
     def __init__(self, app: Dashboard, journal: Journal | None = None) -> None:
         self.app = app
         ui = app.config.ui
@@ -351,7 +367,7 @@ class BatchFeatures:
             total = len(self._all_ids)
             app.say(f"{announce} ({shown} of {total} tasks)", timeout=2)
 
-    def open_filter(self) -> None:
+    def action_filter(self) -> None:
         """/ opens the filter bar; while typing somewhere (or in a dialog) "/" is just a "/"."""
         app = self.app
         if app.screen is not app.screen_stack[0] or isinstance(app.focused, (Input, TextArea)):
@@ -363,17 +379,17 @@ class BatchFeatures:
         if done:
             self.app.table.focus()
 
-    def cycle_show(self) -> None:
+    def action_cycle_show(self) -> None:
         view = self.view.next_show()
         self.set_view(view, announce=f"Showing {SHOW_LABELS[view.show]}")
 
-    def cycle_sort(self) -> None:
+    def action_cycle_sort(self) -> None:
         view = self.view.next_sort()
         self.set_view(view, announce=f"Sorted by {SORT_LABELS[view.sort]}")
 
     # --- preview ----------------------------------------------------------------------------
 
-    def toggle_preview(self) -> None:
+    def action_toggle_preview(self) -> None:
         preview = self.preview
         preview.set_enabled(not preview.enabled)
         state = "on" if preview.enabled else "off"
@@ -381,7 +397,7 @@ class BatchFeatures:
 
     # --- downloads and export -------------------------------------------------------------
 
-    def download(self) -> None:
+    def action_download_images(self) -> None:
         """D: the selected task's image; with no image selected, every finished one in view."""
         app = self.app
         task = app.selected_task
@@ -442,7 +458,7 @@ class BatchFeatures:
             what = saved[0] if len(saved) == 1 else f"{len(saved)} images in {folder}"
             app.say(f"Saved {what}", title="Download")
 
-    def export(self) -> Path | None:
+    def action_export(self) -> Path | None:
         """E: the rows in view (filter and sort applied) to a file in the download folder."""
         app = self.app
         fmt = app.config.ui.export_format
