@@ -210,10 +210,6 @@ class Board:
                 self.stalls.observe(task, now)
         self.stalls.check(now)
 
-    def check_stalls(self, now: float) -> list[str]:
-        """Tasks newly stalled since the last check (a cheap heap look, once a second)."""
-        return self.stalls.check(now)
-
     # --- lineage folding ------------------------------------------------------------------------
 
     def toggle_fold(self, task_id: str, has_children: bool) -> bool:

@@ -14,10 +14,18 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from mjdash.model.buckets import FORMAT_FIELDS, SETTLED, bucket, tally
 from mjdash.model.durations import format_duration
 from mjdash.model.task import Status, Task
 
 NOT_FOUND = "not found"
+__all__ = [
+    "FORMAT_FIELDS",
+    "NOT_FOUND",
+    "Counts",
+    "Row",
+    "TemplateError",
+]  # cli reads FORMAT_FIELDS here
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +37,18 @@ class Row:
     error: str | None = None
 
     @property
+    def bucket(self) -> str:
+        """Its bucket (model/buckets.py); an unusable answer with no task is `missing`."""
+        task = self.task
+        return bucket(task.status if task is not None else None, task is None and bool(self.error))
+
+    @property
     def settled(self) -> bool:
-        """Nothing more to wait for: terminal, waiting for the user (MODAL), or not found."""
-        if self.task is not None:
-            return not self.task.needs_polling
-        return self.error == NOT_FOUND
+        """Nothing more to wait for (model/buckets.py): finished, or MODAL (waits for the user).
+        An unusable answer is not settled: `status --watch` gives up on it after a few."""
+        if self.task is None and self.error != NOT_FOUND:
+            return False
+        return self.bucket in SETTLED
 
     @property
     def failed(self) -> bool:
@@ -48,7 +63,7 @@ class Row:
 
 @dataclass(frozen=True, slots=True)
 class Counts:
-    """Counts by state, grouped as the dashboard's status line groups them."""
+    """How many ids in each bucket (model/buckets.py), as `status --format` names them."""
 
     total: int = 0
     done: int = 0
@@ -60,18 +75,7 @@ class Counts:
 
     @classmethod
     def of(cls, rows: Iterable[Row]) -> Counts:
-        counts = dict.fromkeys(FORMAT_FIELDS, 0)
-        for row in rows:
-            counts["total"] += 1
-            group = row.task.status.group if row.task is not None else "missing"
-            if row.task is None and row.error is None:
-                group = None  # not polled yet
-            if group in counts:  # "other" (an unknown status) counts in the total only
-                counts[group] += 1
-        return cls(**counts)
-
-
-FORMAT_FIELDS = ("total", "done", "running", "queued", "failed", "modal", "missing")
+        return cls(**tally(row.bucket for row in rows))
 
 
 class TemplateError(ValueError):

@@ -19,7 +19,8 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from mjdash.model.report import FORMAT_FIELDS, Counts
+from mjdash.model.buckets import WAITING, bucket, tally
+from mjdash.model.report import Counts
 from mjdash.model.task import Task, parse_status, parse_task
 from mjdash.store import atomic, paths
 
@@ -105,15 +106,13 @@ def cached_statuses(path: Path, ids: list[str]) -> dict[str, object]:
 
 
 def cached_counts(path: Path, ids: list[str]) -> Counts:
-    """Counts grouped as `mjdash status --format` groups them, from the cache alone."""
+    """Counts by bucket (model/buckets.py), as `mjdash status --format` counts, from the cache
+    alone: an id not in the cache is `waiting` (in the total only)."""
     unique = list(dict.fromkeys(ids))
-    counts = dict.fromkeys(FORMAT_FIELDS, 0)
-    counts["total"] = len(unique)
-    for raw in cached_statuses(path, unique).values():
-        status, _ = parse_status(raw)
-        if status.group in counts:  # "other" (an unknown status) counts in the total only
-            counts[status.group] += 1
-    return Counts(**counts)
+    statuses = cached_statuses(path, unique)
+    return Counts(
+        **tally(bucket(parse_status(statuses[i])[0]) if i in statuses else WAITING for i in unique)
+    )
 
 
 def cached_tasks(path: Path, ids: list[str]) -> dict[str, Task]:

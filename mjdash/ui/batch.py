@@ -112,9 +112,6 @@ class BatchFeatures:
 
         return self.app.query_one(ImagePreview)
 
-    def _stalled_ids(self) -> set[str]:
-        return self.stalls.stalled
-
     # --- start ------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -135,7 +132,7 @@ class BatchFeatures:
             collapsed,
             self.view,
             tasks=app.tasks,
-            stalled=self._stalled_ids(),
+            stalled=self.stalls.stalled,
             not_found=app.not_found,
             now=app.now(),
         )
@@ -254,9 +251,9 @@ class BatchFeatures:
         "batch complete"."""
         stalled = [i for i in self._new_stalls if i in self.stalls.stalled]
         self._new_stalls = []
-        settled = self.everything.settled
-        complete = settled and not self._complete and bool(done or failed)
-        self._complete = settled
+        finished = self.everything.finished
+        complete = finished and not self._complete and bool(done or failed)
+        self._complete = finished
         if not (done or failed or modal or stalled or complete):
             return None
         return TasksFinished(

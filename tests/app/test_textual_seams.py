@@ -40,6 +40,7 @@ DATATABLE_STATE = (
     "_labelled_row_exists",
     "_show_hover_cursor",
     "_data",
+    "_y_offsets",
 )
 
 

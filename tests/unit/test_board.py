@@ -114,7 +114,7 @@ def test_counts_follow_every_apply():
     board.apply(result([task("a", "SUCCESS", "100%")], not_found={"b"}), set(ids), NOW + 5)
     assert board.everything.count("done") == 1
     assert board.everything.count("missing") == 1
-    assert board.everything.settled
+    assert board.everything.finished
 
 
 def test_a_task_that_stops_moving_is_a_new_stall_once():
