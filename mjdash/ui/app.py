@@ -178,6 +178,13 @@ class MjdashApp(App[None]):
         gc.disable()
 
     def on_mount(self) -> None:
+        try:
+            self._start()
+        finally:  # on every path: an exception here must not leave the collector off
+            gc.freeze()
+            gc.enable()
+
+    def _start(self) -> None:
         ids = self.watchlist.ids
         if self.cache is not None and ids:
             self.board.load(self.cache.load(ids))
@@ -198,8 +205,6 @@ class MjdashApp(App[None]):
             )
         if self.auto_poll:
             self._schedule_poll(0)
-        gc.freeze()
-        gc.enable()
 
     def on_resize(self, event) -> None:
         self._apply_layout(event.size.width)
@@ -528,11 +533,13 @@ class MjdashApp(App[None]):
     def _handle_exception(self, error: Exception) -> None:
         # Textual's crash output lists every frame's locals, and the key can be one (K1):
         # exit with one redacted line instead (mjdash/ui/crash.py).
+        gc.enable()  # a crash before on_mount ran must not leave the collector off either
         secrets = secrets_of(getattr(self, "client", None), getattr(self, "key_env", ""))
         super()._handle_exception(redacted(error, secrets))
 
     async def on_unmount(self) -> None:
         gc.unfreeze()
+        gc.enable()
         self.save_watchlist()
         self.batch.close()  # the journal lines still queued
         if self._cache_writer is not None:
