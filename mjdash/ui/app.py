@@ -123,7 +123,7 @@ class MjdashApp(App[None]):
         self._polling = False
         self._poll_again = False
         self._force_next = False
-        self._last_poll_at: float | None = None
+        self._last_poll_at: datetime | None = None  # on the app's clock (`now`): tests fix it
         self._save_timer: Timer | None = None
         self._save_problem = ""
         self._status_line_text: Text | None = None
@@ -383,7 +383,7 @@ class MjdashApp(App[None]):
         self._polling = False
         changes = self.board.apply(result, self.watchlist.id_lookup(), self.now().timestamp())
         if result.tasks or result.requests:
-            self._last_poll_at = time.monotonic()
+            self._last_poll_at = self.now()
         # Member counts, the journal, new stalls, filter/sort re-placing (mjdash/ui/batch.py).
         self.batch.on_poll(changes)
         changed = changes.changed
@@ -451,7 +451,8 @@ class MjdashApp(App[None]):
         self.render_status_line()
 
     def _poll_view(self) -> PollView:
-        polled_ago = None if self._last_poll_at is None else time.monotonic() - self._last_poll_at
+        last = self._last_poll_at
+        polled_ago = None if last is None else max(0.0, (self.now() - last).total_seconds())
         return PollView(
             state=self.poller.state,
             line=self.poller.status_line(),
