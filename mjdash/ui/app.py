@@ -58,6 +58,15 @@ SAVE_DELAY = 0.5
 TICK_MERGE = 0.3  # s: a tick this close to a poll is left to the poll (one frame, not two)
 
 
+def tick_left_to_poll(now: float, poll_due: float | None, poll_started: float | None) -> bool:
+    """Skip this tick? A poll about to start (or just started) ticks when its answer is
+    applied: one frame instead of two a few milliseconds apart. A slow poll does not hold the
+    clocks back. Times are monotonic; `poll_started` is None when no poll is in flight."""
+    if poll_due is not None and poll_due - now < TICK_MERGE:
+        return True
+    return poll_started is not None and now - poll_started < TICK_MERGE
+
+
 class MjdashApp(App[None]):
     CSS_PATH = "mjdash.tcss"
     TITLE = "mjdash"
@@ -422,15 +431,9 @@ class MjdashApp(App[None]):
         self._tick_timer = self.set_interval(1.0, self._on_tick_timer, name="tick")
 
     def _on_tick_timer(self) -> None:
-        # A poll about to start (or just started) ticks when its answer is applied: one frame
-        # instead of two a few milliseconds apart. A slow poll does not hold the clocks back.
-        now = time.monotonic()
-        due = self._poll_due
-        if (due is not None and due - now < TICK_MERGE) or (
-            self._polling and now - self._poll_started < TICK_MERGE
-        ):
-            return
-        self.tick()
+        started = self._poll_started if self._polling else None
+        if not tick_left_to_poll(time.monotonic(), self._poll_due, started):
+            self.tick()
 
     def tick(self) -> None:
         try:
