@@ -13,9 +13,9 @@ is handed the watched ids and the entries it needs, so it imports nothing above 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from mjdash.model.insight import (
     DEFAULT_QUEUE_STALL_AFTER,
@@ -41,8 +41,7 @@ class PollAnswer(Protocol):
     def bad(self) -> Mapping[str, str]: ...
 
 
-@dataclass(slots=True)
-class Transition:
+class Transition(NamedTuple):  # a tuple: a poll can build 10,000 of them on the UI thread
     """A watched task's status or progress moved (a line of the change journal)."""
 
     id: str
@@ -238,12 +237,11 @@ class Board:
 
     # --- triage -------------------------------------------------------------------------------
 
-    def triage_left(self, entries: Sequence[Entry]) -> int:
-        """Finished tasks still waiting for a decision; recounted only after a change."""
+    def triage_left(self, entries: Callable[[], Iterable[Entry]]) -> int:
+        """Finished tasks still waiting for a decision. `entries()` (the watchlist's, a list of
+        every entry) is called only when the count may have moved, not on every tick."""
         counted = self._triage_counted
         if counted is None or counted[0] != self.triage_version:
-            counted = self._triage_counted = (
-                self.triage_version,
-                triage_count(entries, self.tasks),
-            )
+            count = triage_count(entries(), self.tasks)
+            counted = self._triage_counted = (self.triage_version, count)
         return counted[1]

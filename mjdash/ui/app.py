@@ -467,7 +467,7 @@ class MjdashApp(App[None]):
 
     def render_status_line(self) -> None:
         # Counting what is left to triage walks every task: the board recounts after a change.
-        triage = self.board.triage_left(self.watchlist.entries)
+        triage = self.board.triage_left(lambda: self.watchlist.entries)
         text = render_status_line(
             self._poll_view(),
             self.key_env,

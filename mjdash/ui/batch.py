@@ -213,7 +213,7 @@ class BatchFeatures:
         if changes.transitions:
             now = self._now()
             self.journal_writer.put(
-                [Record(now, t.id, t.old, t.new, t.progress) for t in changes.transitions]
+                [Record(now, *t) for t in changes.transitions]
             )  # written off the UI thread
         new = changes.new_stalls
         if new:

@@ -152,7 +152,7 @@ async def test_u1_confirmed_adds_the_upscale_under_its_grid_and_it_finishes(
         assert not str(again.buttons.get_option_at_index(1).prompt).startswith("✓")
         assert id_cell(again, child).startswith("└ ")
         assert (
-            again.board.triage_left(again.watchlist.entries) == 2
+            again.board.triage_left(lambda: again.watchlist.entries) == 2
         )  # the lighthouse grid and the new upscale
 
 
@@ -173,7 +173,7 @@ async def test_cancelling_the_confirm_sends_nothing(slow_sim, clock, tmp_path):
         assert app.watchlist.ids == [task]
         assert app.watchlist.get(task).used == []
         assert app.selected_id == task and app.focused is app.table
-        assert app.board.triage_left(app.watchlist.entries) == 1
+        assert app.board.triage_left(lambda: app.watchlist.entries) == 1
 
 
 async def test_enter_on_a_button_presses_it_and_variation_keys_pick_v(slow_sim, clock, tmp_path):
