@@ -16,9 +16,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from mjdash.model.secret import Secret  # noqa: E402
 from mjdash.sim.engine import ManualClock  # noqa: E402
 from mjdash.sim.server import SimServer  # noqa: E402
-from tests.support.harness import make_app  # noqa: E402
+from mjdash.store.cache import TaskCache  # noqa: E402
+from mjdash.store.config import ApiConfig, Config, PollConfig, UiConfig  # noqa: E402
+from mjdash.store.watchlist import Watchlist  # noqa: E402
+from mjdash.ui.run import build_dashboard  # noqa: E402
 
 # (file name, terminal size, keys pressed after the first poll)
 SHOTS = [
@@ -41,12 +45,22 @@ async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...]) -> Path
         ) as sim,
         tempfile.TemporaryDirectory() as folder,
     ):
-        app = make_app(
-            sim,
-            Path(folder),
-            sim.seeded_ids,
-            auto_poll=False,
+        watchlist = Watchlist.load(Path(folder) / "watchlist.toml")
+        for task_id in sim.seeded_ids:  # as `mjdash demo` adds them: children under parents
+            watchlist.add([task_id], parent=sim.engine.parent_of(task_id))
+        config = Config(
+            api=ApiConfig(base_url=sim.url, allow_http=True, timeout=5.0),
+            poll=PollConfig(interval=0.5),
+            ui=UiConfig(theme="textual-dark", bell=False, preview=False),
+        )
+        app = build_dashboard(
+            config,
+            Secret("screenshot-key"),
+            watchlist,
+            cache=TaskCache(Path(folder) / "cache.sqlite3"),
+            subtitle="",
             now=lambda: datetime.fromtimestamp(clock(), UTC),
+            auto_poll=False,
         )
         async with app.run_test(size=size) as pilot:
             await app.poll(force=True).wait()

@@ -21,7 +21,6 @@ from mjdash.commands.common import (
     check_ids,
     config_from_args,
     load_watchlist,
-    make_client,
     need_key,
     needs_terminal,
     save_watchlist,
@@ -61,20 +60,21 @@ def open_dashboard(
     journal: Journal | None = None,
     subtitle: str = "",
 ) -> int:
-    """Build the client and the poller and run the dashboard until the user quits."""
-    client = make_client(config, key)
-    from mjdash.net.poller import Poller
-    from mjdash.ui.run import run_dashboard
+    """Build the dashboard (mjdash.ui.run, the one wiring) and run it until the user quits."""
+    from mjdash.ui.run import build_dashboard, run_dashboard
 
-    return run_dashboard(
-        config=config,
-        client=client,
-        poller=Poller(client, interval=config.poll.interval),
-        watchlist=watchlist,
-        cache=cache if cache is not None else TaskCache(server=client.base_url),
-        subtitle=subtitle or client.host,
-        journal=journal,
-    )
+    try:
+        app = build_dashboard(
+            config,
+            key,
+            watchlist,
+            cache=cache if cache is not None else TaskCache(server=config.api.base_url),
+            journal=journal,
+            subtitle=subtitle or None,
+        )
+    except ValueError as exc:  # an unusable base URL
+        raise Fail(str(exc), EXIT_USAGE) from None
+    return run_dashboard(app)
 
 
 def cmd_demo(args: argparse.Namespace, session: Session) -> int:

@@ -31,7 +31,8 @@ from mjdash.commands.common import (
     out,
 )
 from mjdash.model import report as status_report
-from mjdash.model.report import NOT_FOUND, Row, TemplateError
+from mjdash.model.board import Board
+from mjdash.model.report import Row, TemplateError
 from mjdash.model.secret import Secret
 from mjdash.model.summary_text import counts_sentence
 from mjdash.store.cache import TaskCache
@@ -180,7 +181,9 @@ async def _status(
         # Finished tasks never change: the cache answers for them without a request.
         known = {i: t for i, t in cache.load(ids).items() if t.is_terminal}
         poller.track(ids, known=known)
-        rows = {task_id: Row(task_id, known.get(task_id)) for task_id in ids}
+        board = Board()  # the dashboard's merge: one answer per id, bad answers kept per id
+        board.load(known)
+        watched = set(ids)
         bad_streak: dict[str, int] = {}
         failing_since: float | None = None
         force = False
@@ -202,15 +205,12 @@ async def _status(
             if result.state is PollerState.OK:
                 failing_since = None
                 cache.put_many(result.tasks.values())
-                for task_id, task in result.tasks.items():
-                    rows[task_id] = Row(task_id, task)
+                board.apply(result, watched, time.time())
+                for task_id in result.tasks:
                     bad_streak.pop(task_id, None)
-                for task_id in result.not_found:
-                    rows[task_id] = Row(task_id, None, NOT_FOUND)
-                for task_id, reason in result.bad.items():
-                    rows[task_id] = Row(task_id, rows[task_id].task, reason)
+                for task_id in result.bad:
                     bad_streak[task_id] = bad_streak.get(task_id, 0) + 1
-                ordered = [rows[i] for i in ids]
+                ordered = [board.report_row(i) for i in ids]
                 settled = all(
                     row.settled or bad_streak.get(row.id, 0) >= BAD_ANSWERS_TO_GIVE_UP
                     for row in ordered

@@ -30,6 +30,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple
 
+from mjdash.model.buckets import (
+    DONE,
+    FAILED,
+    FINISHED,
+    MISSING,
+    MODAL,
+    OTHER,
+    QUEUED,
+    RUNNING,
+    WAITING,
+    bucket,
+)
 from mjdash.model.task import Status, Task
 
 # Midjourney's fast mode renders 3 jobs at once on the standard plans: the guess for P until
@@ -39,16 +51,7 @@ MIN_PROGRESS_FOR_ESTIMATE = 5
 DEFAULT_STALL_AFTER = 10 * 60.0
 DEFAULT_QUEUE_STALL_AFTER = 15 * 60.0
 
-DONE, FAILED, RUNNING, QUEUED, MODAL, MISSING, WAITING, OTHER = (
-    "done",
-    "failed",
-    "running",
-    "queued",
-    "modal",
-    "missing",
-    "waiting",
-    "other",
-)
+# The buckets (done, failed, ... and what "finished" means) are defined once, in buckets.py.
 QUEUED_STATUSES = frozenset({Status.PENDING, Status.NOT_START, Status.SUBMITTED})
 QUEUED_TEXTS = frozenset(status.value for status in QUEUED_STATUSES)
 # Not polled, so never stalled: finished, and MODAL (waits for the user). = not needs_polling
@@ -57,12 +60,8 @@ SAME = object()  # StallTracker.update: the signature did not change
 
 
 def group_of(task: Task | None, not_found: bool = False) -> str:
-    """done, failed, running, queued, modal, missing (not found), waiting (no answer yet), other."""
-    if not_found:
-        return MISSING
-    if task is None:
-        return WAITING
-    return task.status.group
+    """The bucket of a watched task (model/buckets.py)."""
+    return bucket(task.status if task is not None else None, not_found)
 
 
 def median(values: list[float]) -> float | None:
@@ -91,20 +90,20 @@ class Summary:
     modal: int = 0
     missing: int = 0
     stalled: int = 0
-    progress: float = 0.0  # 0..1: settled tasks count whole, running ones by their progress
+    progress: float = 0.0  # 0..1: finished tasks count whole, running ones by their progress
     median_queue: float | None = None  # seconds, submit -> start
     median_render: float | None = None  # seconds, start -> finish (successful tasks)
-    eta_at: float | None = None  # epoch seconds when the batch should be settled
+    eta_at: float | None = None  # epoch seconds when the batch should be finished
     parallel: int = 0  # P used for the ETA
 
     @property
-    def settled(self) -> bool:
-        """Every task finished (done, failed, cancelled) or not found: nothing left to wait for."""
+    def finished(self) -> bool:
+        """Every task finished (model/buckets.py: done, failed or missing; MODAL is not)."""
         return self.total > 0 and self.done + self.failed + self.missing == self.total
 
     def eta(self, now: float) -> float | None:
-        """Seconds until the batch should be settled (0 when overdue), None when unknown."""
-        if self.settled:
+        """Seconds until the batch should be finished (0 when overdue), None when unknown."""
+        if self.finished:
             return 0.0
         if self.eta_at is None:
             return None
@@ -113,7 +112,7 @@ class Summary:
 
 class _Part(NamedTuple):  # a tuple: built for every changed task on every poll, 3x cheaper
     group: str
-    units: float  # progress toward settled, 0..1
+    units: float  # progress toward finished, 0..1
     queue: float | None
     render: float | None
     start: float | None  # epoch, for running tasks
@@ -191,12 +190,11 @@ class BatchStats:
         return self._counts[group]
 
     @property
-    def settled(self) -> bool:
-        """Every member finished or not found (and there is at least one)."""
+    def finished(self) -> bool:
+        """Every member finished (model/buckets.py: done, failed or missing; MODAL is not),
+        and there is at least one."""
         counts = self._counts
-        return bool(self._parts) and counts[DONE] + counts[FAILED] + counts[MISSING] == len(
-            self._parts
-        )
+        return bool(self._parts) and sum(counts[name] for name in FINISHED) == len(self._parts)
 
     def reset(
         self,

@@ -1,4 +1,6 @@
-"""What a task is, read from what each server family sends (docs/api.md, "How the real servers differ").
+"""What a task is, read from what each server family sends.
+
+See docs/api.md, "How the real servers differ".
 
 Pure functions over Task: which tasks are grids, which dialog a MODAL task needs, a describe's
 suggestions and a shorten's prompts, which buttons a server refuses, and which of two rows for

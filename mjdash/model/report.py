@@ -14,11 +14,19 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from mjdash.model.buckets import FORMAT_FIELDS, SETTLED, bucket, tally
 from mjdash.model.durations import format_duration
 from mjdash.model.export import result_fields
 from mjdash.model.task import Status, Task
 
 NOT_FOUND = "not found"
+__all__ = [
+    "FORMAT_FIELDS",
+    "NOT_FOUND",
+    "Counts",
+    "Row",
+    "TemplateError",
+]  # cli reads FORMAT_FIELDS here
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +38,18 @@ class Row:
     error: str | None = None
 
     @property
+    def bucket(self) -> str:
+        """Its bucket (model/buckets.py); an unusable answer with no task is `missing`."""
+        task = self.task
+        return bucket(task.status if task is not None else None, task is None and bool(self.error))
+
+    @property
     def settled(self) -> bool:
-        """Nothing more to wait for: terminal, waiting for the user (MODAL), or not found."""
-        if self.task is not None:
-            return not self.task.needs_polling
-        return self.error == NOT_FOUND
+        """Nothing more to wait for (model/buckets.py): finished, or MODAL (waits for the user).
+        An unusable answer is not settled: `status --watch` gives up on it after a few."""
+        if self.task is None and self.error != NOT_FOUND:
+            return False
+        return self.bucket in SETTLED
 
     @property
     def failed(self) -> bool:
@@ -51,7 +66,8 @@ class Row:
 class Counts:
     """Counts by state, grouped as the dashboard's status line groups them.
 
-    Every id is in exactly one bucket, so the buckets add up to `total`:
+    The buckets are model/buckets.py's. Every id is in exactly one bucket, so the buckets add
+    up to `total`:
     done (SUCCESS), failed (FAILURE or cancelled), running (IN_PROGRESS), queued (submitted, not
     started), modal (waiting for a MODAL prompt), missing (not found, or an unreadable answer),
     unpolled (no answer yet; with --cached: not in the cache), other (a status mjdash does not
@@ -70,29 +86,9 @@ class Counts:
 
     @classmethod
     def of(cls, rows: Iterable[Row]) -> Counts:
-        counts = dict.fromkeys(FORMAT_FIELDS, 0)
-        for row in rows:
-            counts["total"] += 1
-            if row.task is not None:
-                counts[row.task.status.group] += 1
-            elif row.error is None:
-                counts["unpolled"] += 1
-            else:
-                counts["missing"] += 1
-        return cls(**counts)
+        return cls(**tally(row.bucket for row in rows))
 
 
-FORMAT_FIELDS = (
-    "total",
-    "done",
-    "running",
-    "queued",
-    "failed",
-    "modal",
-    "missing",
-    "unpolled",
-    "other",
-)
 # One line each, for `mjdash status --help` and the README.
 FORMAT_FIELD_HELP = {
     "total": "every id",

@@ -14,8 +14,6 @@ Schedule
 - After a good answer a task is due again one `interval` later, or later when it has been quiet
   (status and progress unchanged): quiet for 10 minutes -> every 3 intervals, for 30 minutes ->
   every 6. A change puts it back to every interval.
-- A task started (or submitted) more than an hour ago and still not finished is *stalled*
-  (`stalled_ids()`, `PollResult.stalled`): new-api gives up on such tasks after an hour.
 - All due ids go out in one `client.fetch_many` per cycle: ceil(due / batch_size) requests.
   A cycle looks only at the tasks that still want polling (kept in a set as answers arrive), so
   10,000 finished tasks cost neither requests nor CPU.
@@ -43,7 +41,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -57,7 +55,6 @@ MIN_INTERVAL = 0.5
 MAX_INTERVAL = 24 * 3600.0
 QUIET_STEPS = ((30 * 60.0, 6), (10 * 60.0, 3))  # (quiet for at least, poll every n intervals)
 MODAL_INTERVAL = 60.0  # a MODAL task waits for a person: look again about once a minute
-STALLED_AFTER = timedelta(hours=1)
 MIN_RATE_LIMIT_WAIT = 1.0  # "Retry-After: 0" on every answer must not become a tight loop
 LONG_WAIT = 60.0  # longer waits are shown as "until HH:MM:SS"
 RATE_WINDOW = 60.0
@@ -92,7 +89,6 @@ class PollResult:
     next_delay: float
     requests: int
     polled_ids: int
-    stalled: set[str] = field(default_factory=set)
     headline: str | None = None
     message: str | None = None
 
@@ -267,9 +263,6 @@ class Poller:
                 entry.next_due = now
                 self._active.add(task_id)
 
-    def tracked_ids(self) -> list[str]:
-        return list(self._entries)
-
     def __contains__(self, task_id: object) -> bool:
         return task_id in self._entries
 
@@ -287,32 +280,12 @@ class Poller:
         """Everything a forced refresh asks about: all not finished, not-found ones included."""
         return [i for i, e in self._entries.items() if self._wants_poll(e, forced=True)]
 
-    def stalled_ids(self) -> set[str]:
-        now, wall_now = self._clock(), self._wall()
-        stalled = set()
-        for task_id in self._active:  # a stalled task is one still polled
-            entry = self._entries[task_id]
-            task = entry.task
-            if task is None or entry.not_found or not task.needs_polling:
-                continue
-            begin = task.start_time or task.submit_time
-            if begin is not None:
-                if wall_now - begin >= STALLED_AFTER:
-                    stalled.add(task_id)
-            elif now - entry.changed_at >= STALLED_AFTER.total_seconds():
-                stalled.add(task_id)
-        return stalled
-
     def last_change(self, task_id: str) -> datetime | None:
         """When the task's status or progress last changed (wall clock), as seen by this poller."""
         entry = self._entries.get(task_id)
         if entry is None:
             return None
         return self._wall() - timedelta(seconds=max(0.0, self._clock() - entry.changed_at))
-
-    def known_task(self, task_id: str) -> Task | None:
-        entry = self._entries.get(task_id)
-        return entry.task if entry else None
 
     @staticmethod
     def _wants_poll(entry: _Entry, *, forced: bool = False) -> bool:
@@ -524,7 +497,6 @@ class Poller:
             next_delay=max(0.0, next_delay),
             requests=requests,
             polled_ids=polled_ids,
-            stalled=self.stalled_ids(),
             headline=headline,
             message=_status_line(state, headline, retry_at, self._clock(), self._wall()),
         )

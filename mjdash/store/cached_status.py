@@ -19,7 +19,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from mjdash.model.report import FORMAT_FIELDS, Counts
+from mjdash.model.buckets import WAITING, bucket, tally
+from mjdash.model.report import Counts
 from mjdash.model.task import Task, parse_status
 from mjdash.store import atomic, paths
 from mjdash.store.cache import STATUS_COLUMN, parse_rows, select_by_ids, server_key
@@ -99,16 +100,13 @@ def cached_statuses(path: Path, ids: list[str], server: str = "") -> dict[str, o
 
 
 def cached_counts(path: Path, ids: list[str], server: str = "") -> Counts:
-    """Counts grouped as `mjdash status --format` groups them, from the cache alone."""
+    """Counts by bucket (model/buckets.py), as `mjdash status --format` counts, from the cache
+    alone: an id not in the cache is `unpolled` (not polled yet)."""
     unique = list(dict.fromkeys(ids))
-    counts = dict.fromkeys(FORMAT_FIELDS, 0)
-    counts["total"] = len(unique)
-    found = cached_statuses(path, unique, server)
-    counts["unpolled"] = len(unique) - len(found)  # never cached: not polled yet
-    for raw in found.values():
-        status, _ = parse_status(raw)
-        counts[status.group] += 1  # every id in exactly one bucket ("other": unknown status)
-    return Counts(**counts)
+    statuses = cached_statuses(path, unique, server)
+    return Counts(
+        **tally(bucket(parse_status(statuses[i])[0]) if i in statuses else WAITING for i in unique)
+    )
 
 
 def cached_tasks(path: Path, ids: list[str], server: str = "") -> dict[str, Task]:

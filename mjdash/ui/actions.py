@@ -16,18 +16,19 @@ import shlex
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual.binding import Binding
 
 from mjdash.model.api import ACTION_PATH, action_payload, auth_header, is_env_name
 from mjdash.model.task import Button, Status, Task, describe_custom_id
+from mjdash.model.triage import next_to_triage, triaged, waits_for_triage
 from mjdash.net.client import MjError, SubmitResult
 from mjdash.net.submit import EXISTS_OR_MODAL, QUEUED, answer_problem, queue_note
 from mjdash.ui.cells import one_line, short_id
 from mjdash.ui.modal_prompt import ChoiceScreen, ModalAnswer, ModalPromptScreen, modal_kind
 from mjdash.ui.screens import ConfirmScreen
-from mjdash.ui.triage import next_to_triage, triage_count, triaged, waits_for_triage
 
 if TYPE_CHECKING:
-    from mjdash.ui.app import MjdashApp
+    from mjdash.ui.host import Dashboard
 
 ZOOM_KINDS = ("zoom", "custom_zoom")
 PAN_KINDS = ("pan",)
@@ -84,9 +85,53 @@ def find_numbered(task: Task, kind: str, number: int) -> Button | None:
 
 
 class Actions:
-    """Everything the action keys do, for one MjdashApp."""
+    """Everything the action keys do, for one dashboard: the keys and what they do, together.
 
-    def __init__(self, app: MjdashApp) -> None:
+    Enter on a button presses it (the app's OptionSelected handler calls `press_highlighted`).
+    """
+
+    BINDINGS = [
+        Binding("1", "press('upscale', 1)", "Press U1", show=False, id="press_u1"),
+        Binding("2", "press('upscale', 2)", "Press U2", show=False, id="press_u2"),
+        Binding("3", "press('upscale', 3)", "Press U3", show=False, id="press_u3"),
+        Binding("4", "press('upscale', 4)", "Press U4", show=False, id="press_u4"),
+        Binding(
+            "exclamation_mark",
+            "press('variation', 1)",
+            "Press V1",
+            key_display="!",
+            show=False,
+            id="press_v1",
+        ),
+        Binding(
+            "at", "press('variation', 2)", "Press V2", key_display="@", show=False, id="press_v2"
+        ),
+        Binding(
+            "number_sign",
+            "press('variation', 3)",
+            "Press V3",
+            key_display="#",
+            show=False,
+            id="press_v3",
+        ),
+        Binding(
+            "dollar_sign",
+            "press('variation', 4)",
+            "Press V4",
+            key_display="$",
+            show=False,
+            id="press_v4",
+        ),
+        Binding("z", "choose('zoom')", "Zoom…", show=False, id="choose('zoom')"),
+        Binding("P", "choose('pan')", "Pan…", show=False, id="choose('pan')"),
+        Binding("m", "finish_modal", "MODAL prompt", show=False, id="finish_modal"),
+        Binding("C", "copy_as", "Copy as…", show=False, id="copy_as"),
+        Binding("n", "next_triage", "Next to triage", id="next_triage"),
+        Binding("x", "toggle_dismissed", "Dismiss", show=False, id="toggle_dismissed"),
+        Binding("h", "jump_parent", "Parent", show=False, id="jump_parent"),
+    ]
+
+    def __init__(self, app: Dashboard) -> None:
         self.app = app
         self._sending: set[tuple[str, str]] = set()  # (task id, customId or "modal") in flight
 
@@ -95,26 +140,22 @@ class Actions:
     def _refresh(self, ids: list[str]) -> None:
         """Rows, detail and status line after a watchlist change these ids' marks depend on."""
         app = self.app
-        app._sync_rows(ids)
-        app._show_selected()
-        app._render_status_line()
+        app.sync_rows(ids)
+        app.show_selected()
+        app.render_status_line()
 
     def reveal(self, task_id: str) -> None:
         """Unfold every ancestor of `task_id` so its row is in the table."""
         app = self.app
-        seen: set[str] = set()
-        entry = app.watchlist.get(task_id)
-        unfolded = False
-        while entry is not None and entry.parent and entry.parent not in seen:
-            seen.add(entry.parent)
-            if entry.parent in app.collapsed:
-                app.collapsed.discard(entry.parent)
-                unfolded = True
-            entry = app.watchlist.get(entry.parent)
-        if unfolded:
-            app._rebuild_rows()
 
-    def select_task(self, task_id: str) -> bool:
+        def parent_of(child: str) -> str:
+            entry = app.watchlist.get(child)
+            return entry.parent if entry else ""
+
+        if app.board.unfold_ancestors(task_id, parent_of):
+            app.rebuild_rows()
+
+    def action_select_task(self, task_id: str) -> bool:
         app = self.app
         if task_id not in app.watchlist:
             self.app.say(f"Task {task_id} is not watched.", severity="warning")
@@ -145,7 +186,7 @@ class Actions:
             return
         self.request_press(task_id, button)
 
-    def press_numbered(self, kind: str, number: int) -> None:
+    def action_press(self, kind: str, number: int) -> None:
         """1-4: U1-U4; !@#$: V1-V4 on the selected grid."""
         app = self.app
         task_id, task = app.selected_id, app.selected_task
@@ -162,7 +203,7 @@ class Actions:
             return
         self.request_press(task_id, button)
 
-    def choose(self, family: str) -> None:
+    def action_choose(self, family: str) -> None:
         """z: zoom buttons; P: pan buttons of the selected upscale, in a small dialog."""
         app = self.app
         task_id, task = app.selected_id, app.selected_task
@@ -333,7 +374,7 @@ class Actions:
         app.add_ids([child], parent=parent_id)  # tracks it, saves soon, polls soon
         if parent_id in app.watchlist:
             app.watchlist.mark_used(parent_id, button.custom_id)
-            app._save_soon()
+            app.save_soon()
         self.reveal(child)
         app.table.select(child)
         app.table.focus()
@@ -341,7 +382,7 @@ class Actions:
 
     # --- MODAL ------------------------------------------------------------------------------
 
-    def finish_modal(self) -> None:
+    def action_finish_modal(self) -> None:
         """m: the prompt dialog for the selected MODAL task."""
         app = self.app
         task_id, task = app.selected_id, app.selected_task
@@ -425,7 +466,7 @@ class Actions:
 
     # --- copy -------------------------------------------------------------------------------
 
-    def copy_as(self) -> None:
+    def action_copy_as(self) -> None:
         """C: choose how to copy the highlighted button (customId, JSON body, curl line)."""
         app = self.app
         task_id = app.selected_id
@@ -446,16 +487,13 @@ class Actions:
 
         def picked(choice: tuple[str, str] | None) -> None:
             if choice is not None:
-                app._copy(f"{button.name} {choice[0]}", choice[1])
+                app.copy_value(f"{button.name} {choice[0]}", choice[1])
 
         app.push_screen(ChoiceScreen(title, choices), callback=picked)
 
     # --- triage -----------------------------------------------------------------------------
 
-    def count(self) -> int:
-        return triage_count(self.app.watchlist.entries, self.app.tasks)
-
-    def next(self) -> None:
+    def action_next_triage(self) -> None:
         """n: the next finished task with no button used and not dismissed."""
         app = self.app
         entries = app.watchlist.entries
@@ -472,7 +510,7 @@ class Actions:
                 else "Nothing to triage: every finished task was acted on or dismissed."
             )
             return
-        self.select_task(target)
+        self.action_select_task(target)
 
     def _order_through_folds(self) -> list[str]:
         """The table's order (its sort and filter), folded children included after their
@@ -484,7 +522,7 @@ class Actions:
                 children.setdefault(entry.parent, []).append(entry.id)
         order: list[str] = []
         seen: set[str] = set()
-        for row in app._rows:
+        for row in app.rows:
             stack = [row.id]
             while stack:
                 task_id = stack.pop()
@@ -496,7 +534,7 @@ class Actions:
                     stack.extend(reversed(children.get(task_id, [])))
         return order
 
-    def toggle_dismissed(self) -> None:
+    def action_toggle_dismissed(self) -> None:
         """x: dismiss the selected task (kept in the watchlist, marked done), or undo."""
         app = self.app
         task_id = app.selected_id
@@ -505,7 +543,7 @@ class Actions:
             return
         dismissed = not entry.dismissed
         app.watchlist.set_dismissed(task_id, dismissed)
-        app._save_soon()
+        app.save_soon()
         self._refresh([task_id])
         if dismissed:
             self.app.say(f"Dismissed {task_id} (x again undoes).", timeout=2)
@@ -513,11 +551,6 @@ class Actions:
             self.app.say(f"{task_id} is back in triage.", timeout=2)
 
     # --- rows and lineage -------------------------------------------------------------------
-
-    def row_flags(self, task_id: str) -> tuple[bool, bool]:
-        """(dismissed, a button was used): part of the row's signature."""
-        entry = self.app.watchlist.get(task_id)
-        return (entry.dismissed, bool(entry.used)) if entry else (False, False)
 
     def decorate_row(self, task_id: str, cells: dict[str, Text]) -> dict[str, Text]:
         """✓ after the status of a handled task; a dismissed task's row is dimmed."""
@@ -531,7 +564,7 @@ class Actions:
             cells = {key: _dimmed(value) for key, value in cells.items()}
         return cells
 
-    def jump_to_parent(self) -> None:
+    def action_jump_parent(self) -> None:
         """h: select the selected task's parent."""
         app = self.app
         task_id = app.selected_id
@@ -539,7 +572,7 @@ class Actions:
         if entry is None or not entry.parent:
             self.app.say("This task has no parent (it was added by id).", severity="warning")
             return
-        self.select_task(entry.parent)
+        self.action_select_task(entry.parent)
 
 
 def _dimmed(text: Text) -> Text:

@@ -16,16 +16,18 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.worker import Worker, WorkerState
 
-from mjdash.model.task import Status, Task
+from mjdash.model.board import Board
+from mjdash.model.task import Task
 from mjdash.model.urls import url_refusal
 from mjdash.model.view import TreeRow
 from mjdash.net.client import MidjourneyClient
-from mjdash.net.poller import Poller, PollerState, PollResult
+from mjdash.net.poller import Poller, PollerState
 from mjdash.store.cache import TaskCache
 from mjdash.store.cache_writer import CacheWriter
 from mjdash.store.config import Config
@@ -56,6 +58,15 @@ SAVE_DELAY = 0.5
 TICK_MERGE = 0.3  # s: a tick this close to a poll is left to the poll (one frame, not two)
 
 
+def tick_left_to_poll(now: float, poll_due: float | None, poll_started: float | None) -> bool:
+    """Skip this tick? A poll about to start (or just started) ticks when its answer is
+    applied: one frame instead of two a few milliseconds apart. A slow poll does not hold the
+    clocks back. Times are monotonic; `poll_started` is None when no poll is in flight."""
+    if poll_due is not None and poll_due - now < TICK_MERGE:
+        return True
+    return poll_started is not None and now - poll_started < TICK_MERGE
+
+
 class MjdashApp(App[None]):
     CSS_PATH = "mjdash.tcss"
     TITLE = "mjdash"
@@ -75,54 +86,10 @@ class MjdashApp(App[None]):
         Binding("plus,equals_sign", "faster", "Faster", key_display="+", show=False, id="faster"),
         Binding("minus", "slower", "Slower", key_display="-", show=False, id="slower"),
         Binding("space", "toggle_collapse", "Fold", show=False, id="toggle_collapse"),
-        # Acting on tasks (mjdash/ui/actions.py): enter on a button presses it.
-        Binding("1", "press_upscale(1)", "Press U1", show=False, id="press_u1"),
-        Binding("2", "press_upscale(2)", "Press U2", show=False, id="press_u2"),
-        Binding("3", "press_upscale(3)", "Press U3", show=False, id="press_u3"),
-        Binding("4", "press_upscale(4)", "Press U4", show=False, id="press_u4"),
-        Binding(
-            "exclamation_mark",
-            "press_variation(1)",
-            "Press V1",
-            key_display="!",
-            show=False,
-            id="press_v1",
-        ),
-        Binding("at", "press_variation(2)", "Press V2", key_display="@", show=False, id="press_v2"),
-        Binding(
-            "number_sign",
-            "press_variation(3)",
-            "Press V3",
-            key_display="#",
-            show=False,
-            id="press_v3",
-        ),
-        Binding(
-            "dollar_sign",
-            "press_variation(4)",
-            "Press V4",
-            key_display="$",
-            show=False,
-            id="press_v4",
-        ),
-        Binding("z", "choose_zoom", "Zoom…", show=False, id="choose_zoom"),
-        Binding("P", "choose_pan", "Pan…", show=False, id="choose_pan"),
-        Binding("m", "finish_modal", "MODAL prompt", show=False, id="finish_modal"),
-        Binding("C", "copy_as", "Copy as…", show=False, id="copy_as"),
-        Binding("n", "next_triage", "Next to triage", id="next_triage"),
-        Binding("x", "toggle_dismissed", "Dismiss", show=False, id="toggle_dismissed"),
-        Binding("h", "jump_parent", "Parent", show=False, id="jump_parent"),
-        # The batch at a glance (mjdash/ui/batch.py): filter, sort, images, export.
-        # Priority: keys typed right after "/" must reach the filter (batch.open_filter skips
-        # when a text field has the focus or a dialog is open).
-        Binding("slash", "filter", "Filter", key_display="/", priority=True, id="filter"),
-        Binding(
-            "f", "cycle_show", "Show: all/unfinished/failed/stalled", show=False, id="cycle_show"
-        ),
-        Binding("s", "cycle_sort", "Sort", show=False, id="cycle_sort"),
-        Binding("D", "download_images", "Download image(s)", show=False, id="download_images"),
-        Binding("E", "export", "Export view", show=False, id="export"),
-        Binding("v", "toggle_preview", "Image preview", show=False, id="toggle_preview"),
+        # The features' own keys follow, in this order: acting on tasks (ui/actions.py),
+        # then the batch at a glance (ui/batch.py). See `__getattr__` for how they are run.
+        *Actions.BINDINGS,
+        *BatchFeatures.BINDINGS,
     ]
 
     def __init__(
@@ -151,14 +118,12 @@ class MjdashApp(App[None]):
         if config.ui.theme in self.available_themes:
             self.theme = config.ui.theme
 
-        self.tasks: dict[str, Task] = {}
-        self.not_found: set[str] = set()
-        self.stale: dict[str, str] = {}
-        self.collapsed: set[str] = set()
-        self._rows: list[TreeRow] = []
+        ui = config.ui
+        self.board = Board(
+            stall_after=ui.stall_minutes * 60, queue_stall_after=ui.queue_stall_minutes * 60
+        )
+        self.rows: list[TreeRow] = []
         self._row_index: tuple[list[TreeRow], dict[str, TreeRow]] = ([], {})
-        self._triage_version = 0  # bumped when the triage count may have moved: recounted then
-        self._triage_counted: tuple[int, int] | None = None  # (triage version, tasks to triage)
         self._cache_writer = CacheWriter(cache) if cache is not None else None
         self._poll_timer: Timer | None = None
         self._poll_due: float | None = None  # monotonic time the poll timer fires
@@ -167,13 +132,30 @@ class MjdashApp(App[None]):
         self._polling = False
         self._poll_again = False
         self._force_next = False
-        self._last_result: PollResult | None = None
-        self._last_poll_at: float | None = None
+        self._last_poll_at: datetime | None = None  # on the app's clock (`now`): tests fix it
         self._save_timer: Timer | None = None
         self._save_problem = ""
         self._status_line_text: Text | None = None
         self.actions = Actions(self)
         self.batch = BatchFeatures(self, journal=journal)
+        self.features = (self.actions, self.batch)  # they run their own bindings' actions
+
+    # The board's state, read by the table, the detail pane and the features.
+    @property
+    def tasks(self) -> dict[str, Task]:
+        return self.board.tasks
+
+    @property
+    def not_found(self) -> set[str]:
+        return self.board.not_found
+
+    @property
+    def stale(self) -> dict[str, str]:
+        return self.board.stale
+
+    @property
+    def collapsed(self) -> set[str]:
+        return self.board.collapsed
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -205,16 +187,23 @@ class MjdashApp(App[None]):
         gc.disable()
 
     def on_mount(self) -> None:
+        try:
+            self._start()
+        finally:  # on every path: an exception here must not leave the collector off
+            gc.freeze()
+            gc.enable()
+
+    def _start(self) -> None:
         ids = self.watchlist.ids
         if self.cache is not None and ids:
-            self.tasks.update(self.cache.load(ids))
+            self.board.load(self.cache.load(ids))
         self.poller.track(ids, known=self.tasks)
         self.batch.start()
         self._apply_layout(self.size.width)
-        self._rebuild_rows()
+        self.rebuild_rows()
         self.table.focus()
-        self._show_selected()
-        self._render_status_line()
+        self.show_selected()
+        self.render_status_line()
         self._start_ticking()
         if self.watchlist.warnings:
             self.notify(
@@ -225,8 +214,6 @@ class MjdashApp(App[None]):
             )
         if self.auto_poll:
             self._schedule_poll(0)
-        gc.freeze()
-        gc.enable()
 
     def on_resize(self, event) -> None:
         self._apply_layout(event.size.width)
@@ -239,37 +226,37 @@ class MjdashApp(App[None]):
         self.detail.styles.width = detail_width if wide else "100%"
         keys, prompt_width = columns_for_width(table_width)
         if self.table.set_layout(keys, prompt_width):
-            self._sync_rows(self._rows_ids())
+            self.sync_rows(self.row_ids())
 
     # --- rows -------------------------------------------------------------------------------
 
-    def _rows_ids(self) -> list[str]:
-        return [row.id for row in self._rows]
+    def row_ids(self) -> list[str]:
+        return [row.id for row in self.rows]
 
-    def _rebuild_rows(self) -> None:
+    def rebuild_rows(self) -> None:
         """Recompute the tree (watchlist changed, a fold toggled) and sync the table."""
         # The tree, filtered and sorted by the view state (mjdash/ui/batch.py, mjdash/view.py).
-        self._rows = self.batch.arrange(self.watchlist.entries, self.collapsed)
-        self._sync_rows(self._rows_ids())
+        self.rows = self.batch.arrange(self.watchlist.entries, self.collapsed)
+        self.sync_rows(self.row_ids())
 
-    def _sync_rows(self, changed: Iterable[str], *, triage: bool = True) -> None:
-        """Show `self._rows`; the rows in `changed` get new cells. TaskTable builds a row's cells
+    def sync_rows(self, changed: Iterable[str], *, triage: bool = True) -> None:
+        """Show `self.rows`; the rows in `changed` get new cells. TaskTable builds a row's cells
         (`_cells_for`) only while it is on screen, so 10,000 changed rows cost what 40 do.
         `triage=False`: no task entered or left SUCCESS, the triage count stands."""
         if triage:
-            self._triage_version += 1
-        self.table.show(self._rows_ids(), changed)
+            self.board.triage_version += 1
+        self.table.show(self.row_ids(), changed)
 
     def _cells_for(self, task_id: str) -> dict[str, Text]:
         rows, by_id = self._row_index
-        if rows is not self._rows:
-            rows = self._rows
+        if rows is not self.rows:
+            rows = self.rows
             by_id = {row.id: row for row in rows}
             self._row_index = (rows, by_id)
         row = by_id.get(task_id) or TreeRow(task_id, 0, False, False)
-        return self._row_cells(row, self.now())
+        return self.row_cells(row, self.now())
 
-    def _row_cells(self, row: TreeRow, now: datetime) -> dict[str, Text]:
+    def row_cells(self, row: TreeRow, now: datetime) -> dict[str, Text]:
         task_id = row.id
         task = self.tasks.get(task_id)
         if row.depth:
@@ -311,7 +298,7 @@ class MjdashApp(App[None]):
         task_id = self.selected_id
         return self.tasks.get(task_id) if task_id else None
 
-    def _detail_model(self, task_id: str) -> DetailModel:
+    def detail_model(self, task_id: str) -> DetailModel:
         entry = self.watchlist.get(task_id)
         children = self.watchlist.children(task_id)  # indexed, not a scan of every entry
         # Change times survive restarts: the journal restores them (mjdash/ui/batch.py).
@@ -331,13 +318,13 @@ class MjdashApp(App[None]):
             **self.batch.stall_fields(task_id),
         )
 
-    def _show_selected(self) -> None:
+    def show_selected(self) -> None:
         task_id = self.selected_id
-        self.detail.show(self._detail_model(task_id) if task_id else None, self.now())
+        self.detail.show(self.detail_model(task_id) if task_id else None, self.now())
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_selected()
+        self.show_selected()
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -383,90 +370,44 @@ class MjdashApp(App[None]):
         self.post_message(TasksPolled(result))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "poll" and event.state is WorkerState.ERROR:
+        """The one handler for every worker group (poll, action, download, ...): a worker
+        that raised becomes one line on screen, never a traceback (the error may hold the key,
+        so only its kind is shown)."""
+        if event.state is not WorkerState.ERROR:
+            return
+        worker = event.worker
+        error = worker.error
+        kind = getattr(error, "kind", type(error).__name__)
+        if worker.group == "poll":
             # poll_once never raises; if it did, keep the app alive and try again later.
             self._polling = False
-            error = event.worker.error
-            kind = getattr(error, "kind", type(error).__name__)
             self.say(f"poll failed: {kind}", severity="error")
             self._schedule_poll(30)
+        else:
+            self.say(f"{worker.name or worker.group} failed: {kind}", severity="error")
 
-    @on(TasksPolled)
-    def _apply_poll(self, message: TasksPolled) -> None:
+    def on_tasks_polled(self, message: TasksPolled) -> None:
+        """A poll answer: the board merges it, then only the changed rows are redrawn."""
         result = message.result
         self._polling = False
-        self._last_result = result
-        changed: list[str] = []
-        fresh: dict[str, Task] = {}  # the new snapshots, for the cache
-        done: list[str] = []
-        failed: list[str] = []
-        modal: list[str] = []
-        watched = self.watchlist.id_lookup()
-        tasks, stale, not_found = self.tasks, self.stale, self.not_found  # 10,000 rounds
-        success = Status.SUCCESS
-        triage = False  # did a task enter or leave SUCCESS (the status line's triage count)?
-        urgent = False  # a first answer that is final: cached within a second (cache_writer.py)
-        for task_id, task in result.tasks.items():
-            if task_id not in watched:
-                continue
-            old = tasks.get(task_id)
-            # A row marked stale or "not found" must be redrawn even if the task is unchanged.
-            marked = task_id in stale or task_id in not_found
-            if old is task and not marked:
-                continue  # the client hands back the same Task for an unchanged answer
-            if marked:
-                stale.pop(task_id, None)
-                not_found.discard(task_id)
-            # (A different status or progress settles it before comparing every field.)
-            status = task.status
-            if not marked and (
-                old is not None
-                and old.status is status
-                and old.progress == task.progress
-                and old == task
-            ):
-                continue  # an equal answer parsed anew
-            tasks[task_id] = task
-            changed.append(task_id)
-            fresh[task_id] = task
-            if old is None:
-                triage = triage or status is success
-                urgent = urgent or not task.needs_polling
-            elif old.status is not status:
-                triage = triage or status is success or old.status is success
-                if status is success:
-                    done.append(task_id)
-                elif status in (Status.FAILURE, Status.CANCEL):
-                    failed.append(task_id)
-                elif status is Status.MODAL:
-                    modal.append(task_id)
-            elif status is success:
-                triage = True  # its buttons may have changed
-        for task_id in result.not_found:
-            if task_id in watched and task_id not in not_found:
-                not_found.add(task_id)
-                changed.append(task_id)
-        for task_id, reason in result.bad.items():
-            if task_id in watched and stale.get(task_id) != reason:
-                stale[task_id] = reason
-                changed.append(task_id)
+        changes = self.board.apply(result, self.watchlist.id_lookup(), self.now().timestamp())
         if result.tasks or result.requests:
-            self._last_poll_at = time.monotonic()
-        # Stall clocks, the journal, the summary, filter/sort re-placing (mjdash/ui/batch.py).
-        self.batch.on_poll(changed)
+            self._last_poll_at = self.now()
+        # Member counts, the journal, new stalls, filter/sort re-placing (mjdash/ui/batch.py).
+        self.batch.on_poll(changes)
+        changed = changes.changed
         if changed:
-            if self._cache_writer is not None and fresh:  # written off the UI thread, coalesced
-                urgent = urgent or bool(done or failed or modal)
-                self._cache_writer.put(fresh, urgent=urgent)
-            self._sync_rows(changed, triage=triage)
+            if self._cache_writer is not None and changes.fresh:  # off the UI thread, coalesced
+                self._cache_writer.put(changes.fresh, urgent=changes.urgent or changes.finished)
+            self.sync_rows(changed, triage=False)  # the board counted triage moves itself
             if self.selected_id in changed:
-                self._show_selected()
-        digest = self.batch.digest(done, failed, modal)  # + new stalls, "batch complete"
+                self.show_selected()
+        digest = self.batch.digest(changes.done, changes.failed, changes.modal)
         if digest is not None:
             self.post_message(digest)
         # The poll's frame is also the tick's (the clocks of the rows it did not change), and
         # the next ticks count from here: with polls every 2 s, two frames a poll, not three.
-        self._tick()
+        self.tick()
         self._start_ticking()
         if self._poll_again:
             self._poll_again = False
@@ -490,32 +431,31 @@ class MjdashApp(App[None]):
         self._tick_timer = self.set_interval(1.0, self._on_tick_timer, name="tick")
 
     def _on_tick_timer(self) -> None:
-        # A poll about to start (or just started) ticks when its answer is applied: one frame
-        # instead of two a few milliseconds apart. A slow poll does not hold the clocks back.
-        now = time.monotonic()
-        due = self._poll_due
-        if (due is not None and due - now < TICK_MERGE) or (
-            self._polling and now - self._poll_started < TICK_MERGE
-        ):
-            return
-        self._tick()
+        started = self._poll_started if self._polling else None
+        if not tick_left_to_poll(time.monotonic(), self._poll_due, started):
+            self.tick()
 
-    def _tick(self) -> None:
+    def tick(self) -> None:
+        try:
+            table = self.table
+        except NoMatches:
+            return  # the screen is being torn down (a tick can fire during shutdown)
         now = self.now()
         changes = {}
-        for task_id in self.table.visible_keys():
+        for task_id in table.visible_keys():
             task = self.tasks.get(task_id)
             if task is not None and task.status.is_running:
                 changes[task_id] = {"elapsed": elapsed_text(task, now)}
         if changes:
-            self.table.update_cells(changes)
+            table.update_cells(changes)
         self.batch.tick(now)  # new stalls, visible stall clocks, the ETA text
         # "(3 minutes ago)" moves for a finished task too; only changed clock lines are redrawn.
         self.detail.refresh_times(now)
-        self._render_status_line()
+        self.render_status_line()
 
     def _poll_view(self) -> PollView:
-        polled_ago = None if self._last_poll_at is None else time.monotonic() - self._last_poll_at
+        last = self._last_poll_at
+        polled_ago = None if last is None else max(0.0, (self.now() - last).total_seconds())
         return PollView(
             state=self.poller.state,
             line=self.poller.status_line(),
@@ -525,16 +465,15 @@ class MjdashApp(App[None]):
             save_problem=self._save_problem,
         )
 
-    def _render_status_line(self) -> None:
-        # Counting what is left to triage walks every task: only after a change, not per tick.
-        if self._triage_counted is None or self._triage_counted[0] != self._triage_version:
-            self._triage_counted = (self._triage_version, self.actions.count())
+    def render_status_line(self) -> None:
+        # Counting what is left to triage walks every task: the board recounts after a change.
+        triage = self.board.triage_left(lambda: self.watchlist.entries)
         text = render_status_line(
             self._poll_view(),
             self.key_env,
             total=len(self.watchlist),
             missing=len(self.not_found),
-            triage=self._triage_counted[1],
+            triage=triage,
         )
         if text != self._status_line_text:
             self._status_line_text = text
@@ -547,10 +486,10 @@ class MjdashApp(App[None]):
         if not added:
             return added
         known = self.cache.load(added) if self.cache is not None else {}
-        self.tasks.update(known)
+        self.board.load(known)
         self.poller.track(added, known=known)
-        self._rebuild_rows()
-        self._save_soon()
+        self.rebuild_rows()
+        self.save_soon()
         if self.auto_poll and not self.poller.paused:
             self.poll()
         return added
@@ -558,15 +497,12 @@ class MjdashApp(App[None]):
     def remove_ids(self, ids: list[str]) -> None:
         removed = self.watchlist.remove(ids)
         self.poller.untrack(removed)
-        for task_id in removed:
-            self.tasks.pop(task_id, None)
-            self.not_found.discard(task_id)
-            self.stale.pop(task_id, None)
-        self._rebuild_rows()
-        self._show_selected()
-        self._save_soon()
+        self.board.forget(removed)
+        self.rebuild_rows()
+        self.show_selected()
+        self.save_soon()
 
-    def _save_soon(self) -> None:
+    def save_soon(self) -> None:
         if self._save_timer is not None:
             self._save_timer.stop()
         self._save_timer = self.set_timer(SAVE_DELAY, self.save_watchlist, name="save")
@@ -586,26 +522,28 @@ class MjdashApp(App[None]):
                     markup=False,
                 )
             self._save_problem = problem
-            self._render_status_line()
+            self.render_status_line()
             return False
         if self._save_problem:
             self._save_problem = ""
-            self._render_status_line()
+            self.render_status_line()
         before = self.batch.arranged_ids  # every id placed, shown or filtered out
         if set(self.watchlist.ids) != before:
             # Another mjdash changed the file: show its ids too.
             self.poller.track(self.watchlist.ids, known=self.tasks)
-            self._rebuild_rows()
+            self.rebuild_rows()
         return True
 
     def _handle_exception(self, error: Exception) -> None:
         # Textual's crash output lists every frame's locals, and the key can be one
         # (docs/reliability.md K1): exit with one redacted line instead (mjdash/ui/crash.py).
+        gc.enable()  # a crash before on_mount ran must not leave the collector off either
         secrets = secrets_of(getattr(self, "client", None), getattr(self, "key_env", ""))
         super()._handle_exception(redacted(error, secrets))
 
     async def on_unmount(self) -> None:
         gc.unfreeze()
+        gc.enable()
         self.save_watchlist()
         self.batch.close()  # the journal lines still queued
         if self._cache_writer is not None:
@@ -675,7 +613,7 @@ class MjdashApp(App[None]):
         """A toast whose text is never read as markup: messages often quote server text."""
         self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
 
-    def _copy(self, what: str, value: str) -> None:
+    def copy_value(self, what: str, value: str) -> None:
         report = copy_text(self, value)
         self.notify(
             f"{value}\n{report.describe()}",
@@ -689,18 +627,18 @@ class MjdashApp(App[None]):
         if button is None:
             self.notify("This task has no buttons (yet).", severity="warning")
             return
-        self._copy(f"{button.name} customId", button.custom_id)
+        self.copy_value(f"{button.name} customId", button.custom_id)
 
     def action_copy_task_id(self) -> None:
         if self.selected_id:
-            self._copy("task id", self.selected_id)
+            self.copy_value("task id", self.selected_id)
 
     def action_copy_image_url(self) -> None:
         task = self.selected_task
         if task is None or not task.image_url:
             self.notify("No image URL for this task (yet).", severity="warning")
             return
-        self._copy("image URL", task.image_url)
+        self.copy_value("image URL", task.image_url)
 
     def action_open_image(self) -> None:
         task = self.selected_task
@@ -722,7 +660,7 @@ class MjdashApp(App[None]):
         self.poller.paused = not self.poller.paused
         if not self.poller.paused and self.auto_poll:
             self._schedule_poll(0)
-        self._render_status_line()
+        self.render_status_line()
 
     def _step_interval(self, direction: int) -> None:
         current = self.poller.interval
@@ -734,7 +672,7 @@ class MjdashApp(App[None]):
             new = options[0] if options else INTERVAL_STEPS[-1]
         self.poller.interval = new
         self.say(f"Polling every {new:g}s", timeout=2)
-        self._render_status_line()
+        self.render_status_line()
 
     def action_faster(self) -> None:
         self._step_interval(-1)
@@ -742,70 +680,27 @@ class MjdashApp(App[None]):
     def action_slower(self) -> None:
         self._step_interval(+1)
 
-    def action_press_upscale(self, number: int) -> None:
-        self.actions.press_numbered("upscale", number)
-
-    def action_press_variation(self, number: int) -> None:
-        self.actions.press_numbered("variation", number)
-
-    def action_choose_zoom(self) -> None:
-        self.actions.choose("zoom")
-
-    def action_choose_pan(self) -> None:
-        self.actions.choose("pan")
-
-    def action_finish_modal(self) -> None:
-        self.actions.finish_modal()
-
-    def action_copy_as(self) -> None:
-        self.actions.copy_as()
-
-    def action_next_triage(self) -> None:
-        self.actions.next()
-
-    def action_toggle_dismissed(self) -> None:
-        self.actions.toggle_dismissed()
-
-    def action_jump_parent(self) -> None:
-        self.actions.jump_to_parent()
-
-    def action_select_task(self, task_id: str) -> None:
-        self.actions.select_task(task_id)
-
-    # The batch at a glance (mjdash/ui/batch.py).
-    def action_filter(self) -> None:
-        self.batch.open_filter()
-
     @on(FilterBar.Applied)
     def _filter_applied(self, event: FilterBar.Applied) -> None:
         self.batch.filter_applied(event.text, event.done)
 
-    def action_cycle_show(self) -> None:
-        self.batch.cycle_show()
-
-    def action_cycle_sort(self) -> None:
-        self.batch.cycle_sort()
-
-    def action_download_images(self) -> None:
-        self.batch.download()
-
-    def action_export(self) -> None:
-        self.batch.export()
-
-    def action_toggle_preview(self) -> None:
-        self.batch.toggle_preview()
+    def __getattr__(self, name: str):
+        """A binding's action the app does not define is run by the feature that declares it:
+        features (ui/actions.py, ui/batch.py, ...) keep their BINDINGS and `action_*` methods
+        together, and the app's BINDINGS list theirs. Only `action_*` names are looked up."""
+        if name.startswith("action_"):
+            for feature in self.__dict__.get("features", ()):
+                method = getattr(feature, name, None)
+                if method is not None:
+                    return method
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def action_toggle_collapse(self) -> None:
         task_id = self.selected_id
         if task_id is None:
             return
-        if task_id in self.collapsed:
-            self.collapsed.discard(task_id)
-        elif any(e.parent == task_id for e in self.watchlist.entries):
-            self.collapsed.add(task_id)
-        else:
-            return
-        self._rebuild_rows()
+        if self.board.toggle_fold(task_id, bool(self.watchlist.children(task_id))):
+            self.rebuild_rows()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

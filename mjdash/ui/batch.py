@@ -16,21 +16,24 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.actions import SkipAction
+from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.widgets import Input, TextArea
 
 from mjdash.media import images
 from mjdash.model import export, notify
-from mjdash.model.insight import SAME, BatchStats, StallTracker, Summary, task_part
+from mjdash.model.board import Changes
+from mjdash.model.insight import BatchStats, Summary, task_part
 from mjdash.model.task import Status, Task
 from mjdash.model.view import SHOW_LABELS, SORT_LABELS, TreeRow, ViewState, arrange, matches
 from mjdash.store import atomic, paths
 from mjdash.store.journal import Journal, JournalWriter, Record
 from mjdash.ui.messages import TasksFinished
+from mjdash.ui.terminal import write_escape
 
 if TYPE_CHECKING:
-    from mjdash.ui.app import MjdashApp
     from mjdash.ui.filterbar import FilterBar
+    from mjdash.ui.host import Dashboard
     from mjdash.ui.preview import ImagePreview
     from mjdash.ui.summary import SummaryLine
 
@@ -43,13 +46,28 @@ def download_folder(setting: str) -> Path:
 
 
 class BatchFeatures:
-    def __init__(self, app: MjdashApp, journal: Journal | None = None) -> None:
+    """The batch at a glance: the keys (filter, sort, images, export) and what they do."""
+
+    BINDINGS = [
+        # Priority: keys typed right after "/" must reach the filter (action_filter skips
+        # when a text field has the focus or a dialog is open).
+        Binding("slash", "filter", "Filter", key_display="/", priority=True, id="filter"),
+        Binding(
+            "f", "cycle_show", "Show: all/unfinished/failed/stalled", show=False, id="cycle_show"
+        ),
+        Binding("s", "cycle_sort", "Sort", show=False, id="cycle_sort"),
+        Binding("D", "download_images", "Download image(s)", show=False, id="download_images"),
+        Binding("E", "export", "Export view", show=False, id="export"),
+        Binding("v", "toggle_preview", "Image preview", show=False, id="toggle_preview"),
+    ]
+
+    def __init__(self, app: Dashboard, journal: Journal | None = None) -> None:
         self.app = app
         ui = app.config.ui
         self.view = ViewState.from_dict(app.watchlist.view)
         self.stats = BatchStats()  # the rows that pass the filter: the summary line
-        self.everything = BatchStats()  # every watched task: "batch complete"
-        self.stalls = StallTracker(ui.stall_minutes * 60, ui.queue_stall_minutes * 60)
+        self.everything = app.board.everything  # every watched task: "batch complete"
+        self.stalls = app.board.stalls
         self.journal = journal if journal is not None else Journal()
         self.journal_writer = JournalWriter(self.journal)
         cfg = app.config.notify
@@ -94,36 +112,27 @@ class BatchFeatures:
 
         return self.app.query_one(ImagePreview)
 
-    def _stalled_ids(self) -> set[str]:
-        return self.stalls.stalled
-
     # --- start ------------------------------------------------------------------------------
 
     def start(self) -> None:
         """On mount, after the cache is loaded: restore stall clocks from the journal."""
         app = self.app
-        now = self._now()
         ids = app.watchlist.ids
-        for record in self.journal.latest(ids).values():
-            self.stalls.restore(record.id, record.ts, (record.new, record.progress))
-        for task_id in ids:
-            task = app.tasks.get(task_id)
-            if task is not None:
-                self.stalls.observe(task, now)
-        self.stalls.check(now)  # stalled while we were away: flagged, not announced
+        latest = ((r.id, r.ts, r.new, r.progress) for r in self.journal.latest(ids).values())
+        app.board.restore_clocks(latest, ids, self._now())
         self.preview.enabled = app.config.ui.preview
 
     # --- rows -------------------------------------------------------------------------------
 
     def arrange(self, entries, collapsed) -> list[TreeRow]:
-        """The rows for the table (app._rebuild_rows); recounts the summary when members moved."""
+        """The rows for the table (app.rebuild_rows); recounts the summary when members moved."""
         app = self.app
         rows, members = arrange(
             entries,
             collapsed,
             self.view,
             tasks=app.tasks,
-            stalled=self._stalled_ids(),
+            stalled=self.stalls.stalled,
             not_found=app.not_found,
             now=app.now(),
         )
@@ -182,52 +191,41 @@ class BatchFeatures:
 
     # --- polls ------------------------------------------------------------------------------
 
-    def on_poll(self, changed: list[str]) -> None:
-        """After a poll updated `app.tasks` for `changed` ids (before their rows are synced)."""
+    def on_poll(self, changes: Changes) -> None:
+        """After the board merged a poll (before the changed rows are synced): the summary's
+        member counts, the journal, new stalls, re-placing rows under a filter or a sort."""
         app = self.app
-        now = self._now()
-        records: list[Record] = []
-        succeeded: list[Task] = []
+        changed = changes.changed
         replace = False
-        # Per changed task (10,000 on a big poll): the loop's lookups hoisted.
-        tasks, not_found = app.tasks, app.not_found
-        update_stall, forget_stall, same = self.stalls.update, self.stalls.forget, SAME
-        put_everything = self.everything.put_part
-        # With nothing filtered out the summary's stats are `everything` (see `arrange`).
+        # With nothing filtered out the summary's stats are the board's `everything`, already
+        # counted (see `arrange`); per changed task (10,000 on a big poll) lookups are hoisted.
         put_member = None if self.stats is self.everything else self.stats.put_part
-        members = self.members
         placed = not self.view.is_default  # a filter or a sort: changes may re-place rows
-        success = Status.SUCCESS
-        for task_id in changed:
-            task = tasks.get(task_id)
-            missing = task_id in not_found
-            if task is not None and not missing:
-                before = update_stall(task, now)
-                if before is not same:
-                    status = task.status_text
-                    old = before[0] if before is not None else None
-                    records.append(Record(now, task_id, old, status, task.progress))
-                    if task.status is success and old != status:
-                        succeeded.append(task)
-            else:
-                forget_stall((task_id,))
-            part = task_part(task, missing)
-            put_everything(task_id, part)
-            if put_member is not None and task_id in members:
-                put_member(task_id, part)
-            if placed and not replace:
-                replace = self._moves(task_id, task, missing)
-        self.journal_writer.put(records)  # written off the UI thread
-        new = self.stalls.check(now)
+        if put_member is not None or placed:
+            tasks, not_found, members = app.tasks, app.not_found, self.members
+            for task_id in changed:
+                task = tasks.get(task_id)
+                missing = task_id in not_found
+                if put_member is not None and task_id in members:
+                    put_member(task_id, task_part(task, missing))
+                if placed and not replace:
+                    replace = self._moves(task_id, task, missing)
+        if changes.transitions:
+            now = self._now()
+            self.journal_writer.put(
+                [Record(now, *t) for t in changes.transitions]
+            )  # written off the UI thread
+        new = changes.new_stalls
         if new:
             self._new_stalls += new
             replace = replace or self.view.show == "stalled"
-            app._sync_rows(new)
+            app.sync_rows(new)
         if replace:
-            app._rebuild_rows()
-            app._show_selected()
+            app.rebuild_rows()
+            app.show_selected()
         elif changed or new:  # nothing changed: nothing to recount (the ETA ticks by itself)
             self._refresh_summary()
+        succeeded = changes.succeeded
         if succeeded and app.config.ui.auto_download:
             self._start_downloads([t for t in succeeded if t.image_url], quiet=True)
 
@@ -253,9 +251,9 @@ class BatchFeatures:
         "batch complete"."""
         stalled = [i for i in self._new_stalls if i in self.stalls.stalled]
         self._new_stalls = []
-        settled = self.everything.settled
-        complete = settled and not self._complete and bool(done or failed)
-        self._complete = settled
+        finished = self.everything.finished
+        complete = finished and not self._complete and bool(done or failed)
+        self._complete = finished
         if not (done or failed or modal or stalled or complete):
             return None
         return TasksFinished(
@@ -296,9 +294,7 @@ class BatchFeatures:
 
     def _osc(self, sequence: str) -> None:
         self.sent_osc.append(sequence)
-        driver = self.app._driver
-        if driver is not None and not self.app.is_headless:
-            driver.write(sequence)
+        write_escape(self.app, sequence)
 
     # --- the tick ---------------------------------------------------------------------------
 
@@ -310,12 +306,12 @@ class BatchFeatures:
         if new:
             self._new_stalls += new
             if self.view.show == "stalled":
-                app._rebuild_rows()
+                app.rebuild_rows()
             else:
-                app._sync_rows(new)
+                app.sync_rows(new)
                 self._refresh_summary()
             if app.selected_id in new:
-                app._show_selected()
+                app.show_selected()
         stalled = self.stalls.stalled
         if stalled:
             changes = {
@@ -358,17 +354,17 @@ class BatchFeatures:
             return
         app = self.app
         self.view = view
-        app._rebuild_rows()
-        app._show_selected()
+        app.rebuild_rows()
+        app.show_selected()
         with contextlib.suppress(TypeError, ValueError):
             app.watchlist.view = {**app.watchlist.view, **view.to_dict()}
-            app._save_soon()
+            app.save_soon()
         if announce:
             shown = len(self.members)
             total = len(self._all_ids)
             app.say(f"{announce} ({shown} of {total} tasks)", timeout=2)
 
-    def open_filter(self) -> None:
+    def action_filter(self) -> None:
         """/ opens the filter bar; while typing somewhere (or in a dialog) "/" is just a "/"."""
         app = self.app
         if app.screen is not app.screen_stack[0] or isinstance(app.focused, (Input, TextArea)):
@@ -380,17 +376,17 @@ class BatchFeatures:
         if done:
             self.app.table.focus()
 
-    def cycle_show(self) -> None:
+    def action_cycle_show(self) -> None:
         view = self.view.next_show()
         self.set_view(view, announce=f"Showing {SHOW_LABELS[view.show]}")
 
-    def cycle_sort(self) -> None:
+    def action_cycle_sort(self) -> None:
         view = self.view.next_sort()
         self.set_view(view, announce=f"Sorted by {SORT_LABELS[view.sort]}")
 
     # --- preview ----------------------------------------------------------------------------
 
-    def toggle_preview(self) -> None:
+    def action_toggle_preview(self) -> None:
         preview = self.preview
         preview.set_enabled(not preview.enabled)
         state = "on" if preview.enabled else "off"
@@ -398,14 +394,14 @@ class BatchFeatures:
 
     # --- downloads and export -------------------------------------------------------------
 
-    def download(self) -> None:
+    def action_download_images(self) -> None:
         """D: the selected task's image; with no image selected, every finished one in view."""
         app = self.app
         task = app.selected_task
         if task is not None and task.status is Status.SUCCESS and task.image_url:
             self._start_downloads([task], quiet=False, overwrite=True)
             return
-        ids = [row.id for row in app._rows] or list(self._member_order)
+        ids = [row.id for row in app.rows] or list(self._member_order)
         tasks = [
             app.tasks[i]
             for i in ids
@@ -459,11 +455,11 @@ class BatchFeatures:
             what = saved[0] if len(saved) == 1 else f"{len(saved)} images in {folder}"
             app.say(f"Saved {what}", title="Download")
 
-    def export(self) -> Path | None:
+    def action_export(self) -> Path | None:
         """E: the rows in view (filter and sort applied) to a file in the download folder."""
         app = self.app
         fmt = app.config.ui.export_format
-        order = [row.id for row in app._rows]
+        order = [row.id for row in app.rows]
         shown = set(order)
         order += [i for i in self._member_order if i not in shown]  # folded children too
         text = export.render(export.records_for(order, app.tasks), fmt)

@@ -58,10 +58,6 @@ class FilterBar(Input):
     def close(self) -> None:
         self.display = False
 
-    @property
-    def is_open(self) -> bool:
-        return self.display
-
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
         event.stop()

@@ -41,7 +41,7 @@ def render_summary(summary: Summary, now: float, view: str = "", width: int = 0)
 
 
 def _eta_text(summary: Summary, now: float) -> Text:
-    if summary.settled:
+    if summary.finished:
         return Text("✔ batch complete", style="bold green")
     eta = summary.eta(now)
     if eta is None:
@@ -59,7 +59,7 @@ def _render(summary: Summary, now: float, view: str, *, compact: bool) -> Text:
             line.append(f" │ {view}", style="bold cyan")
         return line
     filled, empty = bar(summary.progress, 6 if compact else BAR_WIDTH)
-    style = "green" if summary.settled else "dodger_blue1"
+    style = "green" if summary.finished else "dodger_blue1"
     gap = " " if compact else "  "
     line.append(" ")
     line.append(filled, style=style)

@@ -3,6 +3,11 @@
 It stays as cheap at 10,000 rows as at 100 (tests/perf/bench.py measures it): rows are lazy
 (a row's cells are built only when it is on screen), the row order is cached apart from the cell
 contents, and a changed cell is the only cell rendered again.
+
+One of the two modules allowed to use Textual internals (the other is ui/terminal.py): it reads
+DataTable's caches and copies its row renderer, pinned to the Textual minor in pyproject and
+checked by tests/app/test_textual_seams.py and the segment-for-segment test in
+tests/app/test_table_scale.py.
 """
 
 from __future__ import annotations

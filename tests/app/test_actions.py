@@ -131,7 +131,7 @@ async def test_u1_confirmed_adds_the_upscale_under_its_grid_and_it_finishes(
         assert "SUCCESS" in app.table.get_cell(child, "status").plain
 
         # The detail pane links both ways.
-        child_detail = render_detail(app._detail_model(child), app.now()).plain
+        child_detail = render_detail(app.detail_model(child), app.now()).plain
         assert f"Parent     {first}" in child_detail
         app.table.select(first)
         await pilot.pause()
@@ -151,7 +151,9 @@ async def test_u1_confirmed_adds_the_upscale_under_its_grid_and_it_finishes(
         assert str(again.buttons.get_option_at_index(0).prompt).startswith("✓ U1")
         assert not str(again.buttons.get_option_at_index(1).prompt).startswith("✓")
         assert id_cell(again, child).startswith("└ ")
-        assert again.actions.count() == 2  # the lighthouse grid and the new upscale
+        assert (
+            again.board.triage_left(lambda: again.watchlist.entries) == 2
+        )  # the lighthouse grid and the new upscale
 
 
 async def test_cancelling_the_confirm_sends_nothing(slow_sim, clock, tmp_path):
@@ -171,7 +173,7 @@ async def test_cancelling_the_confirm_sends_nothing(slow_sim, clock, tmp_path):
         assert app.watchlist.ids == [task]
         assert app.watchlist.get(task).used == []
         assert app.selected_id == task and app.focused is app.table
-        assert app.actions.count() == 1
+        assert app.board.triage_left(lambda: app.watchlist.entries) == 1
 
 
 async def test_enter_on_a_button_presses_it_and_variation_keys_pick_v(slow_sim, clock, tmp_path):
@@ -559,14 +561,14 @@ async def test_children_fold_under_their_parent_and_links_select(slow_sim, clock
         kids = [e.id for e in app.watchlist.entries if e.parent == first]
         app.add_ids([orphan])  # added by id, no known parent: a root
         await pilot.pause()
-        order = [row.id for row in app._rows]
+        order = [row.id for row in app.rows]
         assert order == [first, *kids, other, orphan]
         assert id_cell(app, kids[0]).startswith("├ ") and id_cell(app, kids[1]).startswith("└ ")
         assert not id_cell(app, orphan).startswith(("├", "└"))
 
         app.table.select(first)
         await pilot.press("space")  # fold
-        assert [row.id for row in app._rows] == [first, other, orphan]
+        assert [row.id for row in app.rows] == [first, other, orphan]
         assert id_cell(app, first).startswith("▸ ")
         await app.run_action(f"select_task('{kids[1]}')")  # what a click on a link does
         await pilot.pause()

@@ -248,3 +248,20 @@ async def test_help_lists_every_key(sim, tmp_path, size):
             assert words in text
         await pilot.press("escape")
         assert isinstance(app.screen.query_one("#table"), object)
+
+
+async def test_an_exception_in_on_mount_leaves_the_garbage_collector_on(sim, tmp_path):
+    """on_load turns the collector off for startup; a failure while mounting turns it back on."""
+    import gc
+
+    app = make_app(sim, tmp_path, [imagine(sim, "a kite")], auto_poll=False)
+
+    def broken() -> None:
+        raise RuntimeError("startup failed")
+
+    app.batch.start = broken  # the board's clocks fail to load
+    assert gc.isenabled()
+    with pytest.raises(Exception, match="startup failed"):
+        async with app.run_test(size=WIDE) as pilot:
+            await pilot.pause()
+    assert gc.isenabled()

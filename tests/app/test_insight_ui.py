@@ -76,14 +76,14 @@ async def test_summary_line_counts_the_batch_and_counts_the_eta_down(sim_factory
         eta = summary.eta(clock())
         assert eta and f"ETA {format_duration(timedelta(seconds=eta))}" in line
         clock.advance(5)  # no poll: the tick only counts down
-        app._tick()
+        app.tick()
         assert f"ETA {format_duration(timedelta(seconds=eta - 5))}" in app.batch.summary_line.plain
         # A finished task's "(N minutes ago)" moves with the tick too.
         app.table.select(ids[0])
         await pilot.pause()
         assert "(2 minutes ago)" in app.detail.info_text.plain
         clock.advance(120)
-        app._tick()
+        app.tick()
         assert "(4 minutes ago)" in app.detail.info_text.plain
         assert app.batch.summary is summary
         clock.advance(600)
@@ -119,7 +119,7 @@ async def test_stalled_task_is_flagged_explained_announced_and_remembered(sim_fa
         assert "Stalled" in detail and "no progress for 11 min" in detail
         assert "submit its prompt again" in detail
         clock.advance(60)
-        app._tick()  # the visible stall clock moves with the tick
+        app.tick()  # the visible stall clock moves with the tick
         assert cell(app, fisherman, "status") == "⚠ stalled 12m"
         await pilot.press("q")
     digests = [m for m in seen if isinstance(m, TasksFinished) and m.stalled]
@@ -229,15 +229,15 @@ async def test_filters_and_sorts_keep_the_cursor_on_its_task(sim_factory, tmp_pa
         for _ in range(4):  # status, progress, elapsed, submitted
             await pilot.press("s")
             assert app.selected_id == library, app.batch.view.sort
-            order.append([row.id for row in app._rows])
+            order.append([row.id for row in app.rows])
         assert len({tuple(o) for o in order}) == 4  # each sort is a different order
         status_order = [app.tasks[i].status for i in order[0] if i in app.tasks]
         assert status_order[0] is Status.MODAL and status_order[-1] is Status.SUCCESS
         await pilot.press("f")  # hide finished
         assert app.batch.view.show == "unfinished" and app.selected_id == library
-        assert all(not app.tasks[row.id].is_terminal for row in app._rows)
+        assert all(not app.tasks[row.id].is_terminal for row in app.rows)
         await pilot.press("f")  # only failed: the library is not among them
-        assert {app.tasks[row.id].status for row in app._rows} == {Status.FAILURE}
+        assert {app.tasks[row.id].status for row in app.rows} == {Status.FAILURE}
         await pilot.press("q")
     saved = Watchlist.load(tmp_path / "watchlist.toml").view
     assert saved == {"filter": "", "show": "failed", "sort": "submitted"}
@@ -284,7 +284,7 @@ async def test_d_downloads_png_files_and_e_exports_the_view(sim_factory, tmp_pat
         await pilot.press("E")
         exported = next(folder.glob("mjdash-*.csv"))
         rows = list(csv.DictReader(exported.open(newline="")))
-        assert [r["id"] for r in rows] == [row.id for row in app._rows]
+        assert [r["id"] for r in rows] == [row.id for row in app.rows]
         grid_row = next(r for r in rows if r["id"] == grid)
         assert json.loads(grid_row["buttons"])[0]["label"] == "U1"
 

@@ -7,6 +7,7 @@ import dataclasses
 from mjdash.model.task import Status
 from mjdash.net.poller import PollerState, PollResult
 from mjdash.sim.engine import ManualClock
+from mjdash.ui.app import tick_left_to_poll
 from mjdash.ui.cells import status_text
 from mjdash.ui.messages import TasksPolled
 from tests.support.harness import make_app
@@ -40,16 +41,16 @@ async def test_a_poll_changing_every_row_builds_only_the_rows_on_screen(sim_fact
         await app.poll(force=True).wait()
         await pilot.pause()
         built: list[str] = []
-        row_cells = app._row_cells
+        row_cells = app.row_cells
 
         def counting(row, now):
             built.append(row.id)
             return row_cells(row, now)
 
-        app._row_cells = counting
-        app._apply_poll(TasksPolled(everything_changed(app, 42)))
+        app.row_cells = counting
+        app.post_message(TasksPolled(everything_changed(app, 42)))
         await pilot.pause()
-        order = app._rows_ids()  # display order (children under their parents)
+        order = app.row_ids()  # display order (children under their parents)
         assert sorted(order) == sorted(ids)
         assert 0 < len(built) <= SIZE[1]  # 400 rows changed, one screenful was built
         assert set(built) <= set(order[: SIZE[1]])
@@ -71,7 +72,7 @@ async def test_a_poll_changing_every_row_builds_only_the_rows_on_screen(sim_fact
         written = []
         update_cell = app.table.update_cell
         app.table.update_cell = lambda *a, **k: (written.append(a[:2]), update_cell(*a, **k))
-        app._apply_poll(TasksPolled(everything_changed(app, 42)))
+        app.post_message(TasksPolled(everything_changed(app, 42)))
         await pilot.pause()
         assert built == [] and written == []
 
@@ -86,13 +87,13 @@ async def test_startup_with_cached_tasks_builds_one_screenful(sim_factory, tmp_p
     requests = sim.stats()["total"]
     again = make_app(sim, tmp_path, auto_poll=False)
     built: list[str] = []
-    row_cells = again._row_cells
-    again._row_cells = lambda row, now: (built.append(row.id), row_cells(row, now))[1]
+    row_cells = again.row_cells
+    again.row_cells = lambda row, now: (built.append(row.id), row_cells(row, now))[1]
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert again.table.row_count == 400
         assert len(set(built)) <= SIZE[1]
-        top = again._rows_ids()[0]
+        top = again.row_ids()[0]
         assert again.table.get_cell(top, "status") == status_text(again.tasks[top])
         assert len(again.tasks) == 400  # every cached task is known, without a request
     assert sim.stats()["total"] == requests
@@ -137,28 +138,26 @@ async def test_the_fast_row_render_draws_what_datatable_draws(sim_factory, tmp_p
         table._pass_style = None
 
 
-async def test_a_tick_next_to_a_poll_is_drawn_with_it(sim_factory, tmp_path):
-    """The poll's frame carries the tick; a tick just before a due poll is left to it, but a slow
-    poll does not hold the clocks back."""
-    import time
+def test_a_tick_next_to_a_poll_is_left_to_it():
+    """A tick just before a due poll, or during a poll that just started, is left to the poll;
+    a slow poll does not hold the clocks back."""
+    now = 1000.0
+    assert tick_left_to_poll(now, poll_due=now + 0.1, poll_started=None)  # a poll about to start
+    assert not tick_left_to_poll(now, poll_due=now + 5.0, poll_started=None)  # a poll far off
+    assert tick_left_to_poll(now, poll_due=None, poll_started=now - 0.1)  # one just started
+    assert not tick_left_to_poll(now, poll_due=None, poll_started=now - 5.0)  # a slow poll
+    assert not tick_left_to_poll(now, poll_due=None, poll_started=None)
 
+
+async def test_a_poll_answer_is_drawn_with_the_tick(sim_factory, tmp_path):
+    """The poll's frame carries the tick (the clocks of the rows it did not change)."""
     sim = sim_factory(tasks=5, clock=ManualClock())
     app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        ticks: list[float] = []
-        tick = app._tick
-        app._tick = lambda: (ticks.append(time.monotonic()), tick())
-        app._poll_due = time.monotonic() + 0.1  # a poll about to start
-        app._on_tick_timer()
-        assert ticks == []
-        app._poll_due = time.monotonic() + 5.0  # a poll far off
-        app._on_tick_timer()
-        assert len(ticks) == 1
-        app._poll_due = None
-        app._polling, app._poll_started = True, time.monotonic() - 5.0  # a slow poll in flight
-        app._on_tick_timer()
-        assert len(ticks) == 2
-        app._polling = False
-        app._apply_poll(TasksPolled(everything_changed(app, 7)))
-        assert len(ticks) == 3  # the poll's answer ticks in the same frame
+        ticks: list[int] = []
+        tick = app.tick
+        app.tick = lambda: (ticks.append(1), tick())
+        app.post_message(TasksPolled(everything_changed(app, 7)))
+        await pilot.pause()
+        assert ticks == [1]  # the poll's answer ticks in the same frame

@@ -43,7 +43,7 @@ trigger = os.environ["K1_TRIGGER"]
 state = {"fetches": 0, "polls": 0}
 real_fetch_many = MidjourneyClient.fetch_many
 real_poll_once = Poller.poll_once
-real_tick = MjdashApp._tick
+real_tick = MjdashApp.tick
 
 async def fetch_many(self, ids):
     state["fetches"] += 1
@@ -71,7 +71,7 @@ def tick(self):
 
 MidjourneyClient.fetch_many = fetch_many
 Poller.poll_once = poll_once
-MjdashApp._tick = tick
+MjdashApp.tick = tick
 raise SystemExit(cli.main(sys.argv[1:]))
 """
 
@@ -145,8 +145,8 @@ def test_K1_cli_internal_error_in_a_terminal_is_one_redacted_line(tmp_path: Path
         "import sys\n"
         "from mjdash import cli\n"
         "import mjdash.ui.run as run\n"
-        "def run_dashboard(**parts):\n"
-        "    key = parts['client']._key.reveal()\n"
+        "def run_dashboard(app):\n"
+        "    key = app.client._key.reveal()\n"
         "    raise RuntimeError(f'could not start with {key}')\n"
         "run.run_dashboard = run_dashboard\n"
         "raise SystemExit(cli.main(sys.argv[1:]))\n"

@@ -313,11 +313,12 @@ class UiFigures:
 
 
 def make_dashboard(url: str, folder: Path, ids: list[str], tasks: dict[str, Task]) -> Any:
-    """The real MjdashApp wired as the CLI wires it, with `tasks` already in its cache."""
+    """The real MjdashApp, built by the CLI's factory (mjdash.ui.run), with `tasks` already in
+    its cache."""
     from mjdash.store.cache import TaskCache
     from mjdash.store.config import ApiConfig, Config, PollConfig, UiConfig
     from mjdash.store.watchlist import Watchlist
-    from mjdash.ui.app import MjdashApp
+    from mjdash.ui.run import build_dashboard
 
     folder.mkdir(parents=True, exist_ok=True)
     watchlist = Watchlist.load(folder / "watchlist.toml")
@@ -326,16 +327,14 @@ def make_dashboard(url: str, folder: Path, ids: list[str], tasks: dict[str, Task
     with TaskCache(folder / "cache.sqlite3") as cache:
         cache.put_many(tasks.values())
     config = Config(
-        api=ApiConfig(base_url=url),
+        api=ApiConfig(base_url=url, timeout=30.0),
         poll=PollConfig(interval=5.0, batch_size=BATCH),
         ui=UiConfig(theme="textual-dark", bell=False),
     )
-    client = MidjourneyClient(url, Secret(KEY), batch_size=BATCH, timeout=30.0)
-    return MjdashApp(
-        config=config,
-        client=client,
-        poller=Poller(client, interval=5.0),
-        watchlist=Watchlist.load(folder / "watchlist.toml"),
+    return build_dashboard(
+        config,
+        Secret(KEY),
+        Watchlist.load(folder / "watchlist.toml"),
         cache=TaskCache(folder / "cache.sqlite3"),
         auto_poll=False,
     )
@@ -415,7 +414,7 @@ async def measure_ui(
             drawn.clear()
             spent.clear()
             start = time.perf_counter()
-            app._apply_poll(TasksPolled(result(polled)))
+            app.on_tasks_polled(TasksPolled(result(polled)))
             elapsed = time.perf_counter() - start
             in_batch = sum(spent)
             await pilot.pause()
@@ -429,11 +428,11 @@ async def measure_ui(
                 batches.append(in_batch)
             # The same answer again: nothing changed, so nothing should run.
             start = time.perf_counter()
-            app._apply_poll(TasksPolled(result(polled)))
+            app.on_tasks_polled(TasksPolled(result(polled)))
             idles.append(time.perf_counter() - start)
             await pilot.pause()
             start = time.perf_counter()
-            app._tick()
+            app.tick()
             ticks.append(time.perf_counter() - start)
         # Control: a poll that changed only the rows on screen. Same drawing work as above;
         # the difference is what walking 10,000 changed tasks just before does to the frame.
@@ -444,7 +443,7 @@ async def measure_ui(
             gc.collect()
             gc.disable()
             drawn.clear()
-            app._apply_poll(TasksPolled(result(polled)))
+            app.on_tasks_polled(TasksPolled(result(polled)))
             await pilot.pause()
             await pilot.pause()
             gc.enable()

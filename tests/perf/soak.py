@@ -40,8 +40,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from mjdash.model.secret import Secret  # noqa: E402
-from mjdash.net.client import MidjourneyClient  # noqa: E402
-from mjdash.net.poller import Poller  # noqa: E402
 from mjdash.store.cache import TaskCache  # noqa: E402
 from mjdash.store.config import ApiConfig, Config, PollConfig, UiConfig  # noqa: E402
 from mjdash.store.watchlist import Watchlist  # noqa: E402
@@ -241,7 +239,7 @@ async def soak(
     seed: int = 1,
     progress: bool = False,
 ) -> SoakReport:
-    from mjdash.ui.app import MjdashApp
+    from mjdash.ui.run import build_dashboard
 
     report = SoakReport(seconds=seconds, tasks=tasks, faults_spec=faults)
     warmup = warmup if warmup is not None else min(30.0, max(5.0, seconds * 0.1))
@@ -260,10 +258,10 @@ async def soak(
                 poll=PollConfig(interval=interval, batch_size=100, concurrency=CONCURRENCY),
                 ui=UiConfig(bell=False),
             )
-            client = MidjourneyClient(
-                sim.url, Secret("soak-key"), timeout=5.0, batch_size=100, concurrency=CONCURRENCY
+            app = build_dashboard(
+                config, Secret("soak-key"), watchlist, cache=TaskCache(folder / "tasks.sqlite3")
             )
-            poller = Poller(client, interval=interval)
+            client, poller = app.client, app.poller
             outcomes: Counter[str] = Counter()
             real_poll_once = poller.poll_once
 
@@ -274,13 +272,6 @@ async def soak(
                 return result
 
             poller.poll_once = counting_poll_once  # type: ignore[method-assign]
-            app = MjdashApp(
-                config=config,
-                client=client,
-                poller=poller,
-                watchlist=watchlist,
-                cache=TaskCache(folder / "tasks.sqlite3"),
-            )
             expected = set(seeded)
             report.launch = sample()
             async with (

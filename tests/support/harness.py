@@ -1,4 +1,5 @@
-"""Build a dashboard wired to a simulator, as the CLI would, for Pilot tests."""
+"""Build a dashboard wired to a simulator through the CLI's own factory (mjdash.ui.run), for
+Pilot tests."""
 
 from __future__ import annotations
 
@@ -8,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from mjdash.model.secret import Secret
-from mjdash.net.client import MidjourneyClient
-from mjdash.net.poller import Poller
 from mjdash.sim.server import SimServer
 from mjdash.store.cache import TaskCache
 from mjdash.store.config import ApiConfig, Config, NotifyConfig, PollConfig, UiConfig
 from mjdash.store.journal import Journal
 from mjdash.store.watchlist import Watchlist
 from mjdash.ui.app import MjdashApp
+from mjdash.ui.run import build_dashboard
 
 
 def make_app(
@@ -37,7 +37,7 @@ def make_app(
     downloads images, which tests counting requests do not expect)."""
     ui_options.setdefault("preview", False)
     config = Config(
-        api=ApiConfig(base_url=sim.url, allow_http=True),
+        api=ApiConfig(base_url=sim.url, allow_http=True, timeout=5.0),
         poll=PollConfig(interval=interval, batch_size=batch_size),
         ui=UiConfig(theme="textual-dark", bell=bell, confirm_actions=confirm_actions, **ui_options),
         notify=notify or NotifyConfig(),
@@ -50,17 +50,13 @@ def make_app(
         for task_id in ids:
             watchlist.add([task_id], parent=engine.parent_of(task_id) if engine else "")
         watchlist.save()
-    client = MidjourneyClient(
-        sim.url, Secret("test-key"), batch_size=batch_size, timeout=5.0, key_env="COMETAPI_KEY"
-    )
-    poller = Poller(client, interval=interval)
-    return MjdashApp(
-        config=config,
-        client=client,
-        poller=poller,
-        watchlist=watchlist,
+    return build_dashboard(
+        config,
+        Secret("test-key"),
+        watchlist,
         cache=TaskCache(folder / "cache.sqlite3"),
+        journal=journal,
+        subtitle="",
         now=now,
         auto_poll=auto_poll,
-        journal=journal,
     )

@@ -75,7 +75,7 @@ async def test_summary_counts_medians_and_eta_with_a_known_clock(sim_factory):
     assert summary.parallel == 4
     assert summary.eta(now) == pytest.approx(expected)
     assert summary.eta(now + 5) == pytest.approx(max(0.0, expected - 5))  # a tick subtracts
-    assert not summary.settled
+    assert not summary.finished
 
     # Every task finishes: the batch is settled, the ETA is zero.
     clock.advance(400)
@@ -83,9 +83,9 @@ async def test_summary_counts_medians_and_eta_with_a_known_clock(sim_factory):
     for task_id in ids:
         stats.put(task_id, later[task_id])
     done = stats.summary(clock())
-    assert done.settled and done.done == 12 and done.progress == pytest.approx(1.0)
+    assert done.finished and done.done == 12 and done.progress == pytest.approx(1.0)
     assert done.eta(clock()) == 0.0
-    assert stats.settled
+    assert stats.finished
 
 
 def test_eta_before_anything_finished_comes_from_running_progress():
@@ -131,9 +131,9 @@ def test_groups_and_incremental_updates_match_a_fresh_count():
     stats.reset([*tasks, "1773314942177004"], tasks, not_found={"1773314942177004"})
     assert stats.count("done") == 1 and stats.count("failed") == 1
     assert stats.count("modal") == 1 and stats.count("missing") == 1
-    assert not stats.settled  # the MODAL task waits for the user
+    assert not stats.finished  # the MODAL task waits for the user
     stats.put("1773314942177003", Task("1773314942177003", Status.FAILURE))
-    assert stats.settled
+    assert stats.finished
     stats.discard("1773314942177001")
     assert len(stats) == 3 and stats.count("done") == 0
     assert group_of(None) == "waiting" and group_of(None, not_found=True) == "missing"

@@ -166,18 +166,6 @@ async def test_quiet_tasks_are_polled_less_often(clock):
     assert poller.due_ids() == [IDS[0]]
 
 
-async def test_stalled_tasks_are_flagged(clock):
-    old = running(IDS[0], 93, start_time=WALL - timedelta(hours=1, minutes=1))
-    queued = Task(IDS[1], Status.SUBMITTED, "SUBMITTED", submit_time=WALL - timedelta(hours=2))
-    fresh = running(IDS[2], 10)
-    finished = running(IDS[3], 100, Status.SUCCESS, start_time=WALL - timedelta(hours=5))
-    client = FakeClient({t.id: t for t in (old, queued, fresh, finished)})
-    poller = make_poller(client, clock)
-    poller.track(IDS[:4])
-    result = await poller.poll_once()
-    assert result.stalled == {IDS[0], IDS[1]} == poller.stalled_ids()
-
-
 async def test_last_change_is_wall_clock_time_of_the_last_status_change(clock):
     client = FakeClient({IDS[0]: running(IDS[0], 10)})
     poller = make_poller(client, clock)
@@ -600,7 +588,7 @@ async def test_results_are_plain_data(clock):
     result = await poller.poll_once()
     assert isinstance(result, PollResult)
     assert (result.state, result.requests, result.polled_ids) == (PollerState.OK, 0, 0)
-    assert result.stalled == set() and result.bad == {} and result.not_found == set()
+    assert result.bad == {} and result.not_found == set()
 
 
 async def test_rate_limited_and_auth_errors_from_a_fake_client(clock):

@@ -7,9 +7,20 @@ mjdash, and it was not dismissed. Plain functions over the watchlist and the kno
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 from mjdash.model.task import Status, Task
-from mjdash.store.watchlist import Entry
+
+
+class Entry(Protocol):
+    """What triage reads of a watchlist entry (mjdash.store.watchlist.Entry)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def used(self) -> Sequence[str]: ...
+    @property
+    def dismissed(self) -> bool: ...
 
 
 def waits_for_triage(task: Task | None, entry: Entry | None) -> bool:
