@@ -313,6 +313,11 @@ class Task:
     state: str = ""
     has_mask: bool = False
     buttons: tuple[Button, ...] = field(default=())
+    # The four images of a grid (`imageUrls`) and a video task's links and thumbnails
+    # (`videoUrls[].url` / `.thumbnail`), where the server lists them.
+    image_urls: tuple[str, ...] = ()
+    video_urls: tuple[str, ...] = ()
+    video_thumbnails: tuple[str, ...] = ()
 
     @property
     def is_terminal(self) -> bool:
@@ -371,6 +376,7 @@ class Task:
             "progress": "" if self.progress is None else f"{self.progress}%",
             "failReason": self.fail_reason,
             "buttons": [b.to_api_dict() for b in self.buttons],
+            **_links_to_api(self),
             "maskBase64": "x" if self.has_mask else "",
             "properties": {"finalPrompt": self.final_prompt, "finalZhPrompt": ""},
         }
@@ -438,7 +444,39 @@ def _parse_task(obj: object, expected_id: str | None) -> Task | BadTask:
         state=clean(obj.get("state"), MAX_FIELD, single_line=True),
         has_mask=isinstance(mask, str) and bool(mask),
         buttons=parse_buttons(obj.get("buttons")),
+        image_urls=_urls(obj.get("imageUrls"), "url"),
+        video_urls=_urls(obj.get("videoUrls"), "url"),
+        video_thumbnails=_urls(obj.get("videoUrls"), "thumbnail"),
     )
+
+
+def _urls(value: object, key: str) -> tuple[str, ...]:
+    """`[{"url": ...}, ...]` (or plain strings) -> the non-empty links, at most 8."""
+    if not isinstance(value, list):
+        return ()
+    links = []
+    for item in value[:8]:
+        link = item.get(key) if isinstance(item, dict) else (item if key == "url" else "")
+        text = clean(link, MAX_FIELD, single_line=True) if isinstance(link, str) else ""
+        if text:
+            links.append(text)
+    return tuple(links)
+
+
+def _links_to_api(task: Task) -> dict:
+    out: dict = {}
+    if task.image_urls:
+        out["imageUrls"] = [{"url": url} for url in task.image_urls]
+    if task.video_urls or task.video_thumbnails:
+        count = max(len(task.video_urls), len(task.video_thumbnails))
+        out["videoUrls"] = [
+            {
+                "url": task.video_urls[i] if i < len(task.video_urls) else "",
+                "thumbnail": task.video_thumbnails[i] if i < len(task.video_thumbnails) else "",
+            }
+            for i in range(count)
+        ]
+    return out
 
 
 # --- task ids in pasted text ----------------------------------------------------------------

@@ -25,6 +25,10 @@ def run_dashboard(
     The commands check for a terminal (commands.common.needs_terminal) before building
     anything, so this does not check again."""
     from mjdash.ui.app import MjdashApp
+    from mjdash.ui.preview import prepare_graphics
+
+    # Before Textual reads the keyboard: textual-image asks the terminal about graphics.
+    prepare_graphics(config.ui.preview)
 
     app = MjdashApp(
         config=config,
