@@ -279,6 +279,19 @@ def build_parser(command: str | None) -> _Parser:
         parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         parser.add_argument("--demo", action="store_true", help="seed the demo batch")
         parser.add_argument("--hostile", action="store_true", help="seed hostile-text tasks")
+        parser.add_argument(
+            "--image-size",
+            type=_bounded(int, 16, 4096, "a whole number of pixels"),
+            default=128,
+            metavar="PX",
+            help="image side in pixels (default 128; Midjourney's grids are 2048)",
+        )
+        parser.add_argument(
+            "--image-format",
+            choices=("png", "jpeg", "webp", "mixed"),
+            default="png",
+            help="image format (default png; mixed: one per task)",
+        )
     return parser
 
 

@@ -22,6 +22,8 @@ def cmd_sim(args: argparse.Namespace, session: Session) -> int:
             seed=args.seed,
             demo=args.demo,
             hostile=args.hostile,
+            image_size=getattr(args, "image_size", 128),
+            image_format=getattr(args, "image_format", "png"),
         )
     except FaultSpecError as exc:
         raise Fail(f"--faults: {exc}") from None

@@ -7,6 +7,7 @@ the /_sim/ routes (stats, task ids, faults) never fail.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import re
@@ -176,10 +177,10 @@ async def _dispatch(request: Request) -> Response | TruncatedResponse:
         return _invalid_url(request)
     engine = state.engine
     if route == "image":
-        data = engine.image(arg)
-        if data is None:
+        found = await asyncio.to_thread(engine.media, arg)  # a 2048 px image takes a moment
+        if found is None:
             return Response(b"image not found", 404, media_type="text/plain")
-        return Response(data, 200, {"Cache-Control": "no-cache"}, media_type="image/png")
+        return Response(found[0], 200, {"Cache-Control": "no-cache"}, media_type=found[1])
     key = _caller_key(request)
     if not key:
         return unauthorized("No token provided", state.rng)
@@ -438,6 +439,8 @@ def run_sim(
     hostile: bool = False,
     fail_rate: float = 0.05,
     out: TextIO | None = None,
+    image_size: int = 128,
+    image_format: str = "png",
 ) -> None:
     """Serve the simulator in the foreground. Raises OSError if the port is taken and
     FaultSpecError (a ValueError) for a bad fault spec."""
@@ -453,4 +456,6 @@ def run_sim(
         port=port,
         fail_rate=fail_rate,
     )
+    server.engine.image_size, server.engine.image_format = image_size, image_format
+    server.engine.grid_image_urls = True  # `mjdash sim` answers like CometAPI here
     server.serve_forever(out)
