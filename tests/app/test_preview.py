@@ -61,7 +61,7 @@ async def test_a_2048_jpeg_grid_draws_near_the_top_with_labels_and_from_disk_nex
         assert len(bg_colors(preview.drawn)) >= 4  # the four quadrants (and their shading)
         # Visible without scrolling in a 120x36 terminal: the whole image is on screen.
         top, bottom = region_of(app, preview.query_one("#preview-blocks"))
-        assert 0 < top and bottom <= SIZE[1]
+        assert top > 0 and bottom <= SIZE[1]
     # A restart draws from the thumbnail cache: no download.
     again = make_app(
         sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock), preview=True
