@@ -264,7 +264,7 @@ class SheetGrid(ScrollView, can_focus=True):
 
 
 class ContactSheet(Screen[str | None]):
-    """Pushed by the app (key g); dismissed with the task id to open, or None."""
+    """Pushed by the app (key t, thumbnails); dismissed with the task id to open, or None."""
 
     BINDINGS = [
         Binding("left,h", "move(-1, 0)", "Left", show=False),
@@ -280,7 +280,7 @@ class ContactSheet(Screen[str | None]):
         Binding("enter", "open", "Open", show=False),
         Binding("n", "next_triage", "Next to triage", show=False),
         Binding("D", "download", "Download", show=False),
-        Binding("escape,q,g", "close", "Close", show=False),
+        Binding("escape,q,t", "close", "Close", show=False),
     ]
 
     DEFAULT_CSS = """
