@@ -51,11 +51,12 @@ class ThumbCache:
             try:
                 paths.ensure_private_dir(self.folder)
                 os.chmod(self.folder, 0o700)
+                before = self._size()  # counted before this write, so it is not counted twice
                 old = path.stat().st_size if path.exists() else 0
                 atomic.write_atomic(path, data, mode=0o600)
             except OSError:
                 return  # a full or read-only disk costs the cache, not the preview
-            total = self._size() - old + len(data)
+            total = before - old + len(data)
             self._total = total
             if total > self.limit:
                 self._evict()

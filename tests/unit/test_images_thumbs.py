@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
+import random
 import stat
-
-from PIL import Image as PILImage
 
 from mjdash.media.images import Image, encode_thumbnail
 from mjdash.media.thumbs import ThumbCache, default_folder
@@ -14,7 +13,7 @@ from mjdash.store import paths
 
 def noisy(seed: int, side: int = 64) -> Image:
     """Noise compresses badly: each thumbnail costs about side * side * 3 bytes."""
-    return Image.from_pil(PILImage.effect_noise((side, side), 100 + seed).convert("RGB"))
+    return Image(side, side, random.Random(seed).randbytes(side * side * 3))
 
 
 def test_a_thumbnail_comes_back_from_disk_in_a_private_folder(tmp_path):
