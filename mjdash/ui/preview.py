@@ -20,6 +20,7 @@ pixels stay behind a dialog or after a resize.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections import OrderedDict
 from typing import Any
@@ -60,6 +61,9 @@ def prepare_graphics(setting: str, env: Any = None) -> str:
 def graphics_widget(mode: str) -> Any:
     """textual-image's widget class for "kitty" (TGP) or "sixel"; None if it cannot load."""
     if mode not in _graphics:
+        # Its warnings (a terminal that does not answer the cell-size query) would print a
+        # traceback over the screen through logging's last-resort handler.
+        logging.getLogger("textual_image").addHandler(logging.NullHandler())
         try:
             from textual_image.widget import SixelImage, TGPImage
         except Exception:  # not installed, or the terminal query failed: half-blocks it is
