@@ -26,7 +26,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.screen import Screen
 from textual.scroll_view import ScrollView
@@ -34,12 +34,12 @@ from textual.strip import Strip
 from textual.widgets import Static
 
 from mjdash.media import images
-from mjdash.media.images import Image, ImageError, decode, half_blocks, preview_links
+from mjdash.media.images import Image, ImageError, decode, preview_links
 from mjdash.media.thumbs import ThumbCache
 from mjdash.model.task import Button, Status, Task
 from mjdash.store.watchlist import Entry
 from mjdash.ui.cells import STATUS_LOOK
-from mjdash.ui.preview import quadrant_labels
+from mjdash.ui.preview import half_block_rows
 from mjdash.ui.triage import next_to_triage
 
 MIN_TILE = 14  # columns of the narrowest tile image
@@ -182,6 +182,9 @@ class SheetGrid(ScrollView, can_focus=True):
                 data = await self.client.download_image(url)
                 image = await asyncio.to_thread(decode, data, THUMB_SIDE)
                 await asyncio.to_thread(self.thumbs.put, task_id, THUMB_LABEL, image)
+            size = (self.tile_width, self.image_rows)
+            tile = await asyncio.to_thread(self._build_tile, task_id, image, *size)
+            self._tiles[(task_id, *size)] = tile
             self.images[task_id] = image
             self.decoded += 1
         except asyncio.CancelledError:
@@ -190,13 +193,24 @@ class SheetGrid(ScrollView, can_focus=True):
             self.problems[task_id] = (str(exc).splitlines() or ["no image"])[0][:60] or "no image"
         finally:
             self.loading.discard(task_id)
-        self.refresh()
+        self.refresh_tile(task_id)
         self.want_visible()
+
+    def refresh_tile(self, task_id: str) -> None:
+        """Redraw the lines of one tile, if on screen (not the whole sheet per thumbnail)."""
+        try:
+            index = self.ids.index(task_id)
+        except ValueError:
+            return
+        top = (index // self.columns) * self.tile_height - int(self.scroll_offset.y)
+        if top + self.tile_height > 0 and top < self.size.height:
+            self.refresh(Region(0, max(0, top), self.size.width, self.tile_height))
 
     # --- drawing ----------------------------------------------------------------------------
 
     def _tile_lines(self, task_id: str) -> list[list[Segment]]:
-        """The tile's image rows as segments (cached per tile size)."""
+        """The tile's image rows as segments (cached per tile size; built in the loading
+        thread for the size on screen, here only after a resize)."""
         key = (task_id, self.tile_width, self.image_rows)
         cached = self._tiles.get(key)
         if cached is not None:
@@ -207,33 +221,22 @@ class SheetGrid(ScrollView, can_focus=True):
             words = self.problems.get(task_id, "…")
             lines = [[Segment(" " * width, BLANK)] for _ in range(rows)]
             lines[rows // 2] = [Segment(words[:width].center(width), BLANK + Style(color="grey62"))]
-            if task_id in self.images or task_id in self.problems:
+            if task_id in self.problems:
                 self._tiles[key] = lines
             return lines
-        cells = half_blocks(image, width, rows)
+        lines = self._tiles[key] = self._build_tile(task_id, image, width, rows)
+        return lines
+
+    def _build_tile(self, task_id: str, image: Image, width: int, rows: int):
         task = self.tasks.get(task_id)
-        labels = (
-            quadrant_labels(len(cells), len(cells[0]) if cells else 0)
-            if task is not None and images.is_grid(task)
-            else {}
-        )
-        lines = []
-        for y, row in enumerate(cells):
-            line = []
-            for x, (upper, lower) in enumerate(row):
-                label = labels.get((y, x))
-                if label is not None:
-                    line.append(Segment(label, LABEL_STYLE))
-                else:
-                    style = Style(color=Color.from_rgb(*upper), bgcolor=Color.from_rgb(*lower))
-                    line.append(Segment("▀", style))
-            pad = width - len(row)
-            if pad > 0:
-                line.append(Segment(" " * pad))
-            lines.append(line)
+        grid = task is not None and images.is_grid(task)
+        lines = half_block_rows(image, width, rows, grid=grid)
+        for line in lines:  # a narrow image: pad to the tile's width
+            used = sum(len(segment.text) for segment in line)
+            if used < width:
+                line.append(Segment(" " * (width - used)))
         while len(lines) < rows:
             lines.append([Segment(" " * width)])
-        self._tiles[key] = lines
         return lines
 
     def _caption(self, index: int) -> list[Segment]:

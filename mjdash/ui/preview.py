@@ -25,7 +25,9 @@ import os
 from collections import OrderedDict
 from typing import Any
 
-from rich.color import Color
+from rich.color import Color, ColorType
+from rich.color_triplet import ColorTriplet
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.containers import Vertical
@@ -89,28 +91,57 @@ def quadrant_labels(rows: int, columns: int) -> dict[tuple[int, int], str]:
     return labels
 
 
+def _color(rgb: tuple[int, int, int]) -> Color:
+    # What Color.from_rgb makes, without its checks and conversions (tens of thousands a page).
+    name = f"#{rgb[0]:02x}{rgb[1]:02x}{rgb[2]:02x}"
+    return Color(name, ColorType.TRUECOLOR, triplet=ColorTriplet(*rgb))
+
+
+def half_block_style(upper: tuple[int, int, int], lower: tuple[int, int, int]) -> Style:
+    return Style(color=_color(upper), bgcolor=_color(lower))
+
+
+def half_block_rows(image: Image, columns: int, rows: int, *, grid: bool) -> list[list[Segment]]:
+    """The image fitted to `columns` x `rows` cells as segment rows: "▀" runs (upper pixel as
+    foreground, lower as background; equal neighbours joined), U1-U4 over a grid's quadrants.
+    Pure: the contact sheet builds its tiles in a thread with it."""
+    cells = half_blocks(image, columns, rows)
+    labels = quadrant_labels(len(cells), len(cells[0]) if cells else 0) if grid else {}
+    styles: dict[tuple, Style] = {}
+    out: list[list[Segment]] = []
+    for y, line in enumerate(cells):
+        segments: list[Segment] = []
+        run_pair, run = None, 0
+        for x, pair in enumerate(line):
+            label = labels.get((y, x))
+            if label is None and pair == run_pair:
+                run += 1
+                continue
+            if run:
+                segments.append(Segment("▀" * run, styles[run_pair]))
+            if label is not None:
+                segments.append(Segment(label, LABEL_STYLE))
+                run_pair, run = None, 0
+                continue
+            if pair not in styles:
+                styles[pair] = half_block_style(*pair)
+            run_pair, run = pair, 1
+        if run:
+            segments.append(Segment("▀" * run, styles[run_pair]))
+        out.append(segments)
+    return out
+
+
 def render_image(image: Image, width: int, *, grid: bool = False, max_rows: int = MAX_ROWS) -> Text:
     """The image as lines of "▀" (upper pixel as foreground, lower as background)."""
-    cells = half_blocks(image, min(width, MAX_COLUMNS), max_rows)
-    rows = len(cells)
-    columns = len(cells[0]) if cells else 0
-    labels = quadrant_labels(rows, columns) if grid else {}
-    styles: dict[tuple, Style] = {}
     out = Text(no_wrap=True, overflow="crop")
-    for y, line in enumerate(cells):
+    for y, segments in enumerate(
+        half_block_rows(image, min(width, MAX_COLUMNS), max_rows, grid=grid)
+    ):
         if y:
             out.append("\n")
-        for x, (upper, lower) in enumerate(line):
-            label = labels.get((y, x))
-            if label is not None:
-                out.append(label, style=LABEL_STYLE)
-                continue
-            style = styles.get((upper, lower))
-            if style is None:
-                style = styles[(upper, lower)] = Style(
-                    color=Color.from_rgb(*upper), bgcolor=Color.from_rgb(*lower)
-                )
-            out.append("▀", style=style)
+        for segment in segments:
+            out.append(segment.text, style=segment.style)
     return out
 
 

@@ -20,6 +20,9 @@ Figures (one table at the end; --json FILE keeps the raw numbers):
 5. Time to first paint of the real `mjdash`: from process start until the first cached row (a
    prompt) is on the terminal, 10,000 cached tasks versus an empty watchlist (median of runs).
 6. Peak RSS (VmHWM) of `mjdash` with 10,000 tasks.
+7. Images (--images runs only these; tests/perf/bench_images.py): decode + scale of 2048x2048
+   PNG, JPEG and WebP beside the old pure-Python decoder, the longest frame gap while a decode
+   runs, the contact sheet of 1,000 tasks (frame time while paging, thumbnails per second).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.perf import benchlib
+from tests.perf import bench_images, benchlib
 from tests.perf.benchlib import (
     BATCH,
     SimProcess,
@@ -68,6 +71,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         os.environ[f"XDG_{name}_HOME"] = str(work / "self" / name.lower())
     sizes = (100,) if args.quick else tuple(args.sizes)
     out: dict[str, Any] = {"requests": {}, "ui": {}, "pty": {}}
+    if args.images:  # 7. images (tests/perf/bench_images.py), on their own
+        log("images: decode, frame gaps, the contact sheet of 1,000 tasks")
+        out["images"] = bench_images.run_images()
+        return out
     for n in sizes:
         log(f"N={n}: requests per cycle (mjdash, seed loop, limit)")
         with SimProcess("seeded", n) as sim:
@@ -84,6 +91,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 paint_and_idle(args, out, work, sim, known)
     if not args.quick:
         running_idle(args, out, work)
+        log("images: decode, frame gaps, the contact sheet of 1,000 tasks")
+        out["images"] = bench_images.run_images()
     return out
 
 
@@ -314,10 +323,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=3.0, help="seconds after first paint")
     parser.add_argument("--paint-runs", type=int, default=3)
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures here")
+    parser.add_argument("--images", action="store_true", help="the images section only")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     out = run(args)
-    print(table(out))
+    if out["requests"]:
+        print(table(out))
+    if "images" in out:
+        print(bench_images.images_table(out["images"]))
     print(f"\n(benchmark took {time.perf_counter() - started:.0f} s)")
     if args.json:
         Path(args.json).write_text(json.dumps(out, default=_plain, indent=1))
