@@ -125,7 +125,7 @@ class MjdashApp(App[None]):
         Binding("E", "export", "Export view", show=False, id="export"),
         Binding("v", "toggle_preview", "Image preview", show=False, id="toggle_preview"),
         Binding("i", "cycle_preview", "Grid image U1-U4", show=False, id="cycle_preview"),
-        Binding("t", "contact_sheet", "Contact sheet", id="contact_sheet"),
+        Binding("t", "contact_sheet", "Contact sheet", show=False, id="contact_sheet"),
     ]
 
     def __init__(
