@@ -10,7 +10,7 @@ import zlib
 import pytest
 from PIL import Image as PILImage
 
-from mjdash.media import images
+from mjdash.media import images, terminal
 from mjdash.media.images import (
     ImageError,
     decode,
@@ -25,6 +25,7 @@ from mjdash.media.images import (
 from mjdash.model.secret import Secret
 from mjdash.model.task import Button, Status, Task, parse_task
 from mjdash.net.client import MidjourneyClient
+from mjdash.store.config import ConfigError, load_config
 from tests.support.faultserver import FaultServer, respond
 
 QUADRANTS = ((220, 30, 30), (30, 200, 40), (40, 60, 230), (240, 220, 20))
@@ -374,3 +375,49 @@ async def test_download_of_a_task_without_an_image_says_so(sim, tmp_path):
         with pytest.raises(ImageError, match="no image URL"):
             await images.download(client, task, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- which drawing: [ui] preview and the terminal ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"TERM": "xterm-kitty"}, "kitty"),
+        ({"TERM": "xterm-256color", "KITTY_WINDOW_ID": "3"}, "kitty"),
+        ({"TERM": "xterm-ghostty"}, "kitty"),
+        ({"TERM": "foot"}, "sixel"),
+        ({"TERM": "xterm-256color", "TERM_PROGRAM": "WezTerm"}, "sixel"),
+        ({"TERM": "xterm-256color"}, "halfblocks"),
+        ({"TERM": "xterm-kitty", "TMUX": "/tmp/tmux-0/default,1,0"}, "halfblocks"),
+        ({"TERM": "tmux-256color"}, "halfblocks"),
+        ({"TERM": "screen", "STY": "1.pts"}, "halfblocks"),
+        ({}, "halfblocks"),
+    ],
+)
+def test_auto_picks_the_drawing_from_the_terminal(env, expected):
+    assert terminal.resolve("auto", env) == expected
+
+
+def test_a_set_mode_overrides_detection_even_in_tmux():
+    in_tmux = {"TERM": "tmux-256color", "TMUX": "x"}
+    for mode in ("halfblocks", "sixel", "kitty", "off"):
+        assert terminal.resolve(mode, in_tmux) == mode
+
+
+def test_the_preview_key_in_the_config(tmp_path):
+    path = tmp_path / "config.toml"
+    for text, expected in (
+        ('preview = "kitty"', "kitty"),
+        ('preview = " Sixel "', "sixel"),
+        ("preview = true", "auto"),
+        ("preview = false", "off"),
+    ):
+        path.write_text(f"[ui]\n{text}\n")
+        assert load_config(path, env={}).ui.preview == expected
+    path.write_text('[ui]\npreview = "iterm"\n')
+    with pytest.raises(ConfigError, match=r"preview.*auto, halfblocks, sixel, kitty, off"):
+        load_config(path, env={})
+    path.write_text("[ui]\npreview = 3\n")
+    with pytest.raises(ConfigError, match="expected one of"):
+        load_config(path, env={})
