@@ -426,5 +426,19 @@ class ImagePreview(Vertical):
         if self.key in self.images:
             self._draw()
 
+    def on_mount(self) -> None:
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
+
+    def _screen_changed(self, screen: Any) -> None:
+        """A dialog or another screen on top: terminal graphics are not text Textual can dim
+        or cover, so the image goes while it is not ours, and comes back after."""
+        if self._graphic is None:
+            return
+        if screen is not self.screen:
+            self._forget_graphic()
+        else:
+            self._drawn = None
+            self.show_task(self.current)
+
     def on_unmount(self) -> None:
         self._forget_graphic()

@@ -172,6 +172,13 @@ async def test_kitty_mode_mounts_the_graphics_widget_and_forgets_the_image_on_le
         over = str(preview.query_one("#preview-blocks").render())
         under = str(preview.query_one("#preview-under").render())
         assert over.startswith("U1") and "U2" in over and under.startswith("U3")
+        # A dialog on top: the terminal image goes, and comes back when it closes.
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert graphic.image is None and not graphic.display
+        await pilot.press("escape")
+        await pilot.pause()
+        assert graphic.display and graphic.image is not None
         running = by_prompt(app, "cozy library")
         app.table.select(running)
         await pilot.pause(0.1)
