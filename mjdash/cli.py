@@ -361,6 +361,19 @@ def build_parser(command: str | None) -> _Parser:
             default="newapi",
             help="which server family the simulator answers like (default newapi, CometAPI's)",
         )
+        parser.add_argument(
+            "--image-size",
+            type=_bounded(int, 16, 4096, "a whole number of pixels"),
+            default=128,
+            metavar="PX",
+            help="image side in pixels (default 128; Midjourney's grids are 2048)",
+        )
+        parser.add_argument(
+            "--image-format",
+            choices=("png", "jpeg", "webp", "mixed"),
+            default="png",
+            help="image format (default png; mixed: one per task)",
+        )
     return parser
 
 

@@ -23,6 +23,8 @@ def cmd_sim(args: argparse.Namespace, session: Session) -> int:
             demo=args.demo,
             hostile=args.hostile,
             flavor=args.flavor,
+            image_size=getattr(args, "image_size", 128),
+            image_format=getattr(args, "image_format", "png"),
         )
     except FaultSpecError as exc:
         raise Fail(f"--faults: {exc}") from None

@@ -1,14 +1,15 @@
-"""Task images: download them to a folder, and draw them in a terminal with half-blocks. No UI.
+"""Task images: sniff, decode (Pillow), shrink to preview size, half-blocks, downloads. No UI.
 
-Downloads go through `MidjourneyClient.download_image` (URL checked, size capped, the key only
-for the API's own host) and are written atomically as `<id>-<action>.png` (another extension
-when the bytes are plainly JPEG, WebP or GIF: the name should not lie about the content).
+Decoding is Pillow's (C decoders that release the GIL): PNG of every bit depth and interlace,
+JPEG (decoded straight at about preview size with `draft()`), WebP, GIF (the first frame); CMYK,
+greyscale, palette and alpha images come out as RGB (alpha over black). Two bounds before any
+pixel is decoded: the header's width x height against `MAX_PIXELS` (ours, a clear sentence) and
+Pillow's own `MAX_IMAGE_PIXELS` set to the same value (its DecompressionBombError). The bytes
+themselves are capped by the client's download limit (20 MiB). Callers run `prepare` in a thread.
 
-The PNG decoder is small and pure Python (zlib + struct): 8-bit greyscale, RGB, palette,
-grey+alpha and RGBA, not interlaced, which covers the simulator's images and most PNGs from
-Midjourney's CDN. Anything else raises `ImageError` with a sentence to show. Decoding a large
-image costs time (the PNG filters are undone byte by byte): the UI does it in a thread, and
-images over `MAX_PIXELS` are refused.
+Downloads are sniffed: a body that is not an image or a video (an HTML error page, a script
+served as image/png) is refused with the reason, and the file extension follows the content
+(.png .jpg .webp .gif .mp4), never the URL or the Content-Type.
 
 Half-blocks: each terminal cell shows two pixels stacked, the upper one as the foreground of
 "▀" and the lower one as its background, so a cell grid of W x H shows W x 2H pixels. The
@@ -17,72 +18,150 @@ result is rows of (fg, bg) RGB pairs; the UI turns them into styled text.
 
 from __future__ import annotations
 
+import io
 import re
-import struct
-import zlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from PIL import Image as PILImage
+from PIL import ImageFile, UnidentifiedImageError
 
 from mjdash.model.kinds import makes_grid
 from mjdash.model.task import Task
 from mjdash.store import atomic
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MAX_PIXELS = 4096 * 4096
+MAX_PIXELS = 8192 * 8192  # a 2048 grid is 4 Mpx; Midjourney's largest upscales are ~16 Mpx
+PREVIEW_SIDE = 256  # the longer side kept in memory: enough for half-blocks at any pane width
 Rgb = tuple[int, int, int]
 Cell = tuple[Rgb, Rgb]  # (upper pixel = foreground of ▀, lower pixel = background)
 
-_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # PNG colour type -> samples per pixel
+PILImage.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's bomb check agrees with ours
+ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error, not grey pixels
+
 _SAFE_ACTION_RE = re.compile(r"[^a-z0-9_]+")
 
 
 class ImageError(ValueError):
-    """The bytes are not an image this module can draw; str is a sentence for the user."""
+    """The bytes are not an image this module can draw or save; str is a sentence for the user."""
+
+
+# --- sniffing ---------------------------------------------------------------------------------
+
+
+def sniff(data: bytes) -> str | None:
+    """The file type the bytes plainly are ("png", "jpg", "webp", "gif", "mp4"), else None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if data[4:8] == b"ftyp":  # ISO base media: MP4 / MOV / M4V
+        return "mp4"
+    return None
+
+
+def describe_bytes(data: bytes) -> str:
+    """What a body that is not an image looks like, in a few words (for the refusal)."""
+    head = data[:512].lstrip().lower()
+    if not data:
+        return "an empty answer"
+    if head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in head:
+        return "an HTML page"
+    if head.startswith((b"<?xml", b"<svg")):
+        return "an XML/SVG document"
+    if head.startswith((b"{", b"[")):
+        return "JSON text"
+    if head.startswith(b"#!") or any(w in head for w in (b"function", b"<script", b"var ")):
+        return "a script"
+    try:
+        text = data[:512].decode("utf-8")
+    except UnicodeDecodeError:
+        return "bytes of an unknown format"
+    if any(ord(char) < 32 and char not in "\t\n\r" for char in text):
+        return "bytes of an unknown format"
+    return "plain text"
+
+
+def refuse_unless_media(data: bytes) -> str:
+    """The sniffed extension, or ImageError saying why the download is refused."""
+    kind = sniff(data)
+    if kind is None:
+        raise ImageError(
+            f"not saved: the download is {describe_bytes(data)}, not an image or a video"
+        )
+    return kind
 
 
 # --- names and downloads ----------------------------------------------------------------------
 
 
 def sniff_extension(data: bytes) -> str:
-    if data.startswith(PNG_SIGNATURE):
-        return ".png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return ".jpg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return ".webp"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return ".gif"
-    return ".png"
+    """ ".png"/".jpg"/".webp"/".gif"/".mp4" from the content; ".bin" for anything else."""
+    kind = sniff(data)
+    return f".{kind}" if kind else ".bin"
 
 
-def image_name(task: Task, data: bytes = PNG_SIGNATURE) -> str:
-    """`<id>-<action>.png`: the action lower-cased, anything but letters, digits and _ dropped."""
+def _stem(task: Task) -> str:
     action = _SAFE_ACTION_RE.sub("", task.action.lower())[:40] or "image"
-    return f"{task.id}-{action}{sniff_extension(data)}"
+    return f"{task.id}-{action}"
 
 
-def save_image(folder: Path, task: Task, data: bytes) -> Path:
-    """Write the image atomically into `folder` (created if needed); returns the path."""
+def image_name(task: Task, data: bytes = b"\x89PNG\r\n\x1a\n", part: str = "") -> str:
+    """`<id>-<action>[-part].<ext>`: the action lower-cased, anything but [a-z0-9_] dropped,
+    the extension from the sniffed content."""
+    suffix = f"-{part}" if part else ""
+    return f"{_stem(task)}{suffix}.{refuse_unless_media(data)}"
+
+
+def save_image(folder: Path, task: Task, data: bytes, part: str = "") -> Path:
+    """Write the image (or video) atomically into `folder` (created 0700 if needed); refuses
+    bytes that are not an image or a video (ImageError)."""
+    name = image_name(task, data, part)
     folder = Path(folder).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / image_name(task, data)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = folder / name
     atomic.write_atomic(atomic.real_target(target), data)
     return target
 
 
+def extra_links(task: Task) -> list[tuple[str, str]]:
+    """(part name, URL) for what `D` saves beside the main image: a grid's four images
+    (`imageUrls`), a video task's MP4s (`videoUrls`)."""
+    links: list[tuple[str, str]] = []
+    if task.action.upper() == "VIDEO" or task.video_urls:
+        seen = {task.image_url}
+        for number, url in enumerate(task.video_urls, start=1):
+            if url not in seen:
+                links.append((f"video{number}", url))
+                seen.add(url)
+    if is_grid(task) and task.image_urls:
+        links += [(str(number), url) for number, url in enumerate(task.image_urls[:4], start=1)]
+    return links
+
+
 async def download(client: Any, task: Task, folder: Path) -> Path:
-    """Fetch the task's image with `client.download_image` and save it; returns the path.
+    """Fetch the task's image (or video) with `client.download_image` and save it, then the
+    extra links (a grid's four images, a video's other MP4s); returns the main file's path.
 
-    Raises the client's MjError subclasses (refused URL, HTTP errors) or OSError.
+    Raises the client's MjError subclasses (refused URL, HTTP errors), ImageError (the bytes
+    are not an image or a video) or OSError.
     """
-    if not task.image_url:
+    main = task.image_url or (task.video_urls[0] if task.video_urls else "")
+    if not main:
         raise ImageError(f"task {task.id} has no image URL yet")
-    data = await client.download_image(task.image_url)
-    return save_image(folder, task, data)
+    path = save_image(folder, task, await client.download_image(main))
+    for part, url in extra_links(task):
+        if url != main:
+            save_image(folder, task, await client.download_image(url), part)
+    return path
 
 
-# --- PNG decoding -----------------------------------------------------------------------------
+# --- decoding ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,140 +177,96 @@ class Image:
         rgb = self.rgb
         return rgb[at], rgb[at + 1], rgb[at + 2]
 
+    def to_pil(self) -> PILImage.Image:
+        return PILImage.frombytes("RGB", (self.width, self.height), self.rgb)
 
-def _chunks(data: bytes):
-    at = len(PNG_SIGNATURE)
-    while at + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[at : at + 8])
-        body = data[at + 8 : at + 8 + length]
-        if len(body) != length:
-            raise ImageError("the PNG is truncated")
-        yield kind, body
-        at += 12 + length
-        if kind == b"IEND":
-            return
+    @classmethod
+    def from_pil(cls, image: PILImage.Image) -> Image:
+        image = image.convert("RGB") if image.mode != "RGB" else image
+        return cls(image.width, image.height, image.tobytes())
 
 
-def _unfilter(raw: bytes, width: int, height: int, bpp: int) -> bytearray:
-    """Undo the per-row PNG filters (None, Sub, Up, Average, Paeth)."""
-    stride = width * bpp
-    out = bytearray(stride * height)
-    prior = bytearray(stride)
-    low = int.from_bytes(b"\x7f" * stride)
-    high = int.from_bytes(b"\x80" * stride)
-    at = 0
-    for y in range(height):
-        kind = raw[at]
-        line = bytearray(raw[at + 1 : at + 1 + stride])
-        at += 1 + stride
-        if kind == 0:
-            pass
-        elif kind == 1:
-            for i in range(bpp, stride):
-                line[i] = (line[i] + line[i - bpp]) & 0xFF
-        elif kind == 2:
-            # Bytewise add without carries, on whole rows as integers (SWAR): ~50x a loop.
-            total = (int.from_bytes(line) & low) + (int.from_bytes(prior) & low)
-            total ^= (int.from_bytes(line) ^ int.from_bytes(prior)) & high
-            line = bytearray(total.to_bytes(stride))
-        elif kind == 3:
-            for i in range(stride):
-                left = line[i - bpp] if i >= bpp else 0
-                line[i] = (line[i] + ((left + prior[i]) >> 1)) & 0xFF
-        elif kind == 4:
-            for i in range(stride):
-                a = line[i - bpp] if i >= bpp else 0
-                b = prior[i]
-                c = prior[i - bpp] if i >= bpp else 0
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                if pa <= pb and pa <= pc:
-                    predictor = a
-                elif pb <= pc:
-                    predictor = b
-                else:
-                    predictor = c
-                line[i] = (line[i] + predictor) & 0xFF
-        else:
-            raise ImageError(f"the PNG uses an unknown filter type ({kind})")
-        out[y * stride : (y + 1) * stride] = line
-        prior = line
-    return out
+def _open(data: bytes) -> PILImage.Image:
+    """Pillow's lazy open (the header only), with our pixel bound checked before decoding."""
+    if sniff(data) == "mp4":
+        raise ImageError("this is a video (MP4), not an image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            image = PILImage.open(io.BytesIO(data))
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
+        raise ImageError("the image is too large to preview (a decompression bomb?)") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"not an image: the answer is {describe_bytes(data)}") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageError(f"the image is damaged ({_short(exc)})") from None
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise ImageError("the image is empty")
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"the image is too large to preview ({width}x{height})")
+    return image
+
+
+def _short(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:120] or type(exc).__name__
+
+
+def _to_rgb(image: PILImage.Image) -> PILImage.Image:
+    """RGB from any mode: alpha over black, CMYK and 16-bit greyscale converted."""
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        # 16-bit / 32-bit greyscale: keep the top 8 bits.
+        image = image.point(lambda value: value / 256).convert("L") if mode != "F" else image
+        return image.convert("RGB")
+    if mode == "P" or mode == "PA":
+        image = image.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "RGBa", "La"):
+        background = PILImage.new("RGB", image.size, (0, 0, 0))
+        background.paste(image.convert("RGBA"), mask=image.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def decode(data: bytes, max_side: int = PREVIEW_SIDE) -> Image:
+    """Decode and shrink to at most `max_side` pixels on the longer side (run it in a thread).
+
+    JPEGs are decoded at the smallest DCT scale at least that large (`draft`); others are
+    decoded whole, then reduced. Raises ImageError with a sentence for anything else.
+    """
+    image = _open(data)
+    try:
+        if image.format == "JPEG":
+            image.draft("RGB", (max_side, max_side))
+        image.seek(0)  # GIF / animated WebP: the first frame
+        image.load()
+        image = _to_rgb(image)
+        image.thumbnail((max_side, max_side), PILImage.Resampling.BILINEAR, reducing_gap=2.0)
+    except PILImage.DecompressionBombError:
+        raise ImageError("the image is too large to preview (a decompression bomb?)") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise ImageError(f"the image is damaged or truncated ({_short(exc)})") from None
+    return Image.from_pil(image)
 
 
 def decode_png(data: bytes) -> Image:
-    """8-bit, non-interlaced PNG (grey, RGB, palette, grey+alpha, RGBA) to RGB pixels.
-
-    Alpha is blended over black. Raises ImageError for anything else.
-    """
-    if not data.startswith(PNG_SIGNATURE):
-        raise ImageError("not a PNG image (the preview draws PNG only)")
-    header: tuple[int, ...] | None = None
-    palette = b""
-    idat: list[bytes] = []
+    """Full-size decode (no shrinking, within MAX_PIXELS): tests compare exact pixels."""
+    image = _open(data)
     try:
-        for kind, body in _chunks(data):
-            if kind == b"IHDR":
-                if len(body) != 13:
-                    raise ImageError("the PNG header is damaged")
-                header = struct.unpack(">IIBBBBB", body)
-            elif kind == b"PLTE":
-                palette = body
-            elif kind == b"IDAT":
-                idat.append(body)
-    except struct.error:
-        raise ImageError("the PNG is damaged") from None
-    if header is None:
-        raise ImageError("the PNG has no header")
-    width, height, depth, color, _compression, _filter, interlace = header
-    if not width or not height:
-        raise ImageError("the PNG is empty")
-    if width * height > MAX_PIXELS:
-        raise ImageError(f"the image is too large to preview ({width}x{height})")
-    if depth != 8 or color not in _CHANNELS:
-        raise ImageError(f"unsupported PNG format (bit depth {depth}, colour type {color})")
-    if interlace:
-        raise ImageError("interlaced PNGs are not drawn")
-    bpp = _CHANNELS[color]
-    expected = height * (1 + width * bpp)
-    try:
-        inflater = zlib.decompressobj()
-        raw = inflater.decompress(b"".join(idat), expected)  # never more than the rows need
-    except zlib.error:
-        raise ImageError("the PNG's pixel data is damaged") from None
-    if len(raw) < expected:
-        raise ImageError("the PNG's pixel data is truncated")
-    pixels = _unfilter(raw, width, height, bpp)
-    return Image(width, height, _to_rgb(pixels, color, bpp, palette))
+        image.load()
+        return Image.from_pil(_to_rgb(image))
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise ImageError(f"the image is damaged or truncated ({_short(exc)})") from None
 
 
-def _to_rgb(pixels: bytearray, color: int, bpp: int, palette: bytes) -> bytes:
-    if color == 2:
-        return bytes(pixels)
-    if color == 6:
-        out = bytearray(len(pixels) // 4 * 3)
-        out[0::3] = bytes((r * a) // 255 for r, a in zip(pixels[0::4], pixels[3::4], strict=True))
-        out[1::3] = bytes((g * a) // 255 for g, a in zip(pixels[1::4], pixels[3::4], strict=True))
-        out[2::3] = bytes((b * a) // 255 for b, a in zip(pixels[2::4], pixels[3::4], strict=True))
-        return bytes(out)
-    if color == 0:
-        out = bytearray(len(pixels) * 3)
-        out[0::3] = out[1::3] = out[2::3] = pixels
-        return bytes(out)
-    if color == 4:
-        grey = bytes((v * a) // 255 for v, a in zip(pixels[0::2], pixels[1::2], strict=True))
-        out = bytearray(len(grey) * 3)
-        out[0::3] = out[1::3] = out[2::3] = grey
-        return bytes(out)
-    # color 3: palette indices
-    if not palette or len(palette) % 3:
-        raise ImageError("the PNG's palette is missing or damaged")
-    entries = len(palette) // 3
-    table = [palette[i * 3 : i * 3 + 3] for i in range(entries)]
-    try:
-        return b"".join(table[index] for index in pixels)
-    except IndexError:
-        raise ImageError("the PNG uses a colour its palette lacks") from None
+def encode_thumbnail(image: Image) -> bytes:
+    """A preview-size image as a small PNG (the disk cache's format)."""
+    out = io.BytesIO()
+    image.to_pil().save(out, format="PNG", compress_level=1)
+    return out.getvalue()
 
 
 # --- half-blocks ------------------------------------------------------------------------------
@@ -250,38 +285,51 @@ def cell_size(image: Image, max_width: int, max_rows: int) -> tuple[int, int]:
 
 
 def half_blocks(image: Image, max_width: int, max_rows: int) -> list[list[Cell]]:
-    """The image as rows of (upper, lower) colour pairs, sampled to fit the cell box."""
+    """The image as rows of (upper, lower) colour pairs, scaled (box filter) to the cell box."""
     columns, rows = cell_size(image, max_width, max_rows)
-    pixel_rows = rows * 2
-    xs = [min(image.width - 1, int((x + 0.5) * image.width / columns)) for x in range(columns)]
-    ys = [
-        min(image.height - 1, int((y + 0.5) * image.height / pixel_rows)) for y in range(pixel_rows)
-    ]
-    grid = []
-    for row in range(rows):
-        upper, lower = ys[2 * row], ys[2 * row + 1]
-        grid.append([(image.pixel(x, upper), image.pixel(x, lower)) for x in xs])
-    return grid
+    small = image.to_pil().resize((columns, rows * 2), PILImage.Resampling.BOX)
+    pixels = small.tobytes()
+    stride = columns * 3
+
+    def at(y: int, x: int) -> Rgb:
+        i = y * stride + x * 3
+        return pixels[i], pixels[i + 1], pixels[i + 2]
+
+    return [[(at(2 * row, x), at(2 * row + 1, x)) for x in range(columns)] for row in range(rows)]
 
 
 def shrink(image: Image, max_side: int = 128) -> Image:
-    """A copy at most `max_side` pixels on its longer side (nearest pixel): what the preview
-    keeps in memory, enough for any pane width."""
+    """A copy at most `max_side` pixels on its longer side."""
     if max(image.width, image.height) <= max_side:
         return image
-    scale = max_side / max(image.width, image.height)
-    width = max(1, round(image.width * scale))
-    height = max(1, round(image.height * scale))
-    xs = [min(image.width - 1, int((x + 0.5) / scale)) for x in range(width)]
-    out = bytearray()
-    for y in range(height):
-        source = min(image.height - 1, int((y + 0.5) / scale))
-        row = image.rgb[source * image.width * 3 : (source + 1) * image.width * 3]
-        for x in xs:
-            out += row[x * 3 : x * 3 + 3]
-    return Image(width, height, bytes(out))
+    small = image.to_pil()
+    small.thumbnail((max_side, max_side), PILImage.Resampling.BILINEAR)
+    return Image.from_pil(small)
 
 
 def is_grid(task: Task) -> bool:
     """A four-image grid: the actions that make one, with U1-U4 among its buttons."""
     return makes_grid(task)  # every grid action: PAN, ZOOM, LOW/HIGH_VARIATION, ... (issue 12)
+
+
+def preview_links(task: Task) -> list[tuple[str, str]]:
+    """(label, URL) the preview can show, the first by default: a grid, then its four images
+    (when `imageUrls` lists them); a video's first thumbnail; an upscale's image; a DESCRIBE
+    task's source image (its imageUrl, when the server gives it)."""
+    action = task.action.upper()
+    if action == "VIDEO" or (task.video_urls and not task.image_url):
+        thumbs = [url for url in task.video_thumbnails if url]
+        return [("video", thumbs[0])] if thumbs else []
+    if not task.image_url:
+        return []
+    if sniff_url_is_video(task.image_url):
+        return []
+    links = [("grid" if is_grid(task) else "image", task.image_url)]
+    if is_grid(task):
+        links += [(f"U{n}", url) for n, url in enumerate(task.image_urls[:4], start=1)]
+    return links
+
+
+def sniff_url_is_video(url: str) -> bool:
+    """An MP4 link by its name (a video task's imageUrl is often its MP4)."""
+    return url.split("?", 1)[0].lower().endswith((".mp4", ".mov", ".webm"))

@@ -101,13 +101,15 @@ REGISTRY: tuple[KeySpec, ...] = (
     _k("copy_task_id", "y", "copy the task id", "copy"),
     _k("copy_custom_id", "c", "copy the button's customId", "copy"),
     _k("copy_image_url", "u", "copy the image URL", "copy"),
-    _k("copy_prompt", "t", "copy the prompt", "copy"),
+    _k("copy_prompt", "Y", "copy the prompt", "copy"),
     _k("copy_as", "C", "copy as…", "copy"),
     # view
     _k("filter", "slash", "filter the tasks", "view", display="/"),
     _k("cycle_show", "f", "show: all, unfinished, failed, stalled", "view"),
     _k("cycle_sort", "s", "sort by the next column", "view"),
     _k("toggle_preview", "v", "show or hide the image preview", "view"),
+    _k("cycle_preview", "i", "show the next of a grid's four images (U1-U4)", "view"),
+    _k("contact_sheet", "V", "the contact sheet: finished tasks as thumbnails", "view"),
     _k("filter_clear", "escape", "clear the filter", "view", "filter", "Esc"),
     _k("filter_leave", "down", "back to the table", "view", "filter", "↓"),
     # polling

@@ -319,6 +319,7 @@ class Task:
     video_urls: tuple[str, ...] = ()  # videoUrls[] (new-api, trueai)
     image_urls: tuple[str, ...] = ()  # imageUrls[]: a grid's four images, where set
     parent_id: str = ""  # trueai's parentId: the task whose button made this one
+    video_thumbnails: tuple[str, ...] = ()  # videoUrls[].thumbnail, where the server lists them
 
     @property
     def is_terminal(self) -> bool:
@@ -414,10 +415,9 @@ class Task:
             "progress": "" if self.progress is None else f"{self.progress}%",
             "failReason": self.fail_reason,
             "buttons": [b.to_api_dict() for b in self.buttons],
+            **_links_to_api(self),
             "maskBase64": "x" if self.has_mask else "",
             "properties": {"finalPrompt": self.final_prompt, "finalZhPrompt": ""},
-            "videoUrls": [{"url": url} for url in self.video_urls],
-            "imageUrls": [{"url": url} for url in self.image_urls],
             "parentId": self.parent_id,
         }
 
@@ -487,6 +487,7 @@ def _parse_task(obj: object, expected_id: str | None) -> Task | BadTask:
         video_urls=_parse_urls(obj.get("videoUrls")),
         image_urls=_parse_urls(obj.get("imageUrls")),
         parent_id=_parse_parent(obj.get("parentId")),
+        video_thumbnails=_urls(obj.get("videoUrls"), "thumbnail"),
     )
 
 
@@ -507,6 +508,35 @@ def _parse_parent(value: object) -> str:
     ok = isinstance(value, (str, int)) and not isinstance(value, bool)
     text = clean(value, MAX_ID, single_line=True) if ok else ""
     return text if _ID_CHARS_RE.match(text) else ""
+
+
+def _urls(value: object, key: str) -> tuple[str, ...]:
+    """`[{"url": ...}, ...]` (or plain strings) -> the non-empty links, at most 8."""
+    if not isinstance(value, list):
+        return ()
+    links = []
+    for item in value[:8]:
+        link = item.get(key) if isinstance(item, dict) else (item if key == "url" else "")
+        text = clean(link, MAX_FIELD, single_line=True) if isinstance(link, str) else ""
+        if text:
+            links.append(text)
+    return tuple(links)
+
+
+def _links_to_api(task: Task) -> dict:
+    out: dict = {}
+    if task.image_urls:
+        out["imageUrls"] = [{"url": url} for url in task.image_urls]
+    if task.video_urls or task.video_thumbnails:
+        count = max(len(task.video_urls), len(task.video_thumbnails))
+        out["videoUrls"] = [
+            {
+                "url": task.video_urls[i] if i < len(task.video_urls) else "",
+                "thumbnail": task.video_thumbnails[i] if i < len(task.video_thumbnails) else "",
+            }
+            for i in range(count)
+        ]
+    return out
 
 
 # --- task ids in pasted text ----------------------------------------------------------------

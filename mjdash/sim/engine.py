@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mjdash.sim import buttons as btn
-from mjdash.sim import flavors, png, texts
+from mjdash.sim import flavors, texts
+from mjdash.sim import images as sim_images
 
 Clock = Callable[[], float]
 
@@ -238,6 +239,8 @@ class Engine:
         self.speed = float(speed)
         self.fail_rate = fail_rate
         self.base_url = "http://127.0.0.1"  # image URLs when no request gives one
+        self.image_size = 128  # --image-size: pixels a side (Midjourney's grids are 2048)
+        self.image_format = "png"  # --image-format: png, jpeg, webp or mixed (sim/images.py)
         self.banned_words: set[str] = {"badword"}
         self._force_code: int | None = None
         self._rng = random.Random(f"tasks:{seed}")
@@ -313,19 +316,43 @@ class Engine:
             return None if task is None else task.status(self.clock())
 
     def image(self, task_id: str) -> bytes | None:
-        """PNG bytes for a task that has an image (a dim preview while running), else None."""
+        """The bytes of a task's image (a dim preview while running), else None."""
+        found = self.media(task_id)
+        return found[0] if found else None
+
+    def media(self, name: str) -> tuple[bytes, str] | None:
+        """(bytes, media type) for GET /mj/image/<name>: `<id>` the task's image, `<id>~1`..`~4`
+        a grid's four images, `<id>~mp4` / `<id>~thumb` a video and its WebP thumbnail."""
+        task_id, _, part = name.partition("~")
         with self._lock:
             task = self._tasks.get(task_id)
             if task is None:
                 return None
             status = task.status(self.clock())
-            kind, seed = task.kind, task.seed
+            kind, seed, action = task.kind, task.seed, task.action
         if status not in ("IN_PROGRESS", "SUCCESS"):
             return None
-        colors = png.palette(seed, 4, dim=status == "IN_PROGRESS")
-        if kind == btn.GRID:
-            return png.grid_png((colors[0], colors[1], colors[2], colors[3]))
-        return png.solid_png(colors[0])
+        if part in ("mp4", "thumb") and action != "VIDEO":
+            return None
+        if part == "mp4" or (action == "VIDEO" and not part):
+            return (sim_images.mp4(seed), "video/mp4") if status == "SUCCESS" else None
+        if part == "thumb":
+            return sim_images.thumbnail(seed, self.image_size)
+        number = int(part) if part in ("1", "2", "3", "4") else 0
+        if part and not number:
+            return None
+        return sim_images.task_image(
+            seed,
+            grid=kind == btn.GRID and not number,
+            dim=status == "IN_PROGRESS",
+            size=self.image_size,
+            fmt=self.image_format,
+            part=number,
+        )
+
+    def place_video(self, ago: float = 120.0) -> str:
+        """A finished VIDEO task (videoUrls with MP4 links and WebP thumbnails); its id."""
+        return self._place("VIDEO", btn.UPSCALE, "a paper boat drifting", ago=ago, render=20).id
 
     def _visible(self, task_id: object, owner: str | None) -> SimTask | None:
         if not isinstance(task_id, str):
@@ -370,7 +397,7 @@ class Engine:
         if status == "SUCCESS" and task.kind == btn.VIDEO:
             videos = tuple(f"{base_url}/mj/video/{task.id}/{n}.mp4" for n in range(1, 5))
         elif status == "SUCCESS" and task.kind == btn.GRID:
-            images = tuple(f"{base_url}/mj/image/{task.id}?part={n}" for n in range(1, 5))
+            images = tuple(f"{base_url}/mj/image/{task.id}~{n}" for n in range(1, 5))
         return flavors.TaskView(
             status=status,
             kind=task.kind,
@@ -429,6 +456,10 @@ class Engine:
         view = self._view(task, status, base_url)
         data["action"] = self.flavor.action_name(task.action, view)
         data = self.flavor.shape(data, view)
+        if view.video_urls and isinstance(data.get("videoUrls"), list):
+            # Each video's WebP thumbnail, as CometAPI lists it (the preview shows the first).
+            thumb = f"{base_url}/mj/image/{task.id}~thumb"
+            data["videoUrls"] = [{**entry, "thumbnail": thumb} for entry in data["videoUrls"]]
         if task.overrides:
             data.update(task.overrides)
         return data

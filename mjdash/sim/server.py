@@ -7,6 +7,7 @@ the /_sim/ routes (stats, task ids, faults) never fail.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import re
@@ -38,7 +39,6 @@ from mjdash.sim.faults import (
 
 ROUTE_NAMES = ("fetch", "list", "list_ids", "action", "modal", "imagine", "image", "video")
 # A few bytes that start like an MP4 file (an ftyp box): enough for a download to be named .mp4.
-FAKE_MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
 MAX_BODY = 8 * 1024 * 1024
 START_TIMEOUT = 5.0
 
@@ -182,14 +182,15 @@ async def _dispatch(request: Request) -> Response | TruncatedResponse:
     if route == "other" or missing or (route in ("list", "list_ids") and not state.batch_route):
         return _invalid_url(request)
     if route == "image":
-        data = engine.image(arg)
-        if data is None:
+        found = await asyncio.to_thread(engine.media, arg)  # a 2048 px image takes a moment
+        if found is None:
             return Response(b"image not found", 404, media_type="text/plain")
-        return Response(data, 200, {"Cache-Control": "no-cache"}, media_type="image/png")
+        return Response(found[0], 200, {"Cache-Control": "no-cache"}, media_type=found[1])
     if route == "video":
-        if engine.status(arg) != "SUCCESS":
+        found = engine.media(f"{arg}~mp4")
+        if found is None:
             return Response(b"video not found", 404, media_type="text/plain")
-        return Response(FAKE_MP4, 200, media_type="video/mp4")
+        return Response(found[0], 200, media_type=found[1])
     key = flavor.caller_key(request)
     if not key:
         return flavor.unauthorized("No token provided", _request_id(state))
@@ -473,6 +474,8 @@ def run_sim(
     fail_rate: float = 0.05,
     flavor: str = "newapi",
     out: TextIO | None = None,
+    image_size: int = 128,
+    image_format: str = "png",
 ) -> None:
     """Serve the simulator in the foreground. Raises OSError if the port is taken and
     FaultSpecError (a ValueError) for a bad fault spec."""
@@ -489,4 +492,5 @@ def run_sim(
         fail_rate=fail_rate,
         flavor=flavor,
     )
+    server.engine.image_size, server.engine.image_format = image_size, image_format
     server.serve_forever(out)

@@ -65,7 +65,7 @@ class UiConfig:
     confirm_actions: bool = True
     download_dir: str = ""  # "" = paths.data_dir()/images
     auto_download: bool = False
-    preview: bool = True
+    preview: str = "auto"  # PREVIEW_MODES; true/false in older files mean "auto"/"off"
     stall_minutes: float = 10.0
     queue_stall_minutes: float = 15.0
     export_format: str = "csv"
@@ -213,6 +213,19 @@ def _boolean(value: object) -> bool:
     return value
 
 
+PREVIEW_MODES = ("auto", "halfblocks", "sixel", "kitty", "off")
+
+
+def _preview_mode(value: object) -> str:
+    """[ui] preview: how images are drawn; true/false (older files) read as "auto"/"off"."""
+    if isinstance(value, bool):
+        return "auto" if value else "off"
+    if not isinstance(value, str) or value.strip().lower() not in PREVIEW_MODES:
+        shown = repr(value) if isinstance(value, str) else type_name(value)
+        raise _Invalid(f"expected one of {', '.join(PREVIEW_MODES)}, got {shown}")
+    return value.strip().lower()
+
+
 def _number(minimum: float, *, inclusive: bool = True, unit: str = "") -> Callable[[object], float]:
     def check(value: object) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -324,7 +337,7 @@ _CHECKS: dict[str, dict[str, Callable[[object], Any]]] = {
         "confirm_actions": _boolean,
         "download_dir": _string,
         "auto_download": _boolean,
-        "preview": _boolean,
+        "preview": _preview_mode,
         "stall_minutes": _number(0, inclusive=False, unit=" minutes"),
         "queue_stall_minutes": _number(0, inclusive=False, unit=" minutes"),
         "export_format": _choice(("csv", "json", "md"), "the format E writes"),

@@ -43,6 +43,7 @@ from mjdash.ui.cells import (
     status_text,
 )
 from mjdash.ui.clipboard import copy_text
+from mjdash.ui.contact_sheet import ContactSheet, find_button
 from mjdash.ui.crash import PollFailed, redacted, secrets_of
 from mjdash.ui.detail import ButtonList, DetailModel, DetailPane
 from mjdash.ui.filterbar import FilterBar
@@ -90,6 +91,9 @@ class MjdashApp(App[None]):
         # then the batch at a glance (ui/batch.py). See `__getattr__` for how they are run.
         *Actions.BINDINGS,
         *BatchFeatures.BINDINGS,
+        # Images (ui/preview.py, ui/contact_sheet.py).
+        Binding("i", "cycle_preview", "Grid image U1-U4", show=False, id="cycle_preview"),
+        Binding("V", "contact_sheet", "Contact sheet", show=False, id="contact_sheet"),
     ]
 
     def __init__(
@@ -694,6 +698,23 @@ class MjdashApp(App[None]):
                 if method is not None:
                     return method
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    # Images (mjdash/ui/preview.py, mjdash/ui/contact_sheet.py).
+    def action_cycle_preview(self) -> None:
+        if not self.batch.preview.cycle():
+            self.say("This task has one image (a grid lists four when the server gives them).")
+
+    def action_contact_sheet(self) -> None:
+        def closed(task_id: str | None) -> None:
+            if task_id:
+                self.actions.action_select_task(task_id)
+
+        self.push_screen(ContactSheet.from_app(self), callback=closed)
+
+    def on_contact_sheet_press_button(self, message: ContactSheet.PressButton) -> None:
+        button = find_button(self.tasks.get(message.task_id), message.name)
+        if button is not None:
+            self.actions.request_press(message.task_id, button)
 
     def action_toggle_collapse(self) -> None:
         task_id = self.selected_id

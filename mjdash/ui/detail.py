@@ -249,9 +249,11 @@ class DetailPane(VerticalScroll, can_focus=False):
             part = Static(text, id=part_id, classes="detail-part")
             part.display = bool(text.plain)
             yield part
+            if part_id == "detail-info":
+                # Under the facts, visible without scrolling (issue 16); its first line says
+                # "loading" while the image comes, so the arrival moves little.
+                yield ImagePreview(id="preview")
         yield ButtonList(id="buttons")
-        # Below the buttons: an image arriving late must not push them away from the cursor.
-        yield ImagePreview(id="preview")
 
     @property
     def info_text(self) -> Text:

@@ -1,137 +1,303 @@
-"""The image preview in the detail pane: the selected finished task's image, in half-blocks.
+"""The image preview in the detail pane: the selected finished task's image.
 
 Never in the table's way: the image is fetched only for the selected SUCCESS task, 300 ms after
 the selection settles (scrolling through rows fetches nothing), in a worker of its own group
-(a newer selection cancels the older fetch), and decoded in a thread. A few decoded images are
-kept (shrunk to 128 px) so going back to a task draws at once. Half-blocks work in every
-terminal and inside tmux; kitty and sixel graphics are not used (Textual draws cells, and tmux
-drops them without extra settings).
+(a newer selection cancels the older fetch); decoding (Pillow) and scaling run in a thread.
+Decoded images are kept in memory (a few) and on disk (mjdash.media.thumbs) so going back to
+a task, or restarting, draws at once without downloading again.
 
-Grids (IMAGINE, VARIATION, REROLL, BLEND with U1-U4 buttons) get U1-U4 labels over their
-quadrants, matching the buttons below.
+What is shown (mjdash.media.images.preview_links): a grid with U1-U4 over its quadrants (`i`
+cycles through its four images when the server lists them), an upscale's image, a video's
+first thumbnail labelled as a video, a DESCRIBE task's source image.
+
+How it is drawn ([ui] preview, mjdash.media.terminal): half-blocks (styled text, any terminal,
+tmux), or Kitty / Sixel graphics through textual-image (see docs/images.md). The graphics
+widget is told to forget its image whenever the selection changes or the preview hides, and
+the Kitty placement is made of Unicode placeholder cells that Textual repaints like text, so no
+pixels stay behind a dialog or after a resize.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 from collections import OrderedDict
+from typing import Any
 
-from rich.color import Color
+from rich.color import Color, ColorType
+from rich.color_triplet import ColorTriplet
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import Static
 
-from mjdash.media.images import Image, ImageError, decode_png, half_blocks, is_grid, shrink
+from mjdash.media import terminal
+from mjdash.media.images import Image, ImageError, decode, half_blocks, is_grid, preview_links
+from mjdash.media.thumbs import ThumbCache
 from mjdash.model.task import Status, Task
 
 MAX_ROWS = 16
 MAX_COLUMNS = 48
-CACHE_SIZE = 6
+CACHE_SIZE = 12
 LABEL_STYLE = Style(color="white", bgcolor="black", bold=True)
+GRAPHICS_SIDE = 768  # pixels kept for Kitty / Sixel (half-blocks need 256 at most)
+
+_graphics: dict[str, Any] = {}  # "kitty"/"sixel" -> textual-image widget class, once imported
 
 
-def prepare(data: bytes) -> Image:
+def prepare_graphics(setting: str, env: Any = None) -> str:
+    """Resolve [ui] preview and import textual-image when graphics will be drawn.
+
+    Call it before the app starts: textual-image asks the terminal about its cell size and
+    protocols when imported, which only works before Textual reads the keyboard. Returns the
+    mode; "halfblocks" when textual-image cannot be loaded."""
+    mode = terminal.resolve(setting, os.environ if env is None else env)
+    if mode in ("kitty", "sixel") and graphics_widget(mode) is None:
+        return "halfblocks"
+    return mode
+
+
+def graphics_widget(mode: str) -> Any:
+    """textual-image's widget class for "kitty" (TGP) or "sixel"; None if it cannot load."""
+    if mode not in _graphics:
+        # Its warnings (a terminal that does not answer the cell-size query) would print a
+        # traceback over the screen through logging's last-resort handler.
+        logging.getLogger("textual_image").addHandler(logging.NullHandler())
+        try:
+            from textual_image.widget import SixelImage, TGPImage
+        except Exception:  # not installed, or the terminal query failed: half-blocks it is
+            _graphics[mode] = None
+        else:
+            _graphics.update(kitty=TGPImage, sixel=SixelImage)
+    return _graphics.get(mode)
+
+
+def prepare(data: bytes, side: int = 256) -> Image:
     """Decode and shrink (run in a thread)."""
-    return shrink(decode_png(data))
+    return decode(data, max_side=side)
+
+
+def quadrant_labels(rows: int, columns: int) -> dict[tuple[int, int], str]:
+    """(row, column) -> character of "U1".."U4" at the top-left corner of each quadrant."""
+    labels: dict[tuple[int, int], str] = {}
+    if rows >= 2 and columns >= 6:
+        corners = ((0, 0), (0, columns // 2), (rows // 2, 0), (rows // 2, columns // 2))
+        for number, (row, column) in enumerate(corners, start=1):
+            labels[(row, column)] = "U"
+            labels[(row, column + 1)] = str(number)
+    return labels
+
+
+def _color(rgb: tuple[int, int, int]) -> Color:
+    # What Color.from_rgb makes, without its checks and conversions (tens of thousands a page).
+    name = f"#{rgb[0]:02x}{rgb[1]:02x}{rgb[2]:02x}"
+    return Color(name, ColorType.TRUECOLOR, triplet=ColorTriplet(*rgb))
+
+
+def half_block_style(upper: tuple[int, int, int], lower: tuple[int, int, int]) -> Style:
+    return Style(color=_color(upper), bgcolor=_color(lower))
+
+
+def half_block_rows(image: Image, columns: int, rows: int, *, grid: bool) -> list[list[Segment]]:
+    """The image fitted to `columns` x `rows` cells as segment rows: "▀" runs (upper pixel as
+    foreground, lower as background; equal neighbours joined), U1-U4 over a grid's quadrants.
+    Pure: the contact sheet builds its tiles in a thread with it."""
+    cells = half_blocks(image, columns, rows)
+    labels = quadrant_labels(len(cells), len(cells[0]) if cells else 0) if grid else {}
+    styles: dict[tuple, Style] = {}
+    out: list[list[Segment]] = []
+    for y, line in enumerate(cells):
+        segments: list[Segment] = []
+        run_pair, run = None, 0
+        for x, pair in enumerate(line):
+            label = labels.get((y, x))
+            if label is None and pair == run_pair:
+                run += 1
+                continue
+            if run:
+                segments.append(Segment("▀" * run, styles[run_pair]))
+            if label is not None:
+                segments.append(Segment(label, LABEL_STYLE))
+                run_pair, run = None, 0
+                continue
+            if pair not in styles:
+                styles[pair] = half_block_style(*pair)
+            run_pair, run = pair, 1
+        if run:
+            segments.append(Segment("▀" * run, styles[run_pair]))
+        out.append(segments)
+    return out
 
 
 def render_image(image: Image, width: int, *, grid: bool = False, max_rows: int = MAX_ROWS) -> Text:
     """The image as lines of "▀" (upper pixel as foreground, lower as background)."""
-    cells = half_blocks(image, min(width, MAX_COLUMNS), max_rows)
-    rows = len(cells)
-    columns = len(cells[0]) if cells else 0
-    labels: dict[tuple[int, int], str] = {}
-    if grid and rows >= 2 and columns >= 6:
-        for number, (row, column) in enumerate(
-            ((0, 0), (0, columns // 2), (rows // 2, 0), (rows // 2, columns // 2)), start=1
-        ):
-            labels[(row, column)] = "U"
-            labels[(row, column + 1)] = str(number)
-    styles: dict[tuple, Style] = {}
     out = Text(no_wrap=True, overflow="crop")
-    for y, line in enumerate(cells):
+    for y, segments in enumerate(
+        half_block_rows(image, min(width, MAX_COLUMNS), max_rows, grid=grid)
+    ):
         if y:
             out.append("\n")
-        for x, (upper, lower) in enumerate(line):
-            label = labels.get((y, x))
-            if label is not None:
-                out.append(label, style=LABEL_STYLE)
-                continue
-            style = styles.get((upper, lower))
-            if style is None:
-                style = styles[(upper, lower)] = Style(
-                    color=Color.from_rgb(*upper), bgcolor=Color.from_rgb(*lower)
-                )
-            out.append("▀", style=style)
+        for segment in segments:
+            out.append(segment.text, style=segment.style)
     return out
 
 
-class ImagePreview(Static):
-    """Shown under the task's facts, above its buttons; hidden when there is nothing to draw."""
+def label_line(columns: int, left: str, right: str) -> Text:
+    """A line with `left` over the left half and `right` over the right half (graphics modes:
+    the labels sit on the image's edges, since pixels cannot carry text)."""
+    line = Text(no_wrap=True, overflow="crop")
+    line.append(left, style=LABEL_STYLE)
+    line.append(" " * max(1, columns // 2 - len(left)))
+    line.append(right, style=LABEL_STYLE)
+    return line
+
+
+class ImagePreview(Vertical):
+    """Near the top of the detail pane; hidden when there is nothing to draw."""
 
     DEFAULT_CSS = """
     ImagePreview {
         height: auto;
-        margin-top: 1;
+        margin-bottom: 1;
         display: none;
     }
     ImagePreview.-shown {
         display: block;
     }
+    ImagePreview > Static {
+        height: auto;
+    }
+    ImagePreview > .preview-graphics {
+        width: 48;
+        height: 16;
+    }
     """
 
     delay = 0.3  # seconds the selection must stay before a fetch
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(Text(""), **kwargs)
-        self.enabled = True
+    def __init__(self, *, thumbs: ThumbCache | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._enabled = True
+        self.mode = "halfblocks"
         self.current: Task | None = None
-        self.images: OrderedDict[str, Image] = OrderedDict()
-        self.problems: dict[str, str] = {}
+        self.links: list[tuple[str, str]] = []  # (label, URL) the current task can show
+        self.index = 0  # which of `links` is shown (i cycles)
+        self.images: OrderedDict[tuple[str, str], Image] = OrderedDict()
+        self.problems: dict[tuple[str, str], str] = {}
         self.fetches = 0  # downloads started (tests count them)
-        self.drawn: Text | None = None  # the image as last drawn
+        self.disk_hits = 0  # images drawn from the thumbnail cache
+        self.drawn: Text | None = None  # the half-block image as last drawn
+        self.thumbs = thumbs
         self._timer: Timer | None = None
-        self._drawn: tuple[str, int] | None = None
+        self._drawn: tuple | None = None
+        self._graphic: Any = None  # the textual-image widget, in kitty / sixel modes
+
+    def compose(self):
+        yield Static(Text(""), id="preview-caption")
+        yield Static(Text(""), id="preview-blocks")
+        yield Static(Text(""), id="preview-under")
+
+    # --- settings -------------------------------------------------------------------------
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, value: bool | str) -> None:
+        """True/False (v toggles), or a [ui] preview setting: "off" turns it off, any other
+        picks the drawing."""
+        if isinstance(value, str):
+            self.set_mode(value)
+            value = value.strip().lower() != "off"
+        self._enabled = bool(value)
+
+    def set_mode(self, setting: str) -> None:
+        mode = terminal.resolve(setting, os.environ)
+        if mode in ("kitty", "sixel") and graphics_widget(mode) is None:
+            mode = "halfblocks"
+        if mode != "off":
+            self.mode = mode
+            self._drawn = None
+
+    def set_enabled(self, enabled: bool) -> None:
+        self._enabled = enabled
+        self.show_task(self.current)
 
     # --- what to show -------------------------------------------------------------------
 
     def wants(self, task: Task | None) -> bool:
         return (
-            self.enabled
+            self._enabled
             and task is not None
             and task.status is Status.SUCCESS
-            and bool(task.image_url)
+            and bool(preview_links(task))
         )
+
+    @property
+    def key(self) -> tuple[str, str] | None:
+        if self.current is None or not self.links:
+            return None
+        return self.current.id, self.links[self.index][0]
 
     def show_task(self, task: Task | None) -> None:
         """The selection changed (or its task did)."""
         same = task is not None and self.current is not None and task.id == self.current.id
         self.current = task
+        if not same:
+            self.index = 0
+            self._forget_graphic()
         if not self.wants(task):
             self._cancel()
             self.set_class(False, "-shown")
+            self._forget_graphic()
             self._drawn = None
             return
         assert task is not None
+        self.links = preview_links(task)
+        self.index = min(self.index, len(self.links) - 1)
         self.set_class(True, "-shown")
-        if task.id in self.images:
+        key = self.key
+        if key in self.images:
             self._cancel()
             self._draw()
             return
-        if task.id in self.problems:
+        if key in self.problems:
             self._cancel()
-            self._say(f"no preview: {self.problems[task.id]}")
+            self._say(f"no preview: {self.problems[key]}")
             return
         if same and self._timer is not None:
             return  # already waiting for this one
-        self._say("image: loading…")
+        self._say(f"{self._caption()}: loading…")
         self._cancel()
         self._timer = self.set_timer(self.delay, self._fetch, name="preview")
 
-    def set_enabled(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def cycle(self) -> bool:
+        """Show the next of the task's images (grid, U1..U4); False when there is only one."""
+        if self.current is None or len(self.links) < 2:
+            return False
+        self.index = (self.index + 1) % len(self.links)
+        self._forget_graphic()
         self.show_task(self.current)
+        return True
+
+    def on_click(self) -> None:
+        self.cycle()
+
+    def _caption(self) -> str:
+        if not self.links:
+            return "image"
+        label = self.links[self.index][0]
+        if label == "video":
+            return "▶ video (first thumbnail)"
+        if label == "grid" and len(self.links) > 1:
+            return "grid · i shows U1-U4 large"
+        if label.startswith("U"):
+            return f"{label} of the grid ({self.index}/{len(self.links) - 1}) · i next"
+        return label
 
     def _cancel(self) -> None:
         if self._timer is not None:
@@ -140,30 +306,59 @@ class ImagePreview(Static):
 
     def _say(self, words: str) -> None:
         self._drawn = None
-        self.update(Text(words, style="grey62"))
+        self._forget_graphic()
+        self._set("#preview-caption", Text(words, style="grey62"))
+        self._set("#preview-blocks", Text(""))
+        self._set("#preview-under", Text(""))
+
+    def _set(self, selector: str, text: Text) -> None:
+        try:
+            static = self.query_one(selector, Static)
+        except Exception:  # not composed yet
+            return
+        static.update(text)
+        static.display = bool(text.plain)
 
     # --- fetching -------------------------------------------------------------------------
 
     def _fetch(self) -> None:
         self._timer = None
         task = self.current
-        if not self.wants(task):
+        if not self.wants(task) or self.key is None:
             return
-        self.fetches += 1
-        self.run_worker(self._load(task), group="preview", exclusive=True, exit_on_error=False)
+        assert task is not None
+        label, url = self.links[self.index]
+        self.run_worker(
+            self._load(task, label, url), group="preview", exclusive=True, exit_on_error=False
+        )
 
-    async def _load(self, task: Task) -> None:
+    def _thumbs(self) -> ThumbCache:
+        if self.thumbs is None:
+            self.thumbs = ThumbCache()
+        return self.thumbs
+
+    async def _load(self, task: Task, label: str, url: str) -> None:
+        key = (task.id, label)
+        side = GRAPHICS_SIDE if self.mode in ("kitty", "sixel") else 256
+        thumbs = self._thumbs()
         try:
-            data = await self.app.client.download_image(task.image_url)
-            image = await asyncio.to_thread(prepare, data)
+            sized = f"{label}@{side}"  # half-blocks and graphics keep their own sizes
+            image = await asyncio.to_thread(thumbs.get, task.id, sized)
+            if image is None:
+                self.fetches += 1
+                data = await self.app.client.download_image(url)
+                image = await asyncio.to_thread(prepare, data, side)
+                await asyncio.to_thread(thumbs.put, task.id, sized, image)
+            else:
+                self.disk_hits += 1
         except asyncio.CancelledError:
             raise
         except ImageError as exc:
-            self.problems[task.id] = str(exc)
+            self.problems[key] = str(exc)
         except Exception as exc:  # MjError (HTTP, refused URL) and anything else: one line
-            self.problems[task.id] = str(exc).splitlines()[0][:200] or type(exc).__name__
+            self.problems[key] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         else:
-            self.images[task.id] = image
+            self.images[key] = image
             while len(self.images) > CACHE_SIZE:
                 self.images.popitem(last=False)
         if self.current is not None and self.current.id == task.id:
@@ -178,17 +373,72 @@ class ImagePreview(Static):
         return max(8, width)
 
     def _draw(self) -> None:
+        key = self.key
         task = self.current
-        if task is None or task.id not in self.images:
+        if task is None or key not in self.images:
             return
-        self.images.move_to_end(task.id)
+        self.images.move_to_end(key)
         width = self._width()
-        if self._drawn == (task.id, width):
+        if self._drawn == (key, width, self.mode):
             return
-        self._drawn = (task.id, width)
-        self.drawn = render_image(self.images[task.id], width, grid=is_grid(task))
-        self.update(self.drawn)
+        self._drawn = (key, width, self.mode)
+        image = self.images[key]
+        grid = is_grid(task) and key[1] == "grid"
+        self._set("#preview-caption", Text(self._caption(), style="grey62"))
+        if self.mode in ("kitty", "sixel"):
+            self._draw_graphic(image, width, grid)
+            return
+        self._forget_graphic()
+        self.drawn = render_image(image, width, grid=grid)
+        self._set("#preview-blocks", self.drawn)
+        self._set("#preview-under", Text(""))
+
+    def _draw_graphic(self, image: Image, width: int, grid: bool) -> None:
+        from mjdash.media.images import cell_size
+
+        columns, rows = cell_size(image, min(width, MAX_COLUMNS), MAX_ROWS)
+        widget_class = graphics_widget(self.mode)
+        if self._graphic is None or not isinstance(self._graphic, widget_class):
+            self._forget_graphic(remove=True)
+            self._graphic = widget_class(classes="preview-graphics")
+            self.mount(self._graphic, before="#preview-under")
+        self._graphic.styles.width = columns
+        self._graphic.styles.height = rows
+        self._graphic.display = True
+        self._graphic.image = image.to_pil()
+        self.drawn = None
+        self._set("#preview-blocks", label_line(columns, "U1", "U2") if grid else Text(""))
+        self._set("#preview-under", label_line(columns, "U3", "U4") if grid else Text(""))
+
+    def _forget_graphic(self, *, remove: bool = False) -> None:
+        """Drop the terminal image (textual-image deletes a Kitty image when it is replaced)."""
+        graphic = self._graphic
+        if graphic is None:
+            return
+        if graphic.image is not None:
+            graphic.image = None
+        graphic.display = False
+        if remove:
+            graphic.remove()
+            self._graphic = None
 
     def on_resize(self) -> None:
-        if self.current is not None and self.current.id in self.images:
+        if self.key in self.images:
             self._draw()
+
+    def on_mount(self) -> None:
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
+
+    def _screen_changed(self, screen: Any) -> None:
+        """A dialog or another screen on top: terminal graphics are not text Textual can dim
+        or cover, so the image goes while it is not ours, and comes back after."""
+        if self._graphic is None:
+            return
+        if screen is not self.screen:
+            self._forget_graphic()
+        else:
+            self._drawn = None
+            self.show_task(self.current)
+
+    def on_unmount(self) -> None:
+        self._forget_graphic()

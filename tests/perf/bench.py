@@ -25,6 +25,9 @@ Figures (one table at the end; --json FILE keeps the raw numbers):
    how long the client takes to give up on a stalled, drip-fed or huge answer, and how soon
    `mjdash status` exits on a rejected key or an unreachable server. The unit tests assert what
    these do; their speed is measured here, next to the bound the old asserts used.
+8. Images (--images runs only these; tests/perf/bench_images.py): decode + scale of 2048x2048
+   PNG, JPEG and WebP beside the old pure-Python decoder, the longest frame gap while a decode
+   runs, the contact sheet of 1,000 tasks (frame time while paging, thumbnails per second).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.perf import bench_components, benchlib
+from tests.perf import bench_components, bench_images, benchlib
 from tests.perf.benchlib import (
     BATCH,
     SimProcess,
@@ -73,6 +76,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         os.environ[f"XDG_{name}_HOME"] = str(work / "self" / name.lower())
     sizes = (100,) if args.quick else tuple(args.sizes)
     out: dict[str, Any] = {"requests": {}, "ui": {}, "pty": {}}
+    if args.images:  # 7. images (tests/perf/bench_images.py), on their own
+        log("images: decode, frame gaps, the contact sheet of 1,000 tasks")
+        out["images"] = bench_images.run_images()
+        return out
     for n in sizes:
         log(f"N={n}: requests per cycle (mjdash, seed loop, limit)")
         with SimProcess("seeded", n) as sim:
@@ -89,6 +96,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 paint_and_idle(args, out, work, sim, known)
     if not args.quick:
         running_idle(args, out, work)
+        log("images: decode, frame gaps, the contact sheet of 1,000 tasks")
+        out["images"] = bench_images.run_images()
     component_timings(args, out)
     return out
 
@@ -330,10 +339,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=3.0, help="seconds after first paint")
     parser.add_argument("--paint-runs", type=int, default=3)
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures here")
+    parser.add_argument("--images", action="store_true", help="the images section only")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     out = run(args)
-    print(table(out))
+    if out["requests"]:
+        print(table(out))
+    if "images" in out:
+        print(bench_images.images_table(out["images"]))
     if out.get("components"):
         print("\n" + bench_components.table(out["components"]))
     print(f"\n(benchmark took {time.perf_counter() - started:.0f} s)")

@@ -442,7 +442,7 @@ def test_notify_events_per_channel_and_the_new_ui_keys(tmp_path: Path) -> None:
     assert config.notify.toast == ("done", "failed", "modal", "stalled", "batch_complete")
     assert config.ui.download_dir == str(tmp_path / "shots")  # relative to the file
     assert config.ui.stall_minutes == 2.5 and config.ui.export_format == "md"
-    assert config.ui.preview is True and config.ui.auto_download is False
+    assert config.ui.preview == "auto" and config.ui.auto_download is False
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,203 @@
+"""The image preview (mjdash/ui/preview.py) in the dashboard, against the simulator: real-size
+JPEG / WebP, the thumbnail disk cache, a grid's four images, video thumbnails, Kitty mode."""
+
+from __future__ import annotations
+
+from mjdash.media.images import sniff
+from mjdash.sim.engine import ManualClock
+from mjdash.ui.preview import ImagePreview, graphics_widget
+from tests.app.test_app import poll
+from tests.app.test_insight_ui import by_prompt, clocked
+from tests.support.harness import make_app
+
+SIZE = (120, 36)
+
+
+def demo(sim_factory, **engine):
+    clock = ManualClock()
+    sim = sim_factory(clock=clock, speed=1.0, demo=True)
+    for name, value in engine.items():
+        setattr(sim.engine, name, value)
+    return clock, sim
+
+
+async def settle(app, pilot) -> None:
+    await pilot.pause(0.1)
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def bg_colors(text) -> set[tuple[int, int, int]]:
+    return {
+        tuple(span.style.bgcolor.triplet)
+        for span in text.spans
+        if span.style.bgcolor is not None and span.style.color.triplet is not None
+    }
+
+
+def near(a, b, tolerance: int = 8) -> bool:
+    return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=True))
+
+
+def region_of(app, widget) -> tuple[int, int]:
+    return widget.region.y, widget.region.y + widget.region.height
+
+
+async def test_a_2048_jpeg_grid_draws_near_the_top_with_labels_and_from_disk_next_time(
+    sim_factory, tmp_path
+):
+    clock, sim = demo(sim_factory, image_size=2048, image_format="jpeg")
+    app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock), preview=True)
+    async with app.run_test(size=SIZE) as pilot:
+        preview = app.query_one(ImagePreview)
+        preview.delay = 0.05
+        await poll(app, pilot)
+        grid = by_prompt(app, "paper boat")
+        app.table.select(grid)
+        await settle(app, pilot)
+        assert preview.fetches == 1 and preview.problems == {}
+        lines = preview.drawn.plain.splitlines()
+        assert len(lines) == 16 and lines[0].startswith("U1") and lines[8].startswith("U3")
+        assert len(bg_colors(preview.drawn)) >= 4  # the four quadrants (and their shading)
+        # Visible without scrolling in a 120x36 terminal: the whole image is on screen.
+        top, bottom = region_of(app, preview.query_one("#preview-blocks"))
+        assert top > 0 and bottom <= SIZE[1]
+    # A restart draws from the thumbnail cache: no download.
+    again = make_app(
+        sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock), preview=True
+    )
+    routes_before = sim.stats()["routes"]["image"]
+    async with again.run_test(size=SIZE) as pilot:
+        preview = again.query_one(ImagePreview)
+        preview.delay = 0.05
+        await poll(again, pilot)
+        again.table.select(grid)
+        await settle(again, pilot)
+        assert preview.fetches == 0 and preview.disk_hits == 1
+        assert preview.drawn.plain.splitlines()[0].startswith("U1")
+    assert sim.stats()["routes"]["image"] == routes_before
+
+
+async def test_i_cycles_a_grid_through_its_four_images_and_d_saves_all_five(sim_factory, tmp_path):
+    clock, sim = demo(sim_factory, image_format="webp")
+    folder = tmp_path / "shots"
+    app = make_app(
+        sim,
+        tmp_path,
+        sim.seeded_ids,
+        auto_poll=False,
+        now=clocked(clock),
+        preview=True,
+        download_dir=str(folder),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        preview = app.query_one(ImagePreview)
+        preview.delay = 0.05
+        await poll(app, pilot)
+        grid = by_prompt(app, "paper boat")
+        app.table.select(grid)
+        await settle(app, pilot)
+        assert preview.links[0][0] == "grid" and len(preview.links) == 5
+        grid_colors = bg_colors(preview.drawn)
+        seen = []
+        for label in ("U1", "U2", "U3", "U4"):
+            await pilot.press("i")
+            await settle(app, pilot)
+            assert preview.key == (grid, label)
+            assert "U1" not in preview.drawn.plain  # one image, no quadrant labels
+            colors = bg_colors(preview.drawn)  # lossy WebP: one colour, give or take
+            first = next(iter(colors))
+            assert all(near(color, first) for color in colors)
+            assert any(near(first, color) for color in grid_colors)
+            seen.append(first)
+        assert all(not near(a, b) for n, a in enumerate(seen) for b in seen[n + 1 :])
+        await pilot.press("i")  # back to the grid, from memory
+        assert preview.key == (grid, "grid") and preview.fetches == 5
+        await pilot.press("D")
+        await settle(app, pilot)
+    names = sorted(path.name for path in folder.iterdir())
+    assert names == sorted(
+        [f"{grid}-imagine.webp"] + [f"{grid}-imagine-{n}.webp" for n in range(1, 5)]
+    )
+    assert all(sniff(path.read_bytes()) == "webp" for path in folder.iterdir())
+
+
+async def test_a_video_task_shows_its_thumbnail_labelled_and_d_saves_the_mp4(sim_factory, tmp_path):
+    clock, sim = demo(sim_factory)
+    video = sim.engine.place_video()
+    folder = tmp_path / "shots"
+    app = make_app(
+        sim,
+        tmp_path,
+        [*sim.seeded_ids, video],
+        auto_poll=False,
+        now=clocked(clock),
+        preview=True,
+        download_dir=str(folder),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        preview = app.query_one(ImagePreview)
+        preview.delay = 0.05
+        await poll(app, pilot)
+        app.table.select(video)
+        await settle(app, pilot)
+        assert preview.links == [("video", app.tasks[video].video_thumbnails[0])]
+        caption = preview.query_one("#preview-caption").render()
+        assert "video" in str(caption)
+        assert preview.drawn is not None and set(preview.drawn.plain) == {"▀", "\n"}
+        await pilot.press("D")
+        await settle(app, pilot)
+    (saved,) = folder.iterdir()
+    assert saved.name == f"{video}-video.mp4" and sniff(saved.read_bytes()) == "mp4"
+
+
+async def test_kitty_mode_mounts_the_graphics_widget_and_forgets_the_image_on_leaving(
+    sim_factory, tmp_path
+):
+    clock, sim = demo(sim_factory)
+    app = make_app(
+        sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock), preview="kitty"
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        preview = app.query_one(ImagePreview)
+        preview.delay = 0.05
+        assert preview.mode == "kitty"
+        await poll(app, pilot)
+        grid = by_prompt(app, "paper boat")
+        app.table.select(grid)
+        await settle(app, pilot)
+        graphic = preview.query_one(graphics_widget("kitty"))
+        assert graphic.display and graphic.image is not None
+        # The labels sit on the image's edges in graphics modes.
+        over = str(preview.query_one("#preview-blocks").render())
+        under = str(preview.query_one("#preview-under").render())
+        assert over.startswith("U1") and "U2" in over and under.startswith("U3")
+        # A dialog on top: the terminal image goes, and comes back when it closes.
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert graphic.image is None and not graphic.display
+        await pilot.press("escape")
+        await pilot.pause()
+        assert graphic.display and graphic.image is not None
+        running = by_prompt(app, "cozy library")
+        app.table.select(running)
+        await pilot.pause(0.1)
+        assert graphic.image is None and not graphic.display
+        assert not preview.has_class("-shown")
+
+
+async def test_off_turns_the_preview_off_and_v_turns_it_back_on(sim_factory, tmp_path):
+    clock, sim = demo(sim_factory)
+    app = make_app(
+        sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock), preview="off"
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        preview = app.query_one(ImagePreview)
+        preview.delay = 0.05
+        await poll(app, pilot)
+        app.table.select(by_prompt(app, "paper boat"))
+        await settle(app, pilot)
+        assert not preview.enabled and preview.fetches == 0
+        await pilot.press("v")
+        await settle(app, pilot)
+        assert preview.enabled and preview.fetches == 1 and preview.drawn is not None
