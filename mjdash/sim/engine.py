@@ -352,7 +352,7 @@ class Engine:
 
     def place_video(self, ago: float = 120.0) -> str:
         """A finished VIDEO task (videoUrls with MP4 links and WebP thumbnails); its id."""
-        return self._place("VIDEO", btn.UPSCALE, "a paper boat drifting", ago=ago, render=20).id
+        return self._place("VIDEO", btn.VIDEO, "a paper boat drifting", ago=ago, render=20).id
 
     def _visible(self, task_id: object, owner: str | None) -> SimTask | None:
         if not isinstance(task_id, str):

@@ -24,7 +24,7 @@ def screen_text(grid: SheetGrid) -> list[str]:
 
 
 async def open_sheet(app, pilot) -> tuple[ContactSheet, SheetGrid]:
-    await pilot.press("t")
+    await pilot.press("V")
     await pilot.pause()
     sheet = app.screen
     assert isinstance(sheet, ContactSheet)
@@ -40,7 +40,7 @@ async def test_the_sheet_shows_the_finished_tasks_at_80x24_and_enter_opens_one(
     app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock))
     async with app.run_test(size=SMALL) as pilot:
         await poll(app, pilot)
-        finished = [i for i in app._rows_ids() if app.tasks[i].is_terminal]
+        finished = [i for i in app.row_ids() if app.tasks[i].is_terminal]
         sheet, grid = await open_sheet(app, pilot)
         assert sheet.ids == finished and len(finished) >= 6
         assert grid.columns >= 4 and grid.tile_width >= 14

@@ -43,7 +43,7 @@ def test_a_2048_jpeg_preview_is_on_screen_soon_after_selecting_it(tmp_path):
             assert any("U3" in line and "U4" in line for line in lines)
             assert sim.stats()["routes"]["image"] >= 1
             # Keys answer: the contact sheet opens and closes.
-            term.keys("t")
+            term.keys("V")
             sheet = term.wait_for(lambda s: "Contact sheet" in s, what="the contact sheet")
             term.wait_for(lambda s: s.count("▀" * 10) >= 6, timeout=15, what="thumbnails")
             assert "finished tasks in view" in sheet
