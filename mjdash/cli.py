@@ -124,7 +124,9 @@ environment:
 exit status:
   0 ok, 1 a task failed (status --exit-status) or a prompt was refused (submit),
   2 usage or config error,
-  3 key missing or rejected, 4 server unreachable"""
+  3 key missing or rejected, 4 server unreachable,
+  5 the server answered but an answer was unusable (invalid JSON, HTML, a redirect, too large
+    or inflating without bound); `status` prints the tasks it could read first"""
 
 _DESCRIPTIONS = {
     "demo": (

@@ -2,7 +2,8 @@
 the watchlist, making the client, task ids from arguments or stdin, and printing.
 
 Exit codes: 0 ok, 1 a task failed (with --exit-status), 2 usage or config error, 3 key missing
-or rejected, 4 server unreachable; 130 after Ctrl+C.
+or rejected, 4 server unreachable, 5 the server answered but some answer was unusable (invalid
+JSON, an HTML page, a redirect, an answer too large or inflating); 130 after Ctrl+C.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ if TYPE_CHECKING:
     from mjdash.net.client import MidjourneyClient
 
 # httpx (through mjdash.net.client and mjdash.net.poller) and asyncio are imported inside the
-# functions that use them: `mjdash status --cached` in tmux's status line must start in well under 150 ms.
+# functions that use them: `mjdash status --cached` in tmux's status line must start in well
+# under 150 ms.
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_KEY = 3
 EXIT_UNREACHABLE = 4
+EXIT_BAD_ANSWER = 5  # reached, but an answer was unusable: not the same fix as "unreachable"
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 

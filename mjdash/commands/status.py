@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from mjdash.commands.common import (
+    EXIT_BAD_ANSWER,
     EXIT_FAILED,
     EXIT_KEY,
     EXIT_OK,
@@ -71,6 +72,8 @@ def cmd_status(args: argparse.Namespace, session: Session) -> int:
     rows = asyncio.run(_status(config, key, ids, args, report))
     if args.exit_status and any(row.failed for row in rows):
         return EXIT_FAILED
+    if any(row.error and row.error != NOT_FOUND for row in rows):
+        return EXIT_BAD_ANSWER  # printed with the good rows; the bad ones say why
     return EXIT_OK
 
 
@@ -164,7 +167,7 @@ async def _status(
     """Poll until every id is answered (or, with --watch, settled); print; return the rows."""
     import asyncio
 
-    from mjdash.net.poller import Poller, PollerState
+    from mjdash.net.poller import BAD_ANSWER, Poller, PollerState
 
     client = make_client(config, key)
     cache = TaskCache()
@@ -236,7 +239,8 @@ async def _status(
                     message = f"server unreachable at {client.base_url}: {error}"
                 else:
                     message = f"no usable answer from {client.base_url}: {error}"
-                raise Fail(message, EXIT_UNREACHABLE)
+                bad = result.headline == BAD_ANSWER
+                raise Fail(message, EXIT_BAD_ANSWER if bad else EXIT_UNREACHABLE)
             wait = min(result.next_delay, remaining)
             force = wait < result.next_delay  # the last try, at the deadline
             await asyncio.sleep(wait)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mjdash.model.task import Task
-from mjdash.store import atomic
+from mjdash.store import atomic, paths
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 4096 * 4096
@@ -64,7 +64,7 @@ def image_name(task: Task, data: bytes = PNG_SIGNATURE) -> str:
 def save_image(folder: Path, task: Task, data: bytes) -> Path:
     """Write the image atomically into `folder` (created if needed); returns the path."""
     folder = Path(folder).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
+    paths.ensure_private_dir(folder)  # 0700, as every folder mjdash makes
     target = folder / image_name(task, data)
     atomic.write_atomic(atomic.real_target(target), data)
     return target

@@ -58,6 +58,7 @@ STALLED_AFTER = timedelta(hours=1)
 MIN_RATE_LIMIT_WAIT = 1.0  # "Retry-After: 0" on every answer must not become a tight loop
 LONG_WAIT = 60.0  # longer waits are shown as "until HH:MM:SS"
 RATE_WINDOW = 60.0
+BAD_ANSWER = "bad answer from the server"  # headline of a poll whose whole answer was junk
 BAD_BACKOFF_STEPS = 3  # an id answered junk n times in a row waits up to 2**3 intervals
 
 
@@ -400,7 +401,7 @@ class Poller:
         except BadResponse as exc:
             return self._back_off(
                 PollerState.RETRYING,
-                "bad answer from the server",
+                BAD_ANSWER,
                 str(exc),
                 requests=self._count_requests(before),
                 polled_ids=len(ids),

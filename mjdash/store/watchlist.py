@@ -53,6 +53,7 @@ from mjdash.store.tomltext import (
 SCHEMA_VERSION = 1
 DEFAULT_FILE_NAME = "watchlist.toml"
 MAX_LABEL = 200
+MAX_FILE_BYTES = 64 * 1024 * 1024  # ~400,000 entries; /dev/zero-like files stop here
 MAX_CUSTOM_ID = 500
 _ENTRY_KEYS = ("id", "added", "label", "parent", "used", "dismissed")
 
@@ -428,7 +429,7 @@ def _fingerprint(data: bytes | None) -> bytes | None:
 
 
 def _os_reason(exc: OSError) -> str:
-    if isinstance(exc, atomic.LockTimeout):
+    if isinstance(exc, (atomic.LockTimeout, atomic.NotRegularFile, atomic.FileTooLarge)):
         return str(exc.strerror or exc)
     reasons = {
         errno.ENOSPC: "the disk is full",
@@ -475,7 +476,7 @@ class Watchlist:
         target = atomic.real_target(watchlist.path)
         atomic.remove_stale_temps(target)
         try:
-            data = target.read_bytes()
+            data = atomic.read_capped(target, MAX_FILE_BYTES)
         except FileNotFoundError:
             return watchlist
         except OSError as exc:
@@ -635,7 +636,7 @@ class Watchlist:
         Raises WatchlistError (file unparseable) or OSError.
         """
         try:
-            data = target.read_bytes()
+            data = atomic.read_capped(target, MAX_FILE_BYTES)
         except FileNotFoundError:
             data = None
         fingerprint = _fingerprint(data)
