@@ -123,7 +123,10 @@ def make_client(config: Config, key: Secret) -> MidjourneyClient:
 def check_ids(tokens: Sequence[str]) -> list[str]:
     for token in tokens:
         if not is_task_id(token):
-            raise Fail(f"{shown(token)} is not a task id (a task id is 16 to 20 digits)")
+            raise Fail(
+                f"{shown(token)} is not a task id"
+                " (16 to 20 digits, the first 13 its submit time in ms)"
+            )
     return list(dict.fromkeys(tokens))
 
 

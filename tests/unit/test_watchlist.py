@@ -154,7 +154,7 @@ def test_view_is_validated_and_copied(tmp_path: Path) -> None:
     assert watchlist.view == {"sort": "id"}
 
 
-_ids = st.from_regex(r"[0-9]{16,20}", fullmatch=True)
+_ids = st.from_regex(r"1[5-9][0-9]{14,18}", fullmatch=True)  # a plausible ms time first
 _custom_ids = st.text(min_size=1, max_size=40).map(lambda t: clean(t, 500, single_line=True))
 _entries = st.lists(
     st.tuples(
