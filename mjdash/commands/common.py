@@ -97,10 +97,40 @@ def load_watchlist(config: Config, args: argparse.Namespace) -> Watchlist:
 
 
 def save_watchlist(watchlist: Watchlist) -> None:
+    """Save; on failure say what was and was not saved, keep the added ids in a file, exit 2."""
     try:
         watchlist.save()
     except WatchlistError as exc:
-        raise Fail(str(exc), EXIT_USAGE) from None
+        raise Fail(unsaved_message(watchlist, str(exc)), EXIT_USAGE) from None
+
+
+def unsaved_message(watchlist: Watchlist, problem: str) -> str:
+    """The save error, then what this run did not save and where the added ids were kept."""
+    added, removed, other = watchlist.unsaved_changes()
+    lost = []
+    if added:
+        lost.append(f"{len(added)} added ({_some(added)})")
+    if removed:
+        lost.append(f"{len(removed)} removed ({_some(removed)})")
+    if other:
+        lost.append(f"{other} other change{'s' if other != 1 else ''}")
+    message = f"{problem}; nothing was changed on disk"
+    if lost:
+        message += "; not saved: " + ", ".join(lost)
+    if added:
+        try:
+            kept = watchlist.write_unsaved()
+        except OSError as error:
+            message += f"; the added ids could not be kept either ({error.strerror or error})"
+        else:
+            if kept is not None:
+                message += f"; the added ids are kept in {kept} (mjdash add - < {kept})"
+    return message
+
+
+def _some(ids: list[str], limit: int = 5) -> str:
+    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
+    return ", ".join(ids[:limit]) + more
 
 
 def make_client(config: Config, key: Secret) -> MidjourneyClient:

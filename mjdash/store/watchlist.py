@@ -53,6 +53,7 @@ from mjdash.store.tomltext import (
 SCHEMA_VERSION = 1
 DEFAULT_FILE_NAME = "watchlist.toml"
 MAX_LABEL = 200
+UNSAVED_SUFFIX = ".unsaved"
 MAX_FILE_BYTES = 64 * 1024 * 1024  # ~400,000 entries; /dev/zero-like files stop here
 MAX_CUSTOM_ID = 500
 _ENTRY_KEYS = ("id", "added", "label", "parent", "used", "dismissed")
@@ -594,7 +595,9 @@ class Watchlist:
         for task_id in wanted:
             if not isinstance(task_id, str) or not is_task_id(task_id):
                 shown = clean(str(task_id), 40, single_line=True)
-                raise ValueError(f"{shown!r} is not a task id (a task id is 16 to 20 digits)")
+                raise ValueError(
+                    f"{shown!r} is not a task id (16 to 20 digits, the first 13 a time in ms)"
+                )
         if parent and not is_task_id(parent):
             raise ValueError(f"parent {clean(parent, 40, single_line=True)!r} is not a task id")
         label = clean(label, MAX_LABEL, single_line=True)
@@ -673,10 +676,10 @@ class Watchlist:
                     data = _serialise(merged)
                     atomic.write_atomic(target, data)
             except OSError as exc:
+                # Nothing of this save reached the disk (the write is all or nothing); the
+                # caller says what was lost or keeps it (`unsaved_changes`, `write_unsaved`).
                 raise WatchlistError(
-                    f"could not save the watchlist: {_os_reason(exc)}; "
-                    "the changes are kept in memory and saved on the next try",
-                    path=self.path,
+                    f"could not save the watchlist: {_os_reason(exc)}", path=self.path
                 ) from None
             self._state = merged
             self._version += 1
@@ -684,6 +687,53 @@ class Watchlist:
             self._synced = _fingerprint(data)
             if warnings is not None:
                 self.warnings = warnings
+
+    def unsaved_changes(self) -> tuple[list[str], list[str], int]:
+        """What `save()` has not written yet: (ids added, ids removed, other changes)."""
+        with self._mutex:
+            added: dict[str, None] = {}
+            removed: dict[str, None] = {}
+            other = 0
+            for op in self._ops:
+                if op[0] == "add":
+                    removed.pop(op[1].id, None)
+                    added[op[1].id] = None
+                elif op[0] == "remove":
+                    if op[1] in added:
+                        added.pop(op[1])
+                    else:
+                        removed[op[1]] = None
+                else:
+                    other += 1
+            return list(added), list(removed), other
+
+    @property
+    def unsaved_path(self) -> Path:
+        """Where ids that could not be saved are kept: `<watchlist>.unsaved` beside it."""
+        target = atomic.real_target(self.path)
+        return target.with_name(target.name + UNSAVED_SUFFIX)
+
+    def write_unsaved(self) -> Path | None:
+        """Keep the ids added but not saved in `<watchlist>.unsaved` (one per line, merged with
+        what an earlier failure kept there), so nothing the user added is lost when the
+        watchlist itself cannot be written. `mjdash add - < FILE` takes them back.
+
+        Returns the file, or None when no added id is unsaved. Raises OSError (the folder
+        itself is unwritable: the caller then prints the ids instead).
+        """
+        added, _, _ = self.unsaved_changes()
+        if not added:
+            return None
+        path = self.unsaved_path
+        try:
+            old = atomic.read_capped(path, MAX_FILE_BYTES).decode("utf-8", "replace")
+        except FileNotFoundError:
+            old = ""
+        kept = [line.strip() for line in old.splitlines() if is_task_id(line.strip())]
+        ids = list(dict.fromkeys(kept + added))
+        header = "# task ids mjdash could not save in the watchlist; mjdash add - < this file\n"
+        atomic.write_atomic(path, (header + "\n".join(ids) + "\n").encode("ascii"))
+        return path
 
     def reload(self) -> None:
         """Pick up changes other processes saved, keeping this object's unsaved changes."""
