@@ -139,9 +139,11 @@ _DESCRIPTIONS = {
     "status": (
         "Poll the watchlist (or the ids given, which are not added to it) once and print a\n"
         "table, JSON lines (--json) or one line from a template (--format). Transient server\n"
-        "faults are retried for --timeout seconds, then exit 4. Fetched tasks are cached so\n"
-        "the dashboard starts fast. --cached reads only that cache: no key, no request, fast\n"
-        "enough for tmux's status-right: mjdash status --cached --format '{done}/{total}'"
+        "faults are retried for --timeout seconds, then exit 4 (unreachable) or 5 (the answers\n"
+        "are unusable; also after printing when some task's answer was). Fetched tasks are\n"
+        "cached so the dashboard starts fast. --cached reads only that cache: no key, no\n"
+        "request, fast enough for tmux's status-right: mjdash status --cached --format\n"
+        "'{done}/{total}'"
     ),
     "export": (
         "Print the watched tasks (or the ids given) as CSV, JSON or a Markdown table, from the\n"
