@@ -364,7 +364,9 @@ class MidjourneyClient:
             self.batch_route = False
         missing = [i for i in batched if i not in found] + alone
         if missing:
-            found.update(await self._fetch_each(missing))
+            # A batch answer came: the exchange works, so no confirming fetch is poll-wide.
+            answered = len(route_missing) < len(batched)
+            found.update(await self._fetch_each(missing, batch_answered=answered))
         results.update(found)
         return {task_id: results.get(task_id) for task_id in wanted}  # in the order asked
 
@@ -483,17 +485,20 @@ class MidjourneyClient:
             self._last_answers.pop(task_id, None)  # finished: not asked again
         return parsed
 
-    async def _fetch_each(self, ids: list[str]) -> dict[str, _Result]:
+    async def _fetch_each(
+        self, ids: list[str], *, batch_answered: bool = False
+    ) -> dict[str, _Result]:
         """One fetch per id. A failure of one id's request (an HTTP 500 for it alone) stays with
         that id as a BadTask; only a failure of the whole exchange raises: the key rejected,
-        rate limited, the server unreachable, or every request failing."""
+        rate limited, the server unreachable, or every request failing (the batch answer, when
+        one came, counts as a request that did not)."""
         outcomes = await asyncio.gather(
             *(self._fetch_entry(task_id) for task_id in ids), return_exceptions=True
         )
         errors = [o for o in outcomes if isinstance(o, BaseException)]
         if errors:
             whole = [e for e in errors if not _is_per_task(e)]
-            if whole or len(errors) == len(outcomes):
+            if whole or (len(errors) == len(outcomes) and not batch_answered):
                 raise min(whole or errors, key=_severity)
         return {
             task_id: BadTask(str(o), task_id) if isinstance(o, BaseException) else o

@@ -464,7 +464,8 @@ def _choose_file(path: Path | str | None, env: Mapping[str, str]) -> tuple[Path 
         hint = "copy config.example.toml there, or unset it" if named_by else ""
         raise ConfigError(Problem(source, "", message, hint))
     if not chosen.is_file():
-        raise ConfigError(Problem(str(chosen), "", "is not a file"))
+        kind = atomic.kind_of(chosen.stat().st_mode)
+        raise ConfigError(Problem(str(chosen), "", f"is {kind}, not a regular file"))
     return chosen, str(chosen)
 
 

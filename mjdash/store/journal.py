@@ -152,6 +152,7 @@ class Journal:
         return True
 
     def _open(self) -> int:
+        atomic.check_regular(self.path)  # a FIFO with no reader would fail with ENXIO
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK
         fd = os.open(self.path, flags, atomic.FILE_MODE)
         mode = os.fstat(fd).st_mode
