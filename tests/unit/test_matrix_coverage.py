@@ -84,3 +84,24 @@ def test_the_checker_finds_rows_and_catches_a_missing_one(tmp_path: Path) -> Non
     covered = rows_with_tests(tmp_path)
     assert set(covered) == {"N1", "Z9", "N10"}
     assert [row for row in ["N1", "Q1", "Z9"] if row not in covered] == ["Q1"]
+
+
+HARDENING = ROOT / "docs" / "hardening.md"
+SECOND_ROUND = "## Fault matrix (second round)"
+
+
+def test_every_second_round_row_has_a_test_named_after_it() -> None:
+    # docs/hardening.md: the rows the second hardening round added (issue 13), A1, A2, ...
+    text = HARDENING.read_text(encoding="utf-8")
+    _, found, rest = text.partition(SECOND_ROUND)
+    assert found, f"no {SECOND_ROUND!r} heading in {HARDENING}"
+    rows = list(dict.fromkeys(_ROW.findall(rest)))
+    assert rows and all(row.startswith("A") for row in rows), rows
+    covered = rows_with_tests(TESTS)
+    missing = [row for row in rows if row not in covered]
+    assert not missing, f"second-round rows without a test_<ROW>_... test: {missing}"
+    for name in re.findall(r"`(test_A\d+_\w+)`", rest):  # and the tests the rows name exist
+        assert any(
+            re.search(rf"def {name}\(", path.read_text(encoding="utf-8"))
+            for path in TESTS.rglob("test_*.py")
+        ), f"{name} is named in {HARDENING.name} but not defined"
