@@ -14,20 +14,32 @@ MASK = "***"
 class Secret:
     """A string that shows as *** in repr, str, f-strings, tracebacks and crash screens."""
 
-    __slots__ = ("_bytes_pattern", "_pattern", "_value")
+    __slots__ = ("_byte_probes", "_escapes", "_pattern", "_probes", "_value")
 
     def __init__(self, value: str) -> None:
         self._value = value
         self._pattern: re.Pattern[str] | None = None
-        self._bytes_pattern: re.Pattern[bytes] | None = None
+        self._probes: tuple[str, ...] = ()
+        self._byte_probes: tuple[bytes, ...] | None = None
+        self._escapes: re.Pattern[bytes] | None = None
         if value:
             size = min(FRAGMENT, len(value))
             grams = sorted({value[i : i + size] for i in range(len(value) - size + 1)})
             # A lookahead finds every start, overlapping ones too: the union of the matched
             # windows covers a fragment of any length >= FRAGMENT whole.
             self._pattern = re.compile("(?=(" + "|".join(map(re.escape, grams)) + "))")
-            if value.isascii():
-                self._bytes_pattern = re.compile(b"|".join(re.escape(g.encode()) for g in grams))
+            # Probes: every run of FRAGMENT characters of the key holds one of its aligned
+            # runs of FRAGMENT // 2, so finding none of those (a few fast substring searches)
+            # proves no fragment is there; finding one only means: look properly.
+            step = max(1, size // 2)
+            self._probes = tuple(
+                dict.fromkeys(value[i : i + step] for i in range(0, len(value) - step + 1, step))
+            )
+            if value.isascii() and value.isprintable() and not set(value) & set('"\\/'):
+                self._byte_probes = tuple(p.encode() for p in self._probes)
+                # In raw JSON a key character may also be spelled \u00XX.
+                codes = "|".join(sorted({f"{ord(c):02x}" for c in value}))
+                self._escapes = re.compile(rb"\\u00(?:" + codes.encode() + rb")", re.IGNORECASE)
 
     def reveal(self) -> str:
         return self._value
@@ -37,7 +49,7 @@ class Secret:
 
         Redact before cutting a text short: a cut can leave a fragment no whole-key search finds.
         """
-        if self._pattern is None or not text:
+        if self._pattern is None or not text or not any(p in text for p in self._probes):
             return text
         spans: list[list[int]] = []
         for match in self._pattern.finditer(text):
@@ -60,9 +72,11 @@ class Secret:
         """A cheap first look at raw JSON: False only when no fragment can be in its strings."""
         if self._pattern is None:
             return False
-        if self._bytes_pattern is None or b"\\" in body:
-            return True  # escapes (\u0073, \/) can spell the key in bytes no search finds
-        return self._bytes_pattern.search(body) is not None
+        if self._byte_probes is None or self._escapes is None:
+            return True  # a key JSON must escape: only the parsed strings tell
+        if self._escapes.search(body):
+            return True  # \u0073k-...: spelled so that no byte search finds it
+        return any(probe in body for probe in self._byte_probes)
 
     def redact_all(self, value: Any) -> Any:
         """`value` (parsed JSON) with every string in it redacted, keys of objects too."""

@@ -483,6 +483,21 @@ def test_A4_any_eight_character_fragment_of_the_key_is_redacted() -> None:
     assert Secret("short").redact("a short b") == "a *** b"
 
 
+async def test_A4_a_key_spelled_with_json_escapes_is_still_redacted() -> None:
+    task = json.dumps(task_json(ID1, "FAILURE", "0%"))
+    escaped = "".join(f"\\u{ord(c):04x}" for c in KEY)
+    body = task.replace('"failReason": ""', f'"failReason": "bad token {escaped}"').encode()
+    assert b"sk-harden" not in body
+    async with FaultServer() as server:
+        server.script(respond(200, body))
+        client = MidjourneyClient(server.url, Secret(KEY), timeout=5.0)
+        try:
+            task = await client.fetch(ID1)
+        finally:
+            await client.aclose()
+    assert task.fail_reason == "bad token ***"
+
+
 async def test_A4_a_key_after_160_characters_of_error_is_redacted_before_the_cut() -> None:
     async with FaultServer() as server:
         server.script(echo_key(lambda task_id: None, pad=160))
