@@ -360,6 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     except Exception as exc:
-        message = session.redact(clean(str(exc), 500, single_line=True))
+        # Redact, then cut (a cut could hide part of the key from a whole-key search).
+        message = session.redact(clean(session.redact(str(exc)), 500, single_line=True))
         err(f"internal error: {type(exc).__name__}: {message}")
         return EXIT_FAILED

@@ -78,10 +78,19 @@ class Secret:
             return True  # \u0073k-...: spelled so that no byte search finds it
         return any(probe in body for probe in self._byte_probes)
 
+    def _redact_hidden(self, text: str) -> str:
+        """Server text is cleaned later (controls and format characters dropped): a key split
+        by them every few characters would then join up. Such text is redacted joined."""
+        if text.isprintable():
+            return text
+        joined = "".join(ch for ch in text if ch.isprintable())
+        redacted = self.redact(joined)
+        return redacted if redacted != joined else text
+
     def redact_all(self, value: Any) -> Any:
         """`value` (parsed JSON) with every string in it redacted, keys of objects too."""
         if isinstance(value, str):
-            return self.redact(value)
+            return self._redact_hidden(self.redact(value))
         if isinstance(value, dict):
             return {
                 self.redact(k) if isinstance(k, str) else k: self.redact_all(v)

@@ -481,6 +481,8 @@ def test_A4_any_eight_character_fragment_of_the_key_is_redacted() -> None:
     assert redacted.startswith("cut here ***| tail *** and *** end") and KEY[:7] in redacted
     assert secret.redact_all({"a": [f"x{KEY}y"], KEY: 1}) == {"a": ["x***y"], "***": 1}
     assert Secret("short").redact("a short b") == "a *** b"
+    split = "\x00".join(KEY[i : i + 5] for i in range(0, len(KEY), 5))  # no 8 chars in a row
+    assert secret.redact_all({"failReason": f"token {split}"}) == {"failReason": "token ***"}
 
 
 async def test_A4_a_key_spelled_with_json_escapes_is_still_redacted() -> None:
