@@ -16,7 +16,7 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 FILE_MODE = 0o600
@@ -153,7 +153,9 @@ def fsync_dir(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def exclusive_lock(lock_path: Path, *, timeout: float = 10.0) -> Iterator[None]:
+def exclusive_lock(
+    lock_path: Path, *, timeout: float = 10.0, on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
     """Hold an exclusive `flock` on a sidecar lock file (the lock file itself stays empty).
 
     flock belongs to the open file description, so two objects in one process exclude each
@@ -176,6 +178,9 @@ def exclusive_lock(lock_path: Path, *, timeout: float = 10.0) -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if on_wait is not None:
+                    on_wait()  # once: the caller can say it is waiting
+                    on_wait = None
                 if time.monotonic() > deadline:
                     raise LockTimeout(
                         errno.EAGAIN, f"another process has held {lock_path} for {timeout:g}s"

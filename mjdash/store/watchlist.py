@@ -30,7 +30,7 @@ import errno
 import hashlib
 import re
 import threading
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
@@ -656,37 +656,43 @@ class Watchlist:
             merged.apply(op)
         return merged, warnings, fingerprint
 
-    def save(self) -> None:
+    def save(self, *, on_wait: Callable[[], None] | None = None) -> None:
         """Merge with the file on disk and write it atomically; no-op when nothing changed.
 
         Raises WatchlistError (disk full, read-only, unparseable file on disk...); the changes
-        stay in memory and the next save() tries again.
+        stay in memory (`unsaved_changes`, `write_unsaved`). Safe to call from a worker thread:
+        the wait for another process's lock holds no lock of this object, so `add`/`remove` on
+        the UI thread go on meanwhile; `on_wait` is called (in the saving thread) once if the
+        lock is busy, for a "waiting for the watchlist lock" line.
         """
         with self._mutex:
             if not self._ops:
                 return
             if self._broken:
                 raise WatchlistError(f"not saved: {self._broken}", path=self.path)
-            try:
-                target = atomic.real_target(self.path)
-                if not target.parent.is_dir():
-                    paths.ensure_private_dir(target.parent)
-                with atomic.exclusive_lock(target.with_name(target.name + ".lock")):
-                    merged, warnings, _ = self._read_merged(target)
-                    data = _serialise(merged)
-                    atomic.write_atomic(target, data)
-            except OSError as exc:
-                # Nothing of this save reached the disk (the write is all or nothing); the
-                # caller says what was lost or keeps it (`unsaved_changes`, `write_unsaved`).
-                raise WatchlistError(
-                    f"could not save the watchlist: {_os_reason(exc)}", path=self.path
-                ) from None
-            self._state = merged
-            self._version += 1
-            self._ops.clear()
-            self._synced = _fingerprint(data)
-            if warnings is not None:
-                self.warnings = warnings
+        try:
+            target = atomic.real_target(self.path)
+            if not target.parent.is_dir():
+                paths.ensure_private_dir(target.parent)
+            lock = target.with_name(target.name + ".lock")
+            with atomic.exclusive_lock(lock, on_wait=on_wait), self._mutex:
+                if not self._ops:
+                    return  # another thread saved meanwhile
+                merged, warnings, _ = self._read_merged(target)
+                data = _serialise(merged)
+                atomic.write_atomic(target, data)
+                self._state = merged
+                self._version += 1
+                self._ops.clear()
+                self._synced = _fingerprint(data)
+                if warnings is not None:
+                    self.warnings = warnings
+        except OSError as exc:
+            # Nothing of this save reached the disk (the write is all or nothing); the
+            # caller says what was lost or keeps it (`unsaved_changes`, `write_unsaved`).
+            raise WatchlistError(
+                f"could not save the watchlist: {_os_reason(exc)}", path=self.path
+            ) from None
 
     def unsaved_changes(self) -> tuple[list[str], list[str], int]:
         """What `save()` has not written yet: (ids added, ids removed, other changes)."""

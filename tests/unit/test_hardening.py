@@ -756,3 +756,41 @@ def test_A1_A4_the_simulator_serves_inflate_and_echo_key(sim_factory) -> None:
         ).json()
     assert echoed["id"] == task_id and KEY in echoed["failReason"] and KEY in echoed["prompt"]
     assert echoed["description"].index(KEY) >= 160
+
+
+# --- A6 (core of item 6): a held lock is waited for off the UI thread -----------------------
+
+
+def test_A6_a_save_waiting_for_the_lock_does_not_block_adding_ids(tmp_path: Path) -> None:
+    import fcntl
+    import threading
+
+    path = tmp_path / "w.toml"
+    watchlist = Watchlist.load(path)
+    watchlist.add([ID1])
+    waiting = threading.Event()
+    errors: list[BaseException] = []
+    holder = os.open(tmp_path / "w.toml.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another process's save, holding the lock
+
+    def save() -> None:
+        try:
+            watchlist.save(on_wait=waiting.set)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    worker = threading.Thread(target=save)
+    worker.start()
+    try:
+        assert waiting.wait(10), "the save never said it was waiting"
+        added: list[str] = []
+        adder = threading.Thread(target=lambda: added.extend(watchlist.add([ID2])))
+        adder.start()
+        adder.join(5)
+        assert not adder.is_alive() and added == [ID2]  # the "UI thread" was not held
+    finally:
+        os.close(holder)  # the other process is done
+        worker.join(15)
+    assert not worker.is_alive() and errors == []
+    watchlist.save()
+    assert Watchlist.load(path).ids == [ID1, ID2]

@@ -708,7 +708,7 @@ def test_S4_a_held_lock_times_out_with_a_clear_error(
     path, watchlist, before = _saved_once(tmp_path)
     watchlist.add([B])
     real_lock = atomic.exclusive_lock
-    monkeypatch.setattr(atomic, "exclusive_lock", lambda p: real_lock(p, timeout=0.05))
+    monkeypatch.setattr(atomic, "exclusive_lock", lambda p, **kw: real_lock(p, timeout=0.05, **kw))
     with real_lock(tmp_path / "w.toml.lock"), pytest.raises(WatchlistError, match="another"):
         watchlist.save()
     assert path.read_bytes() == before
