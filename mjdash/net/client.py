@@ -344,6 +344,7 @@ class MidjourneyClient:
         chunks = [batched[i : i + self.batch_size] for i in range(0, len(batched), self.batch_size)]
         found: dict[str, _Result] = {}
         route_missing: list[str] = []
+        probed = False
         if chunks and self.batch_route is None:
             # Probe with one chunk first: a missing route then costs one request, not `concurrency`.
             first = await self._list_chunk(chunks[0])
@@ -352,11 +353,14 @@ class MidjourneyClient:
                 results.update(await self._fetch_each(valid))
                 return results
             self.batch_route = True
+            probed = True
             found.update(first)
             chunks = chunks[1:]
-        outcomes = await self._gather([self._list_chunk(chunk) for chunk in chunks])
+        outcomes = await self._gather_chunks(chunks, one_answered=probed)
         for chunk, outcome in zip(chunks, outcomes, strict=True):
-            if outcome is _ROUTE_MISSING:
+            if isinstance(outcome, BaseException):  # this chunk's answer alone was unusable
+                found.update({i: BadTask(str(outcome), i) for i in chunk})
+            elif outcome is _ROUTE_MISSING:
                 route_missing.extend(chunk)
             else:
                 found.update(outcome)
@@ -504,6 +508,22 @@ class MidjourneyClient:
             task_id: BadTask(str(o), task_id) if isinstance(o, BaseException) else o
             for task_id, o in zip(ids, outcomes, strict=True)
         }
+
+    async def _gather_chunks(
+        self, chunks: list[list[str]], *, one_answered: bool = False
+    ) -> list[Any]:
+        """Batch chunks: one whose request alone failed (a 500, junk) is returned as its
+        exception, its ids then marked unusable; a failure of the whole exchange (key, rate
+        limit, unreachable, every request failing) raises."""
+        outcomes = await asyncio.gather(
+            *(self._list_chunk(chunk) for chunk in chunks), return_exceptions=True
+        )
+        errors = [o for o in outcomes if isinstance(o, BaseException)]
+        if errors:
+            whole = [e for e in errors if not (_is_per_task(e) or isinstance(e, BadResponse))]
+            if whole or (len(errors) == len(outcomes) and not one_answered):
+                raise min(whole or errors, key=_severity)
+        return outcomes
 
     async def _fetch_entry(self, task_id: str) -> _Result:
         try:

@@ -794,3 +794,30 @@ def test_A6_a_save_waiting_for_the_lock_does_not_block_adding_ids(tmp_path: Path
     assert not worker.is_alive() and errors == []
     watchlist.save()
     assert Watchlist.load(path).ids == [ID1, ID2]
+
+
+async def test_A3_one_batch_chunk_failing_stays_with_its_ids() -> None:
+    ids = [f"17733149421{n:05d}" for n in range(8)]
+
+    def choose(request: Request) -> Any:
+        if request.path.endswith("/list-by-condition"):
+            asked = request.json()["ids"]
+            if ids[4] in asked:  # the third chunk's answer is an HTML page, the fourth a 502
+                return respond(200, b"<html>oops</html>", content_type="text/html")
+            if ids[6] in asked:
+                return respond(502, {"description": "bad gateway"})
+            return respond(200, [task_json(i) for i in asked])
+        return respond(400, {"description": "task_no_found", "code": 4})
+
+    async with FaultServer() as server:
+        server.script(_routed(choose))
+        client = MidjourneyClient(server.url, Secret(KEY), timeout=5.0, batch_size=2)
+        try:
+            first = await client.fetch_many(ids)  # the first chunk probes the route
+            again = await client.fetch_many(ids)  # the route is known now: no probe
+        finally:
+            await client.aclose()
+    for found in (first, again):
+        assert all(isinstance(found[i], Task) for i in ids[:4])
+        assert all("HTML" in found[i].reason for i in ids[4:6])  # type: ignore[union-attr]
+        assert all("HTTP 502" in found[i].reason for i in ids[6:])  # type: ignore[union-attr]
