@@ -67,6 +67,7 @@ class BoundedDecoder:
     def feed(self, chunk: bytes) -> None:
         self.raw += len(chunk)
         if self.raw > self.cap + RAW_SLACK:
+            self.drop()
             raise DecodedTooLarge("answer too large")
         if self._inflate is None:
             self._take(chunk)
@@ -82,12 +83,19 @@ class BoundedDecoder:
                     self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
                     self._first = False
                     continue
+                self.drop()
                 raise DecodeRefused("the compressed answer is corrupt") from None
             self._first = False
             self._take(out)
             if self._inflate.eof:
                 return  # trailing bytes after the stream are ignored, as httpx does
             data = self._inflate.unconsumed_tail
+
+    def drop(self) -> None:
+        """Let go of what was decoded: an error's traceback keeps this object alive (its frame
+        holds it), and it must not keep a megabyte with it."""
+        self._parts = []
+        self._inflate = None
 
     def finish(self) -> bytes:
         if self._inflate is not None:
@@ -100,6 +108,7 @@ class BoundedDecoder:
     def _take(self, out: bytes) -> None:
         self.size += len(out)
         if self.size > self.cap:
+            self.drop()
             raise DecodedTooLarge("answer too large")
         if out:
             self._parts.append(out)

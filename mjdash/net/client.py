@@ -634,8 +634,10 @@ class MidjourneyClient:
                     decoder.feed(piece)
                 body = decoder.finish()
             except DecodedTooLarge:
+                decoder = piece = None  # the error's traceback must not hold a megabyte
                 raise self._too_large(cap) from None
             except DecodeRefused as exc:
+                decoder = piece = None
                 raise self._error(BadResponse, f"unusable answer: {exc}") from None
             return _Answer(response.status_code, response.headers, body)
         finally:
