@@ -639,7 +639,7 @@ def test_S2_disk_full_keeps_the_original_and_the_ids(
     path, watchlist, before = _saved_once(tmp_path)
     watchlist.add([B, C])
     _fail(monkeypatch, "write", errno.ENOSPC)
-    with pytest.raises(WatchlistError, match="the disk is full") as caught:
+    with pytest.raises(WatchlistError, match="the disk is full"):
         watchlist.save()
     assert watchlist.unsaved_changes() == ([B, C], [], 0)  # kept in memory, and said
     assert path.read_bytes() == before
