@@ -130,7 +130,9 @@ environment:
 exit status:
   0 ok, 1 a task failed (status --exit-status) or a prompt was refused (submit),
   2 usage or config error,
-  3 key missing or rejected, 4 server unreachable"""
+  3 key missing or rejected, 4 server unreachable,
+  5 the server answered but an answer was unusable (invalid JSON, HTML, a redirect, too large
+    or inflating without bound); `status` prints the tasks it could read first"""
 
 _DESCRIPTIONS = {
     "demo": (
@@ -143,9 +145,11 @@ _DESCRIPTIONS = {
     "status": (
         "Poll the watchlist (or the ids given, which are not added to it) once and print a\n"
         "table, JSON lines (--json) or one line from a template (--format). Transient server\n"
-        "faults are retried for --timeout seconds, then exit 4. Fetched tasks are cached so\n"
-        "the dashboard starts fast. --cached reads only that cache: no key, no request, fast\n"
-        "enough for tmux's status-right: mjdash status --cached --format '{done}/{total}'"
+        "faults are retried for --timeout seconds, then exit 4 (unreachable) or 5 (the answers\n"
+        "are unusable; also after printing when some task's answer was). Fetched tasks are\n"
+        "cached so the dashboard starts fast. --cached reads only that cache: no key, no\n"
+        "request, fast enough for tmux's status-right: mjdash status --cached --format\n"
+        "'{done}/{total}'"
     ),
     "export": (
         "Print the watched tasks (or the ids given) as CSV, JSON or a Markdown table, from the\n"
@@ -517,6 +521,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     except Exception as exc:
-        message = session.redact(clean(str(exc), 500, single_line=True))
+        # Redact, then cut (a cut could hide part of the key from a whole-key search).
+        message = session.redact(clean(session.redact(str(exc)), 500, single_line=True))
         err(f"internal error: {type(exc).__name__}: {message}")
         return EXIT_FAILED

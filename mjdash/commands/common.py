@@ -2,7 +2,8 @@
 the watchlist, making the client, task ids from arguments or stdin, and printing.
 
 Exit codes: 0 ok, 1 a task failed (with --exit-status), 2 usage or config error, 3 key missing
-or rejected, 4 server unreachable; 130 after Ctrl+C.
+or rejected, 4 server unreachable, 5 the server answered but some answer was unusable (invalid
+JSON, an HTML page, a redirect, an answer too large or inflating); 130 after Ctrl+C.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_KEY = 3
 EXIT_UNREACHABLE = 4
+EXIT_BAD_ANSWER = 5  # reached, but an answer was unusable: not the same fix as "unreachable"
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 
@@ -95,10 +97,40 @@ def load_watchlist(config: Config, args: argparse.Namespace) -> Watchlist:
 
 
 def save_watchlist(watchlist: Watchlist) -> None:
+    """Save; on failure say what was and was not saved, keep the added ids in a file, exit 2."""
     try:
         watchlist.save()
     except WatchlistError as exc:
-        raise Fail(str(exc), EXIT_USAGE) from None
+        raise Fail(unsaved_message(watchlist, str(exc)), EXIT_USAGE) from None
+
+
+def unsaved_message(watchlist: Watchlist, problem: str) -> str:
+    """The save error, then what this run did not save and where the added ids were kept."""
+    added, removed, other = watchlist.unsaved_changes()
+    lost = []
+    if added:
+        lost.append(f"{len(added)} added ({_some(added)})")
+    if removed:
+        lost.append(f"{len(removed)} removed ({_some(removed)})")
+    if other:
+        lost.append(f"{other} other change{'s' if other != 1 else ''}")
+    message = f"{problem}; nothing was changed on disk"
+    if lost:
+        message += "; not saved: " + ", ".join(lost)
+    if added:
+        try:
+            kept = watchlist.write_unsaved()
+        except OSError as error:
+            message += f"; the added ids could not be kept either ({error.strerror or error})"
+        else:
+            if kept is not None:
+                message += f"; the added ids are kept in {kept} (mjdash add - < {kept})"
+    return message
+
+
+def _some(ids: list[str], limit: int = 5) -> str:
+    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
+    return ", ".join(ids[:limit]) + more
 
 
 def make_client(config: Config, key: Secret) -> MidjourneyClient:
@@ -121,7 +153,10 @@ def make_client(config: Config, key: Secret) -> MidjourneyClient:
 def check_ids(tokens: Sequence[str]) -> list[str]:
     for token in tokens:
         if not is_task_id(token):
-            raise Fail(f"{shown(token)} is not a task id (a task id is 16 to 20 digits)")
+            raise Fail(
+                f"{shown(token)} is not a task id"
+                " (16 to 20 digits, the first 13 its submit time in ms)"
+            )
     return list(dict.fromkeys(tokens))
 
 

@@ -24,7 +24,7 @@ def cmd_export(args: argparse.Namespace, session: Session) -> int:
     import sqlite3
 
     from mjdash.model import export
-    from mjdash.store import atomic, cache, cached_status
+    from mjdash.store import atomic, cache, cached_status, paths
 
     config = config_from_args(args, session)
     ids = check_ids(args.ids) if args.ids else load_watchlist(config, args).ids
@@ -39,6 +39,7 @@ def cmd_export(args: argparse.Namespace, session: Session) -> int:
         return EXIT_OK
     target = Path(args.output).expanduser()
     try:
+        paths.ensure_private_dir(target.parent)  # 0700 when mjdash makes it
         atomic.write_atomic(atomic.real_target(target), text.encode("utf-8"))
     except OSError as exc:
         raise Fail(f"cannot write {target}: {exc.strerror or type(exc).__name__}") from None

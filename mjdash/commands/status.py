@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from mjdash.commands.common import (
+    EXIT_BAD_ANSWER,
     EXIT_FAILED,
     EXIT_KEY,
     EXIT_OK,
@@ -32,7 +33,7 @@ from mjdash.commands.common import (
 )
 from mjdash.model import report as status_report
 from mjdash.model.board import Board
-from mjdash.model.report import Row, TemplateError
+from mjdash.model.report import NOT_FOUND, Row, TemplateError
 from mjdash.model.secret import Secret
 from mjdash.model.summary_text import counts_sentence
 from mjdash.store.cache import TaskCache
@@ -79,6 +80,8 @@ def cmd_status(args: argparse.Namespace, session: Session) -> int:
             out(line)
     if args.exit_status and any(row.failed for row in rows):
         return EXIT_FAILED
+    if any(row.error and row.error != NOT_FOUND for row in rows):
+        return EXIT_BAD_ANSWER  # printed with the good rows; the bad ones say why
     return EXIT_OK
 
 
@@ -172,7 +175,7 @@ async def _status(
     """Poll until every id is answered (or, with --watch, settled); print; return the rows."""
     import asyncio
 
-    from mjdash.net.poller import Poller, PollerState
+    from mjdash.net.poller import BAD_ANSWER, Poller, PollerState
 
     client = make_client(config, key)
     cache = TaskCache(server=client.base_url)
@@ -254,7 +257,8 @@ async def _status(
                     message = f"server unreachable at {client.base_url}: {error}"
                 else:
                     message = f"no usable answer from {client.base_url}: {error}"
-                raise Fail(message, EXIT_UNREACHABLE)
+                bad = result.headline == BAD_ANSWER
+                raise Fail(message, EXIT_BAD_ANSWER if bad else EXIT_UNREACHABLE)
             wait = min(result.next_delay, remaining)
             force = wait < result.next_delay  # the last try, at the deadline
             await asyncio.sleep(wait)

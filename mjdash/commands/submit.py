@@ -23,6 +23,7 @@ from mjdash.commands.common import (
     needs_terminal,
     out,
     plural,
+    unsaved_message,
 )
 from mjdash.model.task import clean
 from mjdash.store.watchlist import WatchlistError
@@ -91,7 +92,7 @@ def cmd_submit(args: argparse.Namespace, session: Session) -> int:
             try:
                 watchlist.save()
             except WatchlistError as exc:
-                err(str(exc))
+                err(unsaved_message(watchlist, str(exc)))
     ok = sum(1 for o in outcomes if o.ok)
     refused = len(outcomes) - ok
     summary = f"{plural(ok, 'task')} submitted"

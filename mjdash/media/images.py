@@ -30,7 +30,7 @@ from PIL import ImageFile, UnidentifiedImageError
 
 from mjdash.model.kinds import makes_grid
 from mjdash.model.task import Task
-from mjdash.store import atomic
+from mjdash.store import atomic, paths
 
 MAX_PIXELS = 8192 * 8192  # a 2048 grid is 4 Mpx; Midjourney's largest upscales are ~16 Mpx
 PREVIEW_SIDE = 256  # the longer side kept in memory: enough for half-blocks at any pane width
@@ -123,7 +123,7 @@ def save_image(folder: Path, task: Task, data: bytes, part: str = "") -> Path:
     bytes that are not an image or a video (ImageError)."""
     name = image_name(task, data, part)
     folder = Path(folder).expanduser()
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    paths.ensure_private_dir(folder)  # 0700, as every folder mjdash makes
     target = folder / name
     atomic.write_atomic(atomic.real_target(target), data)
     return target

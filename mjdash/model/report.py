@@ -7,6 +7,7 @@ cuts it to the terminal width, counting wide characters as two cells.
 from __future__ import annotations
 
 import json
+import re
 import string
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -115,14 +116,34 @@ def check_template(template: str) -> None:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
         raise TemplateError(f"bad --format template ({exc}); placeholders: {valid}") from None
-    for _, field, _, _ in parsed:
+    for _, field, spec, _ in parsed:
         if field is not None and field not in FORMAT_FIELDS:
             shown = "{" + field + "}"
             raise TemplateError(f"unknown placeholder {shown} in --format; valid: {valid}")
+        if field is not None and spec:
+            _check_spec(field, spec)
     try:
         render_template(template, Counts())
     except (ValueError, TypeError) as exc:
         raise TemplateError(f"bad --format template ({exc}); placeholders: {valid}") from None
+
+
+MAX_SPEC_NUMBER = 200  # width or precision: '{total:>999999999}' would allocate gigabytes
+_SPEC_NUMBER_RE = re.compile(r"[0-9]+")
+
+
+def _check_spec(field: str, spec: str) -> None:
+    """Refuse a format spec that could build a huge string: a width or precision above
+    MAX_SPEC_NUMBER, or a nested placeholder (its value is a count, unbounded)."""
+    shown = "{" + field + ":" + spec[:40] + "}"
+    if "{" in spec or "}" in spec:
+        raise TemplateError(f"nested placeholders are not allowed in --format ({shown})")
+    for number in _SPEC_NUMBER_RE.findall(spec):
+        if len(number.lstrip("0")) > 3 or int(number) > MAX_SPEC_NUMBER:
+            raise TemplateError(
+                f"width or precision {number[:12]} in {shown} is too large for --format"
+                f" (at most {MAX_SPEC_NUMBER})"
+            )
 
 
 def render_template(template: str, counts: Counts) -> str:

@@ -546,12 +546,17 @@ _TASK_ID_RE = re.compile(r"(?<![0-9A-Za-z])([0-9]{16,20})(?![0-9A-Za-z])")
 _EXACT_ID_RE = re.compile(r"[0-9]{16,20}")
 
 
-def is_task_id(text: str) -> bool:
-    return bool(_EXACT_ID_RE.fullmatch(text))
-
-
 # Task ids start with their submit time in epoch milliseconds.
 _ID_EPOCH_MS = (1_420_070_400_000, 4_102_444_800_000)  # 2015-01-01 .. 2100-01-01
+
+
+def is_task_id(text: str) -> bool:
+    """16-20 digits whose first 13 read as a submit time in 2015..2100 (not 0000000000000000)."""
+    return bool(_EXACT_ID_RE.fullmatch(text)) and _plausible_time(text)
+
+
+def _plausible_time(task_id: str) -> bool:
+    return _ID_EPOCH_MS[0] <= int(task_id[:13]) <= _ID_EPOCH_MS[1]
 
 
 def extract_task_ids(text: str) -> list[str]:
@@ -565,7 +570,7 @@ def extract_task_ids(text: str) -> list[str]:
     for match in _TASK_ID_RE.finditer(text):
         if text[max(0, match.start() - 5) : match.start()] == "rand=":
             continue
-        if not _ID_EPOCH_MS[0] <= int(match[1][:13]) <= _ID_EPOCH_MS[1]:
+        if not _plausible_time(match[1]):
             continue
         seen.setdefault(match[1], None)
     return list(seen)

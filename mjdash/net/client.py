@@ -30,6 +30,7 @@ from mjdash.model.secret import Secret
 from mjdash.model.task import MAX_ID, BadTask, Status, Task, clean, parse_task
 from mjdash.model.urls import base_url_refusal, origin, url_refusal
 from mjdash.net.backoff import parse_retry_after
+from mjdash.net.bounded import ACCEPT_ENCODING, BoundedDecoder, DecodedTooLarge, DecodeRefused
 
 # httpcore tries `import sniffio` again for every lock of every request when it is not
 # installed (a failed import is not cached: ~0.1 ms each, several per request). A None entry in
@@ -281,7 +282,11 @@ class MidjourneyClient:
             ),
             follow_redirects=False,
             transport=transport,
-            headers={"Accept": "application/json", "User-Agent": f"mjdash/{__version__}"},
+            headers={
+                "Accept": "application/json",
+                "Accept-Encoding": ACCEPT_ENCODING,
+                "User-Agent": f"mjdash/{__version__}",
+            },
         )
 
     def _build_auth_headers(self) -> _AuthHeaders:
@@ -371,6 +376,7 @@ class MidjourneyClient:
         chunks = [batched[i : i + self.batch_size] for i in range(0, len(batched), self.batch_size)]
         found: dict[str, _Result] = {}
         route_missing: list[str] = []
+        probed = False
         if chunks and self.batch_route is None:
             # Probe with one chunk first: a missing route then costs one request, not `concurrency`.
             first = await self._list_chunk(chunks[0])
@@ -379,11 +385,14 @@ class MidjourneyClient:
                 results.update(await self._fetch_each(valid))
                 return results
             self.batch_route = True
+            probed = True
             found.update(first)
             chunks = chunks[1:]
-        outcomes = await self._gather([self._list_chunk(chunk) for chunk in chunks])
+        outcomes = await self._gather_chunks(chunks, one_answered=probed)
         for chunk, outcome in zip(chunks, outcomes, strict=True):
-            if outcome is _ROUTE_MISSING:
+            if isinstance(outcome, BaseException):  # this chunk's answer alone was unusable
+                found.update({i: BadTask(str(outcome), i) for i in chunk})
+            elif outcome is _ROUTE_MISSING:
                 route_missing.extend(chunk)
             else:
                 found.update(outcome)
@@ -391,7 +400,9 @@ class MidjourneyClient:
             self.batch_route = False
         missing = [i for i in batched if i not in found] + alone
         if missing:
-            found.update(await self._fetch_each(missing))
+            # A batch answer came: the exchange works, so no confirming fetch is poll-wide.
+            answered = len(route_missing) < len(batched)
+            found.update(await self._fetch_each(missing, batch_answered=answered))
         results.update(found)
         return {task_id: results.get(task_id) for task_id in wanted}  # in the order asked
 
@@ -533,9 +544,41 @@ class MidjourneyClient:
             self._last_answers.pop(task_id, None)  # finished: not asked again
         return parsed
 
-    async def _fetch_each(self, ids: list[str]) -> dict[str, _Result]:
-        outcomes = await self._gather([self._fetch_entry(task_id) for task_id in ids])
-        return dict(zip(ids, outcomes, strict=True))
+    async def _fetch_each(
+        self, ids: list[str], *, batch_answered: bool = False
+    ) -> dict[str, _Result]:
+        """One fetch per id. A failure of one id's request (an HTTP 500 for it alone) stays with
+        that id as a BadTask; only a failure of the whole exchange raises: the key rejected,
+        rate limited, the server unreachable, or every request failing (the batch answer, when
+        one came, counts as a request that did not)."""
+        outcomes = await asyncio.gather(
+            *(self._fetch_entry(task_id) for task_id in ids), return_exceptions=True
+        )
+        errors = [o for o in outcomes if isinstance(o, BaseException)]
+        if errors:
+            whole = [e for e in errors if not _is_per_task(e)]
+            if whole or (len(errors) == len(outcomes) and not batch_answered):
+                raise min(whole or errors, key=_severity)
+        return {
+            task_id: BadTask(str(o), task_id) if isinstance(o, BaseException) else o
+            for task_id, o in zip(ids, outcomes, strict=True)
+        }
+
+    async def _gather_chunks(
+        self, chunks: list[list[str]], *, one_answered: bool = False
+    ) -> list[Any]:
+        """Batch chunks: one whose request alone failed (a 500, junk) is returned as its
+        exception, its ids then marked unusable; a failure of the whole exchange (key, rate
+        limit, unreachable, every request failing) raises."""
+        outcomes = await asyncio.gather(
+            *(self._list_chunk(chunk) for chunk in chunks), return_exceptions=True
+        )
+        errors = [o for o in outcomes if isinstance(o, BaseException)]
+        if errors:
+            whole = [e for e in errors if not (_is_per_task(e) or isinstance(e, BadResponse))]
+            if whole or (len(errors) == len(outcomes) and not one_answered):
+                raise min(whole or errors, key=_severity)
+        return outcomes
 
     async def _fetch_entry(self, task_id: str) -> _Result:
         try:
@@ -561,7 +604,7 @@ class MidjourneyClient:
         if answer.status in (400, 404):
             # new-api answers validation failures as 400 with a submit-shaped body, trueai an
             # unknown parent as 404 with one (code 3).
-            obj = _json_or_none(answer.body)
+            obj = self._json_or_none(answer.body)
             if isinstance(obj, dict) and "code" in obj:
                 return self._redacted_submit(parse_submit(obj))
         self._raise_for_status(answer)
@@ -645,12 +688,22 @@ class MidjourneyClient:
             declared = response.headers.get("content-length", "").strip()
             if declared.isdigit() and int(declared) > cap:
                 raise self._too_large(cap)
-            body = bytearray()
-            async for piece in response.aiter_bytes():
-                body += piece
-                if len(body) > cap:
-                    raise self._too_large(cap)
-            return _Answer(response.status_code, response.headers, bytes(body))
+            # Raw bytes, inflated here with the cap counted while inflating (a gzip bomb).
+            try:
+                decoder = BoundedDecoder(response.headers.get("content-encoding", ""), cap)
+                # httpx reads an in-memory answer (a test transport's) at once; its raw bytes
+                # are still in `stream`, so the bound applies to it too.
+                raw = response.stream if response.is_stream_consumed else response.aiter_raw()
+                async for piece in raw:  # type: ignore[union-attr]
+                    decoder.feed(piece)
+                body = decoder.finish()
+            except DecodedTooLarge:
+                decoder = piece = None  # the error's traceback must not hold a megabyte
+                raise self._too_large(cap) from None
+            except DecodeRefused as exc:
+                decoder = piece = None
+                raise self._error(BadResponse, f"unusable answer: {exc}") from None
+            return _Answer(response.status_code, response.headers, body)
         finally:
             await response.aclose()
 
@@ -738,19 +791,29 @@ class MidjourneyClient:
                 raise TaskNotFound(task_id)
         if answer.looks_like_html():
             raise self._error(BadResponse, self._html_message(status))
-        reason = _envelope_message(_json_or_none(answer.body))
+        reason = _envelope_message(self._json_or_none(answer.body))
         detail = f": {reason}" if reason else ""
         raise self._error(BadResponse, f"the server refused the request (HTTP {status}){detail}")
 
     def _json(self, answer: _Answer) -> Any:
         try:
-            return json.loads(answer.body)
+            return self._redacted(answer.body, json.loads(answer.body))
         except (ValueError, RecursionError):
             if answer.looks_like_html():
                 raise self._error(BadResponse, self._html_message(answer.status)) from None
             raise self._error(
                 BadResponse, "the server answered something that is not JSON"
             ) from None
+
+    def _json_or_none(self, body: bytes) -> Any:
+        return self._redacted(body, _json_or_none(body))
+
+    def _redacted(self, body: bytes, obj: Any) -> Any:
+        """Server text with the key (or any fragment of it) masked, at parse time: before any of
+        it is shown, cut short, cached, journalled or exported (a server may echo the key)."""
+        if self._key is None or not self._key.may_appear_in(body):
+            return obj
+        return self._key.redact_all(obj)
 
     def _html_message(self, status: int) -> str:
         return (
@@ -783,6 +846,11 @@ class MidjourneyClient:
         if self._key is not None:
             message = self._key.redact(message)
         return cls(message, **kwargs)
+
+
+def _is_per_task(exc: BaseException) -> bool:
+    """A server error answered for one id (the server was reached and spoke HTTP)."""
+    return isinstance(exc, TransientError) and exc.status is not None
 
 
 def _severity(exc: BaseException) -> int:

@@ -58,6 +58,8 @@ MODAL_INTERVAL = 60.0  # a MODAL task waits for a person: look again about once 
 MIN_RATE_LIMIT_WAIT = 1.0  # "Retry-After: 0" on every answer must not become a tight loop
 LONG_WAIT = 60.0  # longer waits are shown as "until HH:MM:SS"
 RATE_WINDOW = 60.0
+BAD_ANSWER = "bad answer from the server"  # headline of a poll whose whole answer was junk
+BAD_BACKOFF_STEPS = 3  # an id answered junk n times in a row waits up to 2**3 intervals
 
 
 class PollerState(Enum):
@@ -129,6 +131,7 @@ class _Entry:
     not_found: bool = False
     woken: bool = False  # poll once more whatever the last status said
     seq: int = 0  # order of tracking: due ids come out in watchlist order
+    bad_streak: int = 0  # unusable answers in a row for this id alone: its own backoff
 
 
 def _utc_now() -> datetime:
@@ -380,7 +383,7 @@ class Poller:
         except BadResponse as exc:
             return self._back_off(
                 PollerState.RETRYING,
-                "bad answer from the server",
+                BAD_ANSWER,
                 str(exc),
                 requests=self._count_requests(before),
                 polled_ids=len(ids),
@@ -422,13 +425,17 @@ class Poller:
                 not_found.add(task_id)
             elif isinstance(value, Task):
                 entry.not_found = False
+                entry.bad_streak = 0
                 self._remember(entry, value, now)
                 tasks[task_id] = value
                 entry.next_due = now + self._interval * self._quiet_factor(entry, now)
                 self._hold_modal(entry, value, now)
             else:
                 bad[task_id] = value.reason if isinstance(value, BadTask) else "unusable answer"
-                entry.next_due = now + self._interval
+                # Retried on its own backoff; the other ids keep their pace.
+                entry.bad_streak += 1
+                factor = 2 ** min(entry.bad_streak - 1, BAD_BACKOFF_STEPS)
+                entry.next_due = now + self._interval * factor
             self._mark(task_id, entry)
         self.backoff.success()
         self._retry_at = None

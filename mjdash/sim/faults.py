@@ -1,16 +1,21 @@
 """Injected server faults: a spec like `429=0.1,500=0.05,slow=0.05`, drawn per request.
 
 Each fault imitates what a real gateway or the network in front of it does (the fault
-matrix in docs/reliability.md): bare status codes, HTML error pages, garbage 200s, truncated bodies.
+matrices in docs/reliability.md and docs/hardening.md): bare status codes, HTML error pages,
+garbage 200s, truncated bodies, an answer that inflates without bound (`inflate`: a gzip bomb, sometimes gzip inside gzip) and a server
+that echoes the caller's key in its text (`echo_key`: the real answer with the key in failReason,
+prompt and after 160 characters of description; server.py applies it to the real answer).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import random
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +39,11 @@ FAULT_NAMES = (
     "empty",
     "reset",
     "redirect",
+    "inflate",
+    "echo_key",
 )
+BOMB_SIZE = 256 * 1024 * 1024  # zeros: far past any client's cap, ~250 KB gzipped once
+ECHO_PAD = 160  # characters before the echoed key: a client that cuts before redacting leaks it
 SLOW_RANGE = (0.5, 2.0)  # seconds, real time: a slow answer must stay bounded
 
 
@@ -174,10 +183,56 @@ def quiet_resets() -> None:
         logger.addFilter(_HideResets())
 
 
+@functools.cache
+def gzip_bomb(layers: int) -> bytes:
+    """BOMB_SIZE zero bytes gzipped `layers` times (built once, on first use)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    zeros = bytes(1024 * 1024)
+    body = b"".join(packer.compress(zeros) for _ in range(BOMB_SIZE // len(zeros)))
+    body += packer.flush()
+    for _ in range(layers - 1):
+        packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        body = packer.compress(body) + packer.flush()
+    return body
+
+
+def echo_key(response: Response, key: str) -> Response:
+    """The real answer with the caller's key echoed in every task's failReason and prompt, and
+    after ECHO_PAD characters of its description (or of an error envelope's description)."""
+    try:
+        obj = json.loads(response.body)
+    except (ValueError, AttributeError):
+        return response
+
+    def echoed(item: Any) -> Any:
+        if not isinstance(item, dict):
+            return item
+        if "id" not in item:
+            return {**item, "description": f"{'x' * ECHO_PAD} token {key} rejected"}
+        return {
+            **item,
+            "failReason": f"{item.get('failReason') or ''} (token {key})".strip(),
+            "prompt": f"{item.get('prompt') or ''} --token {key}",
+            "description": f"{'x' * ECHO_PAD} token {key}",
+        }
+
+    obj = [echoed(item) for item in obj] if isinstance(obj, list) else echoed(obj)
+    return json_response(obj, response.status_code)
+
+
 async def fault_response(
     name: str, path: str, rng: random.Random
 ) -> Response | TruncatedResponse | None:
-    """The response for fault `name`; None for `slow`, which only delays the real answer."""
+    """The response for fault `name`; None for `slow`, which only delays the real answer, and
+    for `echo_key`, which changes it (see `echo_key`)."""
+    if name == "echo_key":
+        return None
+    if name == "inflate":
+        layers = 2 if rng.random() < 0.5 else 1
+        encoding = ", ".join(["gzip"] * layers)
+        return Response(
+            gzip_bomb(layers), 200, {"Content-Encoding": encoding}, media_type="application/json"
+        )
     if name == "slow":
         await asyncio.sleep(rng.uniform(*SLOW_RANGE))
         return None

@@ -8,6 +8,7 @@ the /_sim/ routes (stats, task ids, faults) never fail.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import random
 import re
@@ -36,9 +37,11 @@ from mjdash.sim.faults import (
     json_response,
     quiet_resets,
 )
+from mjdash.sim.faults import (
+    echo_key as faults_echo_key,
+)
 
 ROUTE_NAMES = ("fetch", "list", "list_ids", "action", "modal", "imagine", "image", "video")
-# A few bytes that start like an MP4 file (an ftyp box): enough for a download to be named .mp4.
 MAX_BODY = 8 * 1024 * 1024
 START_TIMEOUT = 5.0
 
@@ -169,13 +172,20 @@ async def _dispatch(request: Request) -> Response | TruncatedResponse:
         if match and request.method == method:
             route, arg = name, (match.group(1) if pattern.groups else "")
             break
-    state.stats.request(route)
-    fault = state.faults.draw()
+    answering_for_fault = getattr(request.state, "echo_key", False)
+    if not answering_for_fault:
+        state.stats.request(route)
+    fault = None if answering_for_fault else state.faults.draw()
     if fault is not None:
         state.stats.fault(fault)
         response = await fault_response(fault, request.url.path, state.rng)
         if response is not None:
             return response
+        if fault == "echo_key":  # the real answer, then the key written into its text
+            request.state.echo_key = True
+            real = await _dispatch(request)
+            key = state.engine.flavor.caller_key(request)
+            return faults_echo_key(real, key) if key and isinstance(real, Response) else real
     engine = state.engine
     flavor = engine.flavor
     missing = route not in flavor.routes
@@ -441,6 +451,9 @@ class SimServer:
         )
         flavor = self.engine.flavor.name
         print(f"mjdash simulator on {self.url}", file=out)
+        warning = exposure_warning(self.host, self.state.key)
+        if warning:
+            print(warning, file=sys.stderr if out is sys.stdout else out, flush=True)
         print(f"{key_line} ({_AUTH_HELP[flavor]}); answers like {flavor}", file=out)
         if self.seeded_ids:
             print(f"{len(self.seeded_ids)} tasks seeded; ids at {self.url}/_sim/tasks", file=out)
@@ -458,6 +471,30 @@ _AUTH_HELP = {
     "trueai": "Authorization: <key> (no Bearer), or mj-api-secret: <key>",
     "novicezk": "mj-api-secret: <key> only",
 }
+
+
+def exposure_warning(host: str, key: str | None) -> str | None:
+    """A warning when the simulator listens beyond loopback (it is a test server: fake tasks,
+    no TLS, any key accepted unless --key is given); None on 127.0.0.1 / ::1 / localhost."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return None
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        address = None
+    if address is not None and address.is_loopback:
+        return None
+    where = (
+        "every network interface"
+        if address is not None and address.is_unspecified
+        else f"{host}, not only loopback"
+    )
+    accepts = "it accepts ANY non-empty key" if not key else "anyone who reaches it can try keys"
+    return (
+        f"warning: the simulator serves {where}: {accepts}, speaks plain HTTP and is for "
+        "tests only; use --host 127.0.0.1 unless other machines must reach it"
+    )
 
 
 def run_sim(

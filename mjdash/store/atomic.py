@@ -14,8 +14,9 @@ import fcntl
 import glob
 import os
 import secrets
+import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 FILE_MODE = 0o600
@@ -27,6 +28,77 @@ _TEMP_MARK = ".tmp-"
 
 class LockTimeout(OSError):
     """Another process held the lock for too long."""
+
+
+class NotRegularFile(OSError):
+    """A path mjdash reads or replaces names a device, a FIFO, a directory...: refused (reading
+    a FIFO hangs, /dev/zero never ends, replacing /dev/null destroys it)."""
+
+
+class FileTooLarge(OSError):
+    """A file passed the size cap for its kind; reading stopped there."""
+
+
+def kind_of(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    for test, words in (
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return words
+    return "not a regular file"
+
+
+def refusal(path: Path | str, mode: int) -> NotRegularFile:
+    """The error for a path that is not a regular file: `strerror` says what it is (callers
+    name the path in their own words), `filename` holds the path."""
+    return NotRegularFile(errno.EINVAL, f"it is {kind_of(mode)}, not a regular file", str(path))
+
+
+def check_regular(path: Path | str) -> None:
+    """Raise NotRegularFile when `path` (through symlinks) exists and is not a regular file.
+
+    A missing path passes: it will be created as a regular file.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError:
+        return  # unreadable: the real open reports it
+    if not stat.S_ISREG(mode):
+        raise refusal(path, mode)
+
+
+def read_capped(path: Path | str, cap: int) -> bytes:
+    """The bytes of a regular file (symlinks followed), at most `cap` of them.
+
+    Opened non-blocking so that a FIFO cannot hang the open; the type is checked on the open
+    file itself (no race with a rename). Raises FileNotFoundError, NotRegularFile, FileTooLarge
+    and OSError.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise refusal(path, mode)
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            piece = os.read(fd, min(cap + 1 - size, 1024 * 1024))
+            if not piece:
+                break
+            size += len(piece)
+            parts.append(piece)
+            if size > cap:
+                raise FileTooLarge(errno.EFBIG, f"{path} is larger than {cap:,} bytes")
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def real_target(path: Path) -> Path:
@@ -44,6 +116,7 @@ def write_atomic(target: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
     `target` should already be resolved (`real_target`): `os.replace` on a symlink would
     replace the link itself. Raises OSError; the temp file never outlives a failure.
     """
+    check_regular(target)  # never replace a device, a FIFO or a folder with a file
     temp = _temp_path(target)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
@@ -56,6 +129,7 @@ def write_atomic(target: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+        check_regular(target)  # again, right before the rename
         os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -79,18 +153,21 @@ def fsync_dir(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def exclusive_lock(lock_path: Path, *, timeout: float = 10.0) -> Iterator[None]:
+def exclusive_lock(
+    lock_path: Path, *, timeout: float = 10.0, on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
     """Hold an exclusive `flock` on a sidecar lock file (the lock file itself stays empty).
 
     flock belongs to the open file description, so two objects in one process exclude each
     other too. Raises LockTimeout after `timeout` seconds rather than hang a UI forever.
     """
+    check_regular(lock_path)
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, FILE_MODE)
     except OSError as first:
         # A read-only folder: the lock may still exist and be lockable read-only.
         try:
-            fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         except OSError:
             raise first from None
     try:
@@ -101,6 +178,9 @@ def exclusive_lock(lock_path: Path, *, timeout: float = 10.0) -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if on_wait is not None:
+                    on_wait()  # once: the caller can say it is waiting
+                    on_wait = None
                 if time.monotonic() > deadline:
                     raise LockTimeout(
                         errno.EAGAIN, f"another process has held {lock_path} for {timeout:g}s"

@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -128,7 +129,8 @@ class TaskCache:
                 return connection
             except (sqlite3.Error, OSError) as exc:
                 first = exc
-        self.error = f"task cache unavailable ({first}); keeping it in memory"
+        reason = first.strerror if isinstance(first, atomic.NotRegularFile) else first
+        self.error = f"task cache {self.path} unavailable ({reason}); keeping it in memory"
         return self._connect(":memory:")
 
     def _connect(self, path: Path | str) -> sqlite3.Connection:
@@ -138,8 +140,12 @@ class TaskCache:
                 paths.ensure_private_dir(path.parent)
             # Create the file ourselves so that it is 0600; SQLite gives its -wal and -shm
             # files the same mode as the database.
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, atomic.FILE_MODE)
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK
+            fd = os.open(path, flags, atomic.FILE_MODE)
+            mode = os.fstat(fd).st_mode
             os.close(fd)
+            if not stat.S_ISREG(mode):  # SQLite would block on a FIFO or scribble on a device
+                raise atomic.refusal(path, mode)
         db = sqlite3.connect(path, timeout=2.0, isolation_level=None, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")

@@ -21,13 +21,14 @@ from urllib.parse import urlsplit
 from mjdash.model.api import AUTH_STYLES, BEARER, is_env_name
 from mjdash.model.secret import Secret
 from mjdash.model.urls import base_url_refusal
-from mjdash.store import paths
+from mjdash.store import atomic, paths
 from mjdash.store.tomltext import TomlSyntaxError, locate, parse_toml, type_name
 from mjdash.store.watchlist import default_path as default_watchlist_path
 
 DEFAULT_BASE_URL = "https://api.cometapi.com"
 CONFIG_FILE_NAME = "config.toml"
 KEY_FILE_MAX_BYTES = 64 * 1024
+CONFIG_MAX_BYTES = 1024 * 1024
 
 ENV_CONFIG = "MJDASH_CONFIG"
 ENV_BASE_URL = "MJDASH_BASE_URL"
@@ -400,10 +401,12 @@ _PATH_KEYS = {("watchlist", "path"), ("ui", "download_dir")}
 
 def _read_file(settings: _Settings, path: Path, display: str) -> None:
     try:
-        data = path.read_bytes()
+        data = atomic.read_capped(path, CONFIG_MAX_BYTES)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise ConfigError(Problem(display, "", f"cannot read the config file: {reason}")) from None
+        raise ConfigError(
+            Problem(display, "", f"cannot read the config file {path}: {reason}")
+        ) from None
     try:
         doc, text = parse_toml(data)
     except TomlSyntaxError as exc:
@@ -567,7 +570,8 @@ def _choose_file(path: Path | str | None, env: Mapping[str, str]) -> tuple[Path 
         hint = "copy config.example.toml there, or unset it" if named_by else ""
         raise ConfigError(Problem(source, "", message, hint))
     if not chosen.is_file():
-        raise ConfigError(Problem(str(chosen), "", "is not a file"))
+        kind = atomic.kind_of(chosen.stat().st_mode)
+        raise ConfigError(Problem(str(chosen), "", f"is {kind}, not a regular file"))
     return chosen, str(chosen)
 
 
@@ -642,7 +646,8 @@ def read_key(config: Config, env: Mapping[str, str] = os.environ) -> Secret | No
 def _read_key_file(path: Path) -> Secret:
     source = f"{ENV_KEY_FILE} ({path})"
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        # Non-blocking: opening a FIFO for reading would wait for a writer forever.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError as exc:
         raise ConfigError(
             Problem(source, "", f"cannot open the key file: {exc.strerror}")
@@ -650,7 +655,10 @@ def _read_key_file(path: Path) -> Secret:
     try:
         info = os.fstat(fd)  # the file read is the file checked
         if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(Problem(source, "", "the key file is not a regular file"))
+            kind = atomic.kind_of(info.st_mode)
+            raise ConfigError(
+                Problem(source, "", f"the key file {path} is {kind}, not a regular file")
+            )
         if info.st_mode & 0o077:
             mode = stat.S_IMODE(info.st_mode)
             raise ConfigError(

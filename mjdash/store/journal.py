@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import queue
+import stat
 import threading
 import time
 from collections.abc import Iterable
@@ -134,6 +135,7 @@ class Journal:
                 if os.fstat(fd).st_size + len(data) > self.max_bytes and os.fstat(fd).st_size:
                     os.close(fd)
                     fd = -1
+                    atomic.check_regular(self.rotated_path)
                     os.replace(self.path, self.rotated_path)
                     fd = self._open()
                 view = memoryview(data)
@@ -143,15 +145,20 @@ class Journal:
                 if fd >= 0:
                     os.close(fd)
         except OSError as exc:
-            self.error = f"journal not written: {exc.strerror or type(exc).__name__}"
+            self.error = f"journal not written ({self.path}): {exc.strerror or type(exc).__name__}"
             return False
         self.error = None
         self.written += len(lines)
         return True
 
     def _open(self) -> int:
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        atomic.check_regular(self.path)  # a FIFO with no reader would fail with ENXIO
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK
         fd = os.open(self.path, flags, atomic.FILE_MODE)
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):  # never append to a device or a FIFO, never rotate it away
+            os.close(fd)
+            raise atomic.refusal(self.path, mode)
         with contextlib.suppress(OSError):
             os.fchmod(fd, atomic.FILE_MODE)
         return fd
@@ -182,7 +189,8 @@ class Journal:
         """The lines of the last `max_bytes` of the file (a file grown past it by hand or by
         another writer is read from its tail, the first partial line dropped)."""
         try:
-            with open(path, "rb") as handle:
+            atomic.check_regular(path)
+            with open(path, "rb", opener=_nonblocking) as handle:
                 size = os.fstat(handle.fileno()).st_size
                 start = max(0, size - self.max_bytes)
                 handle.seek(start)
@@ -190,7 +198,7 @@ class Journal:
         except FileNotFoundError:
             return []
         except OSError as exc:
-            self.error = f"journal not read: {exc.strerror or type(exc).__name__}"
+            self.error = f"journal not read ({path}): {exc.strerror or type(exc).__name__}"
             return []
         lines = data.split(b"\n")
         if start:
@@ -258,3 +266,13 @@ class JournalWriter:
         with self._lock:
             self._closed = False
             self._thread = None
+
+
+def _nonblocking(path: str, flags: int) -> int:
+    """open() that cannot hang on a FIFO put where the journal was."""
+    fd = os.open(path, flags | os.O_NONBLOCK)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise atomic.refusal(path, mode)
+    return fd

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import platformdirs
@@ -25,7 +27,28 @@ def state_dir() -> Path:
     return Path(platformdirs.user_state_dir(APP_NAME))
 
 
+PRIVATE_DIR_MODE = 0o700
+
+
 def ensure_private_dir(path: Path) -> Path:
-    """Create a folder readable by its owner only (watchlists and caches name private work)."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create a folder, and every missing folder above it, for its owner only (0700).
+
+    Watchlists, caches and downloads name private work. `mkdir(parents=True)` would give the
+    parents the umask's mode (0777 under umask 0); an existing folder keeps its mode (it may
+    be the user's own Downloads). Raises OSError.
+    """
+    path = Path(path).expanduser()
+    missing: list[Path] = []
+    folder = path
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, PRIVATE_DIR_MODE)
+        except FileExistsError:
+            continue  # made meanwhile by another process
+        os.chmod(folder, PRIVATE_DIR_MODE)  # the umask can narrow the mode, never widen it
+    if not path.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{path} is not a folder")
     return path

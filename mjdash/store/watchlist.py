@@ -31,7 +31,7 @@ import errno
 import hashlib
 import re
 import threading
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
@@ -54,6 +54,8 @@ from mjdash.store.tomltext import (
 SCHEMA_VERSION = 1
 DEFAULT_FILE_NAME = "watchlist.toml"
 MAX_LABEL = 200
+UNSAVED_SUFFIX = ".unsaved"
+MAX_FILE_BYTES = 64 * 1024 * 1024  # ~400,000 entries; /dev/zero-like files stop here
 MAX_CUSTOM_ID = 500
 _ENTRY_KEYS = ("id", "added", "label", "parent", "retry_of", "used", "dismissed")
 
@@ -435,7 +437,7 @@ def _fingerprint(data: bytes | None) -> bytes | None:
 
 
 def _os_reason(exc: OSError) -> str:
-    if isinstance(exc, atomic.LockTimeout):
+    if isinstance(exc, (atomic.LockTimeout, atomic.NotRegularFile, atomic.FileTooLarge)):
         return str(exc.strerror or exc)
     reasons = {
         errno.ENOSPC: "the disk is full",
@@ -482,7 +484,7 @@ class Watchlist:
         target = atomic.real_target(watchlist.path)
         atomic.remove_stale_temps(target)
         try:
-            data = target.read_bytes()
+            data = atomic.read_capped(target, MAX_FILE_BYTES)
         except FileNotFoundError:
             return watchlist
         except OSError as exc:
@@ -604,7 +606,9 @@ class Watchlist:
         for task_id in wanted:
             if not isinstance(task_id, str) or not is_task_id(task_id):
                 shown = clean(str(task_id), 40, single_line=True)
-                raise ValueError(f"{shown!r} is not a task id (a task id is 16 to 20 digits)")
+                raise ValueError(
+                    f"{shown!r} is not a task id (16 to 20 digits, the first 13 a time in ms)"
+                )
         if parent and not is_task_id(parent):
             raise ValueError(f"parent {clean(parent, 40, single_line=True)!r} is not a task id")
         if retry_of and not is_task_id(retry_of):
@@ -649,7 +653,7 @@ class Watchlist:
         Raises WatchlistError (file unparseable) or OSError.
         """
         try:
-            data = target.read_bytes()
+            data = atomic.read_capped(target, MAX_FILE_BYTES)
         except FileNotFoundError:
             data = None
         fingerprint = _fingerprint(data)
@@ -666,37 +670,90 @@ class Watchlist:
             merged.apply(op)
         return merged, warnings, fingerprint
 
-    def save(self) -> None:
+    def save(self, *, on_wait: Callable[[], None] | None = None) -> None:
         """Merge with the file on disk and write it atomically; no-op when nothing changed.
 
         Raises WatchlistError (disk full, read-only, unparseable file on disk...); the changes
-        stay in memory and the next save() tries again.
+        stay in memory (`unsaved_changes`, `write_unsaved`). Safe to call from a worker thread:
+        the wait for another process's lock holds no lock of this object, so `add`/`remove` on
+        the UI thread go on meanwhile; `on_wait` is called (in the saving thread) once if the
+        lock is busy, for a "waiting for the watchlist lock" line.
         """
         with self._mutex:
             if not self._ops:
                 return
             if self._broken:
                 raise WatchlistError(f"not saved: {self._broken}", path=self.path)
-            try:
-                target = atomic.real_target(self.path)
-                if not target.parent.is_dir():
-                    paths.ensure_private_dir(target.parent)
-                with atomic.exclusive_lock(target.with_name(target.name + ".lock")):
-                    merged, warnings, _ = self._read_merged(target)
-                    data = _serialise(merged)
-                    atomic.write_atomic(target, data)
-            except OSError as exc:
-                raise WatchlistError(
-                    f"could not save the watchlist: {_os_reason(exc)}; "
-                    "the changes are kept in memory and saved on the next try",
-                    path=self.path,
-                ) from None
-            self._state = merged
-            self._version += 1
-            self._ops.clear()
-            self._synced = _fingerprint(data)
-            if warnings is not None:
-                self.warnings = warnings
+        try:
+            target = atomic.real_target(self.path)
+            if not target.parent.is_dir():
+                paths.ensure_private_dir(target.parent)
+            lock = target.with_name(target.name + ".lock")
+            with atomic.exclusive_lock(lock, on_wait=on_wait), self._mutex:
+                if not self._ops:
+                    return  # another thread saved meanwhile
+                merged, warnings, _ = self._read_merged(target)
+                data = _serialise(merged)
+                atomic.write_atomic(target, data)
+                self._state = merged
+                self._version += 1
+                self._ops.clear()
+                self._synced = _fingerprint(data)
+                if warnings is not None:
+                    self.warnings = warnings
+        except OSError as exc:
+            # Nothing of this save reached the disk (the write is all or nothing); the
+            # caller says what was lost or keeps it (`unsaved_changes`, `write_unsaved`).
+            raise WatchlistError(
+                f"could not save the watchlist: {_os_reason(exc)}", path=self.path
+            ) from None
+
+    def unsaved_changes(self) -> tuple[list[str], list[str], int]:
+        """What `save()` has not written yet: (ids added, ids removed, other changes)."""
+        with self._mutex:
+            added: dict[str, None] = {}
+            removed: dict[str, None] = {}
+            other = 0
+            for op in self._ops:
+                if op[0] == "add":
+                    removed.pop(op[1].id, None)
+                    added[op[1].id] = None
+                elif op[0] == "remove":
+                    if op[1] in added:
+                        added.pop(op[1])
+                    else:
+                        removed[op[1]] = None
+                else:
+                    other += 1
+            return list(added), list(removed), other
+
+    @property
+    def unsaved_path(self) -> Path:
+        """Where ids that could not be saved are kept: `<watchlist>.unsaved` beside it."""
+        target = atomic.real_target(self.path)
+        return target.with_name(target.name + UNSAVED_SUFFIX)
+
+    def write_unsaved(self) -> Path | None:
+        """Keep the ids added but not saved in `<watchlist>.unsaved` (one per line, merged with
+        what an earlier failure kept there), so nothing the user added is lost when the
+        watchlist itself cannot be written. `mjdash add - < FILE` takes them back.
+
+        Returns the file, or None when no added id is unsaved. Raises OSError (the folder
+        itself is unwritable: the caller then prints the ids instead).
+        """
+        added, _, _ = self.unsaved_changes()
+        if not added:
+            return None
+        path = self.unsaved_path
+        try:
+            old = atomic.read_capped(path, MAX_FILE_BYTES).decode("utf-8", "replace")
+        except FileNotFoundError:
+            old = ""
+        kept = [line.strip() for line in old.splitlines() if is_task_id(line.strip())]
+        ids = list(dict.fromkeys(kept + added))
+        header = "# task ids mjdash could not save in the watchlist; mjdash add - < this file\n"
+        atomic.write_atomic(path, (header + "\n".join(ids) + "\n").encode("ascii"))
+        return path
 
     def reload(self) -> None:
         """Pick up changes other processes saved, keeping this object's unsaved changes."""

@@ -466,7 +466,7 @@ class BatchFeatures:
         stamp = app.now().astimezone().strftime("%Y%m%d-%H%M%S")
         target = self.download_dir / f"mjdash-{stamp}.{fmt}"
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            paths.ensure_private_dir(target.parent)  # 0700, as every folder mjdash makes
             atomic.write_atomic(atomic.real_target(target), text.encode("utf-8"))
         except OSError as exc:
             app.notify(

@@ -5,9 +5,11 @@
 
 The simulator runs in its own process (`mjdash sim`), so the figures are the dashboard's alone:
 1,000 seeded tasks in mixed states, a fast clock, and 10% of API requests answered with a fault
-(429, 500, a slow answer, an HTML page, a cut connection, garbage). The dashboard is built as the
-CLI builds it and runs headless (Textual's run_test, notifications on) while the soak, like a
-user, adds new tasks every few seconds, removes finished ones, and presses r now and then.
+(429, 500, a slow answer, an HTML page, a cut connection, garbage, an answer that inflates
+without bound, the key echoed back in failReason / prompt / a long description). The dashboard
+is built as the CLI builds it and runs headless (Textual's run_test, notifications on) while the
+soak, like a user, adds new tasks every few seconds, removes finished ones, and presses r now
+and then.
 
 Printed: requests made, faults met (by the server's count, and poll outcomes by the app's),
 memory (RSS) at start and end, open file descriptors, asyncio tasks, threads, and whether every
@@ -44,7 +46,11 @@ from mjdash.store.cache import TaskCache  # noqa: E402
 from mjdash.store.config import ApiConfig, Config, PollConfig, UiConfig  # noqa: E402
 from mjdash.store.watchlist import Watchlist  # noqa: E402
 
-DEFAULT_FAULTS = "429=0.03,500=0.03,slow=0.01,html=0.01,reset=0.01,garbage=0.01"
+DEFAULT_FAULTS = (
+    "429=0.03,500=0.02,slow=0.01,html=0.01,reset=0.01,garbage=0.01,inflate=0.005,echo_key=0.005"
+)
+# Long enough that its 8-character fragments mean something: `echo_key` sends it back.
+SOAK_KEY = "soak-key-Zx81Qw3Lm5Rt7Yu"
 MEMORY_LIMIT = 0.10  # growth from start to end
 CONCURRENCY = 4
 FD_SLACK = CONCURRENCY + 2 + 4  # the pool's keep-alive connections, plus a few
@@ -92,6 +98,7 @@ class SoakReport:
     lost_in_memory: list[str] = field(default_factory=list)
     lost_on_disk: list[str] = field(default_factory=list)
     unexpected_on_disk: list[str] = field(default_factory=list)
+    key_leaks: list[str] = field(default_factory=list)  # files holding the key or a fragment
     crashed: str = ""
 
     @property
@@ -122,6 +129,8 @@ class SoakReport:
                 f"ids lost: {len(self.lost_in_memory)} in memory, {len(self.lost_on_disk)} on"
                 f" disk; {len(self.unexpected_on_disk)} on disk that should not be"
             )
+        if self.key_leaks:
+            found.append(f"the key (or 8+ characters of it) is in {', '.join(self.key_leaks)}")
         if self.requests == 0:
             found.append("no request reached the server")
         return found
@@ -146,6 +155,7 @@ class SoakReport:
             f"watchlist:       {self.watched} ids ({self.added} added, {self.removed} removed"
             f" during the soak); lost in memory {len(self.lost_in_memory)}, on disk"
             f" {len(self.lost_on_disk)}; unexpected {len(self.unexpected_on_disk)}",
+            f"key leaks:       {len(self.key_leaks)} files hold the key or a fragment of it",
         ]
 
 
@@ -217,7 +227,7 @@ async def _submit(http: httpx.AsyncClient, url: str, prompt: str) -> str | None:
         answer = await http.post(
             url + "/mj/submit/imagine",
             json={"prompt": prompt},
-            headers={"Authorization": "Bearer soak-key"},
+            headers={"Authorization": f"Bearer {SOAK_KEY}"},
         )
         data = answer.json()
     except (httpx.HTTPError, ValueError):
@@ -259,7 +269,7 @@ async def soak(
                 ui=UiConfig(bell=False),
             )
             app = build_dashboard(
-                config, Secret("soak-key"), watchlist, cache=TaskCache(folder / "tasks.sqlite3")
+                config, Secret(SOAK_KEY), watchlist, cache=TaskCache(folder / "tasks.sqlite3")
             )
             client, poller = app.client, app.poller
             outcomes: Counter[str] = Counter()
@@ -330,10 +340,23 @@ async def soak(
             routes = stats["routes"]
             report.requests = int(routes["fetch"]) + int(routes["list"])  # not the submits
             report.faults = {k: int(v) for k, v in stats["faults"].items() if v}
+            report.key_leaks = key_leaks(folder, SOAK_KEY)
             report.poll_outcomes = dict(outcomes)
         finally:
             sim.stop()
     return report
+
+
+def key_leaks(folder: Path, key: str, fragment: int = 8) -> list[str]:
+    """Files under `folder` (watchlist, cache, journal...) holding the key or 8+ chars of it."""
+    pieces = [key[i : i + fragment].encode() for i in range(len(key) - fragment + 1)]
+    leaks = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            if any(piece in data for piece in pieces):
+                leaks.append(path.name)
+    return leaks
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,7 @@ def test_soak_for_thirty_seconds_loses_no_id_and_leaks_nothing() -> None:
     assert report["lost_in_memory"] == []
     assert report["lost_on_disk"] == []
     assert report["unexpected_on_disk"] == []
+    assert report["key_leaks"] == []  # the echo_key fault sent it back: nothing kept it
     assert report["watched"] >= 1000 + report["added"] - report["removed"] > 0
     assert report["added"] > 0 and report["removed"] > 0
     # It really polled, through faults, and came back from them.

@@ -3,7 +3,9 @@
 MockTransport never times out and never cuts a connection; this server does, on 127.0.0.1 with
 port 0, inside the test's own event loop. Each request is answered by a handler; `script()`
 queues handlers (the last one repeats). Handlers: `respond`, `stall`, `drip`, `reset`,
-`truncated`, `html`, `huge`, `redirect`, `hang_up` (close without answering), `task_api`.
+`truncated`, `html`, `huge`, `redirect`, `hang_up` (close without answering), `task_api`,
+`bomb` (a gzip bomb, one or two layers deep), `echo_key` (the Authorization header sent back
+in failReason, prompt and a long error message).
 `closed_port()` gives a port nothing listens on (connection refused).
 """
 
@@ -11,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import socket
 import struct
+import zlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -342,3 +346,71 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@functools.cache
+def gzip_bomb(size: int = 1024**3, layers: int = 1) -> bytes:
+    """`size` zero bytes gzipped `layers` times (1 GiB: ~1 MB once, ~1.8 KB twice)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    zeros = bytes(1024 * 1024)
+    parts = [
+        packer.compress(zeros[: min(len(zeros), size - done)])
+        for done in range(0, size, len(zeros))
+    ]
+    body = b"".join(parts) + packer.flush()
+    for _ in range(layers - 1):
+        body = gzip_wrap(body)
+    return body
+
+
+def gzip_wrap(data: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    return packer.compress(data) + packer.flush()
+
+
+def bomb(size: int = 1024**3, layers: int = 1, *, declared_encoding: str | None = None) -> Handler:
+    """A tiny answer that inflates to `size` zero bytes; `Content-Encoding: gzip, gzip` for two
+    layers unless `declared_encoding` says otherwise."""
+    body = gzip_bomb(size, layers)
+    encoding = declared_encoding or ", ".join(["gzip"] * layers)
+    return respond(200, body, {"Content-Encoding": encoding})
+
+
+def echo_key(
+    known: Callable[[str], dict[str, Any] | None] | None = None, *, pad: int = 160
+) -> Handler:
+    """task_api whose every task echoes the request's key (Authorization or mj-api-secret) in
+    failReason and prompt, and whose unknown ids get a 400 whose message repeats the key after
+    `pad` characters of filler."""
+    lookup = known or (lambda task_id: task_json(task_id, "FAILURE", "0%"))
+
+    def echoed(request: Request) -> str:
+        header = request.headers.get("authorization") or request.headers.get("mj-api-secret", "")
+        return header.removeprefix("Bearer ").strip()
+
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
+        key = echoed(request)
+
+        def with_key(task_id: str) -> dict[str, Any] | None:
+            task = lookup(task_id)
+            if task is None:
+                return None
+            return {
+                **task,
+                "failReason": f"invalid token {key} for this account",
+                "prompt": f"a paper boat --key {key}",
+                "description": f"{'x' * pad} {key}",
+            }
+
+        if request.path.endswith("/mj/task/list-by-condition") and request.method == "POST":
+            ids = request.json().get("ids", [])
+            found = [task for task in map(with_key, ids) if task is not None]
+            return await respond(200, found)(request, writer)
+        if request.path.endswith("/fetch") and request.method == "GET":
+            task = with_key(request.path.split("/")[-2])
+            if task is not None:
+                return await respond(200, task)(request, writer)
+        message = f"{'y' * pad} the key {key} is not allowed here"
+        return await respond(400, {"message": message, "code": 7})(request, writer)
+
+    return handler

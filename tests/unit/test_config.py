@@ -85,7 +85,7 @@ def test_mjdash_config_names_the_file_and_must_exist(tmp_path: Path) -> None:
 def test_an_explicit_path_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "nope.toml", env={})
-    with pytest.raises(ConfigError, match="is not a file"):
+    with pytest.raises(ConfigError, match="is a folder, not a regular file"):
         load_config(tmp_path, env={})
 
 

