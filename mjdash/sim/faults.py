@@ -2,9 +2,10 @@
 
 Each fault imitates what a real gateway or the network in front of it does (the fault
 matrices in docs/reliability.md and docs/hardening.md): bare status codes, HTML error pages,
-garbage 200s, truncated bodies, an answer that inflates without bound (`inflate`: a gzip bomb, sometimes gzip inside gzip) and a server
-that echoes the caller's key in its text (`echo_key`: the real answer with the key in failReason,
-prompt and after 160 characters of description; server.py applies it to the real answer).
+garbage 200s, truncated bodies, an answer that inflates without bound (`inflate`: a gzip
+bomb, sometimes gzip inside gzip) and a server that echoes the caller's key in its text
+(`echo_key`: the real answer with the key in failReason, prompt and after 160 characters of
+description; server.py applies it to the real answer).
 """
 
 from __future__ import annotations

@@ -523,8 +523,9 @@ async def test_A4_an_echoed_key_never_reaches_the_screen_cache_or_export(tmp_pat
             run_cli, tmp_path, "status", "--json", "--base-url", server.url, ID1
         )
         assert server.requests[0].headers["authorization"] == f"Bearer {KEY}"  # it was sent
+        base_url = server.url  # the cache is kept per server: export reads this one's
     assert ID1 in shown.stdout and "***" in as_json.stdout
-    exported = run_cli(tmp_path, "export", "--format", "json", ID1, ID2)
+    exported = run_cli(tmp_path, "export", "--format", "json", "--base-url", base_url, ID1, ID2)
     assert exported.returncode == 0 and ID1 in exported.stdout
     assert "***" in exported.stdout  # the echoed text is there, the key is not
     cache_bytes = b"".join(

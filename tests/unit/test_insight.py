@@ -136,7 +136,7 @@ def test_groups_and_incremental_updates_match_a_fresh_count():
     assert stats.finished
     stats.discard("1773314942177001")
     assert len(stats) == 3 and stats.count("done") == 0
-    assert group_of(None) == "waiting" and group_of(None, not_found=True) == "missing"
+    assert group_of(None) == "unpolled" and group_of(None, not_found=True) == "missing"
 
 
 async def test_stall_flag_after_simulated_silence(sim_factory):
