@@ -21,6 +21,11 @@ RAW_SLACK = 64 * 1024
 # Inflate in pieces of this size: one growing buffer the size of the cap per answer would leave
 # the allocator's heap fragmented after a few bombs (the soak saw the RSS creep up).
 STEP = 64 * 1024
+# Past RATIO_FLOOR decoded bytes, an answer may not inflate more than MAX_RATIO times its size:
+# JSON gzips 5-20x and images not at all, a bomb 1000x. Without this an image bomb would still
+# be inflated to the 20 MiB image cap, and the heap keeps that high-water mark.
+RATIO_FLOOR = 1024 * 1024
+MAX_RATIO = 100
 
 
 class DecodeRefused(Exception):
@@ -54,7 +59,8 @@ class BoundedDecoder:
             raise DecodeRefused(f"the answer uses an encoding mjdash does not read ({coding[:20]})")
         self.cap = cap
         self.size = 0
-        self.raw = 0
+        self.raw = 0  # raw bytes received
+        self._used = 0  # raw bytes inflated so far (a big chunk is inflated in steps)
         self._coding = coding
         self._inflate: zlib._Decompress | None = None  # type: ignore[name-defined]
         if coding in _GZIP:
@@ -70,6 +76,7 @@ class BoundedDecoder:
             self.drop()
             raise DecodedTooLarge("answer too large")
         if self._inflate is None:
+            self._used = self.raw
             self._take(chunk)
             return
         data = chunk
@@ -86,6 +93,7 @@ class BoundedDecoder:
                 self.drop()
                 raise DecodeRefused("the compressed answer is corrupt") from None
             self._first = False
+            self._used = self.raw - len(self._inflate.unconsumed_tail)
             self._take(out)
             if self._inflate.eof:
                 return  # trailing bytes after the stream are ignored, as httpx does
@@ -110,5 +118,10 @@ class BoundedDecoder:
         if self.size > self.cap:
             self.drop()
             raise DecodedTooLarge("answer too large")
+        if self.size > RATIO_FLOOR and self.size > self._used * MAX_RATIO:
+            self.drop()
+            raise DecodeRefused(
+                f"the answer inflates over {MAX_RATIO} times its size (a compression bomb)"
+            )
         if out:
             self._parts.append(out)
