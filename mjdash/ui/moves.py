@@ -70,6 +70,7 @@ class Moves:
         self.refused: dict[str, str] = {}  # task id -> its last refusal ("23 queue full, ...")
         self.progress = ""  # the status line's note while a move runs
         self.last_run: BatchRun | None = None
+        self.existed: list[str] = []
         self._cancel: asyncio.Event | None = None
 
     @property
@@ -226,6 +227,7 @@ class Moves:
     def start(self, jobs: list[Job], what: str) -> None:
         """Send confirmed jobs in a worker (group "moves")."""
         self._cancel = asyncio.Event()
+        self.existed: list[str] = []  # answers naming a task already watched
         self.progress = f"{what}: starting · Esc stops"
         self.app.render_status_line()
         self.app.run_worker(
@@ -274,6 +276,8 @@ class Moves:
         parent = result.job.parent
         if result.ok and result.task_id is not None:
             self.refused.pop(parent, None)
+            if result.task_id in app.watchlist:  # pressed before mjdash knew: that task again
+                self.existed.append(result.task_id)
             if record_result(app.watchlist, result):
                 app.poller.track([result.task_id], known=app.tasks)
                 app.save_soon()
@@ -287,9 +291,12 @@ class Moves:
             app.show_selected()
 
     def _summarise(self, run: BatchRun, what: str) -> None:
-        made = [r for r in run.results if r.ok]
+        existed = set(self.existed)
+        made = [r for r in run.results if r.ok and r.task_id not in existed]
         refused = [r for r in run.results if not r.ok]
         text = f"{what}: {len(made)} new task{'s' if len(made) != 1 else ''}"
+        if existed:
+            text += f", {len(existed)} pressed before (the server gave that task again)"
         if refused:
             text += f", {len(refused)} refused"
         if run.unsent:
