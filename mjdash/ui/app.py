@@ -331,6 +331,7 @@ class MjdashApp(App[None]):
             stale=self.stale.get(task_id, ""),
             last_change=last_change,
             dismissed=bool(entry and entry.dismissed),
+            refused=self.moves.refusal_of(task_id),
             **self.batch.stall_fields(task_id),
         )
 

@@ -185,6 +185,10 @@ async def test_refusals_are_reported_on_their_rows_and_the_rest_go_on(sim, tmp_p
         assert app.moves.refusal_of(grids[3]).startswith("24 banned")
         assert app.table.get_cell(grids[2], "prompt").plain.startswith("✘ 23 queue full")
         assert app.table.get_cell(grids[3], "prompt").plain.startswith("✘ 24 banned")
+        app.table.select(grids[2])
+        await pilot.pause()
+        detail = app.detail.query_one("#detail-info").render().plain
+        assert "Refused    23 queue full, try again later (last move)" in detail
         summary = next(n for n in notes if n.startswith("press U2:"))
         assert "4 new tasks, 2 refused" in summary
         assert "23 queue full" in summary and "24 banned" in summary
