@@ -27,7 +27,11 @@ GROUP_TITLES = {
 
 # Where a binding lives. "main" is the App (active everywhere unless shadowed); the widget
 # scopes are active while that widget has the focus; the rest are dialogs (own screens).
-SCOPES = ("main", "table", "buttons", "filter", "help", "confirm", "add", "choice", "modal_prompt")
+SCOPES = (
+    "main", "table", "buttons", "filter", "help", "confirm", "add", "choice", "modal_prompt",
+    "moving", "move_confirm", "typed_count",
+)  # fmt: skip
+# "moving": while a batch move is being sent (its Esc comes before everything else).
 WIDGET_SCOPES = ("table", "buttons", "filter")
 
 
@@ -92,7 +96,12 @@ REGISTRY: tuple[KeySpec, ...] = (
     _k("choose_zoom", "z", "zoom out…", "act"),
     _k("choose_pan", "P", "pan…", "act"),
     _k("finish_modal", "m", "answer the MODAL prompt", "act"),
-    _k("resubmit", "R", "submit the prompt again (failed or stalled task)", "act"),
+    _k("resubmit", "R", "submit again: failed or stalled (marked or selected)", "act"),
+    _k("mark_toggle", "t", "mark or unmark the task (then the next row)", "act"),
+    _k("mark_view", "T", "mark every task in view", "act"),
+    _k("marks_clear", "ctrl+t", "clear the marks", "act"),
+    _k("press_all_four", "U", "upscale all four: the grid or the marked grids", "act"),
+    _k("press_named", "b", "press a button by name on the marked tasks…", "act"),
     _k("toggle_dismissed", "x", "dismiss or bring back the task", "act"),
     _k("download_images", "D", "download the image(s)", "act"),
     _k("open_image", "o", "open the image in the browser", "act"),
@@ -138,6 +147,11 @@ REGISTRY: tuple[KeySpec, ...] = (
     _k("choice_down", "j", "next choice", "move", "choice"),
     _k("choice_up", "k", "previous choice", "move", "choice"),
     _k("modal_prompt_cancel", "escape", "cancel", "general", "modal_prompt", "Esc"),
+    _k("stop_move", "escape", "stop the move: nothing more is sent", "act", "moving", "Esc"),
+    _k("move_yes", "y", "send the move", "act", "move_confirm"),
+    _k("move_no", "n,escape,q", "no, send nothing", "act", "move_confirm", "n Esc q"),
+    _k("move_again", "a", "also press the ones pressed before", "act", "move_confirm"),
+    _k("typed_cancel", "escape", "cancel", "general", "typed_count", "Esc"),
 )
 
 BY_ID: dict[str, KeySpec] = {spec.id: spec for spec in REGISTRY}

@@ -47,7 +47,9 @@ from mjdash.ui.contact_sheet import ContactSheet, find_button
 from mjdash.ui.crash import PollFailed, redacted, secrets_of
 from mjdash.ui.detail import ButtonList, DetailModel, DetailPane
 from mjdash.ui.filterbar import FilterBar
+from mjdash.ui.marks import Marks
 from mjdash.ui.messages import TasksFinished, TasksPolled
+from mjdash.ui.moves import Moves
 from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
 from mjdash.ui.status_line import PollView, render_status_line
 from mjdash.ui.summary import SummaryLine
@@ -91,6 +93,9 @@ class MjdashApp(App[None]):
         # then the batch at a glance (ui/batch.py). See `__getattr__` for how they are run.
         *Actions.BINDINGS,
         *BatchFeatures.BINDINGS,
+        # Marks and moves across them (ui/marks.py, ui/moves.py).
+        *Marks.BINDINGS,
+        *Moves.BINDINGS,
         # Images (ui/preview.py, ui/contact_sheet.py).
         Binding("i", "cycle_preview", "Grid image U1-U4", show=False, id="cycle_preview"),
         Binding("V", "contact_sheet", "Contact sheet", show=False, id="contact_sheet"),
@@ -142,7 +147,12 @@ class MjdashApp(App[None]):
         self._status_line_text: Text | None = None
         self.actions = Actions(self)
         self.batch = BatchFeatures(self, journal=journal)
-        self.features = (self.actions, self.batch)  # they run their own bindings' actions
+        # With marks, 1-4, C, E, x act on the marked tasks: marks and moves come first and
+        # hand the key on to actions / batch when nothing is marked.
+        self.marks = Marks(self, actions=self.actions, batch=self.batch)
+        self.moves = Moves(self, marks=self.marks, actions=self.actions)
+        # They run their own bindings' actions.
+        self.features = (self.marks, self.moves, self.actions, self.batch)
 
     # The board's state, read by the table, the detail pane and the features.
     @property
@@ -289,6 +299,8 @@ class MjdashApp(App[None]):
             "prompt": Text(one_line(prompt, self.table.prompt_width)),
         }
         cells = self.batch.decorate_row(task_id, cells, now)
+        cells = self.moves.decorate_row(task_id, cells)
+        cells = self.marks.decorate_row(task_id, cells)
         return self.actions.decorate_row(task_id, cells)
 
     # --- the selected task ----------------------------------------------------------------
@@ -319,6 +331,7 @@ class MjdashApp(App[None]):
             stale=self.stale.get(task_id, ""),
             last_change=last_change,
             dismissed=bool(entry and entry.dismissed),
+            refused=self.moves.refusal_of(task_id),
             **self.batch.stall_fields(task_id),
         )
 
@@ -478,6 +491,8 @@ class MjdashApp(App[None]):
             total=len(self.watchlist),
             missing=len(self.not_found),
             triage=triage,
+            marked=len(self.marks),
+            note=self.moves.progress,
         )
         if text != self._status_line_text:
             self._status_line_text = text
@@ -587,6 +602,8 @@ class MjdashApp(App[None]):
         self.push_screen(AddScreen(), callback=added)
 
     def action_remove(self) -> None:
+        if self.marks.remove():  # the marked tasks, after asking
+            return
         task_id = self.selected_id
         if task_id is None:
             return
@@ -617,10 +634,14 @@ class MjdashApp(App[None]):
         """A toast whose text is never read as markup: messages often quote server text."""
         self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
 
-    def copy_value(self, what: str, value: str) -> None:
-        report = copy_text(self, value)
+    def copy_value(self, what: str, value: str, *, lines: bool = False) -> None:
+        """Copy `value` (one line; `lines`: keep its lines, as for marked tasks)."""
+        report = copy_text(self, value, lines=lines)
+        shown = value.splitlines() or [""]
+        if len(shown) > 3:
+            shown = [*shown[:3], f"… {len(shown) - 3} more lines"]
         self.notify(
-            f"{value}\n{report.describe()}",
+            "\n".join([*shown, report.describe()]),
             title=f"Copied {what}",
             severity="warning" if report.problem else "information",
             markup=False,
@@ -634,6 +655,8 @@ class MjdashApp(App[None]):
         self.copy_value(f"{button.name} customId", button.custom_id)
 
     def action_copy_task_id(self) -> None:
+        if self.marks.copy_ids():  # the marked tasks' ids, one a line
+            return
         if self.selected_id:
             self.copy_value("task id", self.selected_id)
 
@@ -687,6 +710,14 @@ class MjdashApp(App[None]):
     @on(FilterBar.Applied)
     def _filter_applied(self, event: FilterBar.Applied) -> None:
         self.batch.filter_applied(event.text, event.done)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A feature may disable its own actions (e.g. Esc stops a move only while one runs)."""
+        for feature in self.__dict__.get("features", ()):
+            check = getattr(feature, "check_action", None)
+            if check is not None and (verdict := check(action, parameters)) is not True:
+                return verdict
+        return True
 
     def __getattr__(self, name: str):
         """A binding's action the app does not define is run by the feature that declares it:

@@ -457,11 +457,15 @@ class BatchFeatures:
 
     def action_export(self) -> Path | None:
         """E: the rows in view (filter and sort applied) to a file in the download folder."""
-        app = self.app
-        fmt = app.config.ui.export_format
-        order = [row.id for row in app.rows]
+        order = [row.id for row in self.app.rows]
         shown = set(order)
         order += [i for i in self._member_order if i not in shown]  # folded children too
+        return self.export_ids(order)
+
+    def export_ids(self, order: list[str]) -> Path | None:
+        """These tasks (the view, or the marked ones) to a file in the download folder."""
+        app = self.app
+        fmt = app.config.ui.export_format
         text = export.render(export.records_for(order, app.tasks), fmt)
         stamp = app.now().astimezone().strftime("%Y%m%d-%H%M%S")
         target = self.download_dir / f"mjdash-{stamp}.{fmt}"

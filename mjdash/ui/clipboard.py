@@ -47,9 +47,10 @@ def _tmux_load_buffer(text: str) -> str:
     return ""
 
 
-def copy_text(app: App, text: str) -> CopyReport:
-    """Copy one line of text: OSC 52 always, plus tmux's buffer inside tmux."""
-    line = " ".join(text.splitlines())
+def copy_text(app: App, text: str, *, lines: bool = False) -> CopyReport:
+    """Copy one line of text (`lines`: keep its lines, one per marked task): OSC 52 always,
+    plus tmux's buffer inside tmux."""
+    line = "\n".join(text.splitlines()) if lines else " ".join(text.splitlines())
     app.copy_to_clipboard(line)
     via = ["OSC 52"]
     problem = ""

@@ -37,6 +37,7 @@ class DetailModel:
     dismissed: bool = False
     stall_kind: str = ""  # "silent" or "queue" when the task is stalled (mjdash.model.insight)
     stall_since: datetime | None = None
+    refused: str = ""  # the last batch move's refusal on this task ("23 queue full, ...")
 
 
 class ButtonList(OptionList):
@@ -142,6 +143,8 @@ def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, 
         row(head, "Children", children)
     if model.dismissed:
         row(head, "Triage", "dismissed (x undoes)", "grey62")
+    if model.refused:
+        row(head, "Refused", f"{model.refused} (last move)", "bold red")
     if model.not_found:
         head.append("\nThe server does not know this task id (not found).\n", style="bold red")
         head.append("It is no longer polled; remove it with d.\n")

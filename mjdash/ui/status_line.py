@@ -42,7 +42,14 @@ def _state_text(view: PollView, key_env: str) -> Text:
 
 
 def render_status_line(
-    view: PollView, key_env: str, *, total: int, missing: int = 0, triage: int = 0
+    view: PollView,
+    key_env: str,
+    *,
+    total: int,
+    missing: int = 0,
+    triage: int = 0,
+    marked: int = 0,
+    note: str = "",
 ) -> Text:
     """Health first (it is what a narrow pane must not cut off), then the watchlist's size.
 
@@ -55,6 +62,10 @@ def render_status_line(
         line.append(f"not saved: {view.save_problem}", style="bold red")
         line.append(" │ ", style="grey50")
     line.append_text(_state_text(view, key_env))
+    if note:  # a batch move being sent: "sending 3 of 20 · Esc stops"
+        line.append(f" │ {note}", style="bold yellow")
+    if marked:
+        line.append(f" │ {marked} marked", style="bold magenta")
     if view.polled_ago is not None:
         line.append(f" · polled {format_ago(view.polled_ago)}", style="grey62")
     line.append(f" · every {view.interval:g}s · {view.requests_per_minute:.0f} req/min", "grey62")

@@ -14,7 +14,17 @@ from textual.widgets import Static
 
 from mjdash.model import keys
 from mjdash.store.config import THEMES, load_config
-from mjdash.ui import app, detail, filterbar, modal_prompt, screens, table
+from mjdash.ui import (
+    app,
+    detail,
+    filterbar,
+    marks,
+    modal_prompt,
+    move_screens,
+    moves,
+    screens,
+    table,
+)
 from mjdash.ui.screens import HelpScreen
 
 # Bindings the UI round of issue 16 adds or changes (the registry already has them); drop an id
@@ -28,7 +38,8 @@ PENDING_UI_ROUND = {
 
 def ui_bindings() -> dict[str, Binding]:
     found: dict[str, Binding] = {}
-    for module in (app, detail, filterbar, modal_prompt, screens, table):
+    modules = (app, detail, filterbar, marks, modal_prompt, move_screens, moves, screens, table)
+    for module in modules:
         for name in dir(module):
             for binding in getattr(getattr(module, name), "BINDINGS", None) or []:
                 if isinstance(binding, Binding) and binding.id:
