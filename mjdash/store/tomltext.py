@@ -83,16 +83,53 @@ def _normalise_name(name: str) -> str:
 
 
 def _code_lines(text: str) -> list[tuple[int, str]]:
-    """(line number, line) for lines outside multi-line strings."""
+    """(line number, line) for lines that start outside multi-line strings.
+
+    Each line is scanned as TOML reads it: a triple quote inside a one-line string opens
+    nothing, and a comment ends the line."""
     result = []
     in_string: str | None = None
     for number, line in enumerate(text.splitlines(), start=1):
         if in_string is None:
             result.append((number, line))
-        for quote in ('"""', "'''"):
-            if in_string in (None, quote) and line.count(quote) % 2 == 1:
-                in_string = None if in_string else quote
+        in_string = _string_open_after(line, in_string)
     return result
+
+
+def _string_open_after(line: str, in_string: str | None) -> str | None:
+    """The multi-line string delimiter still open at the end of `line`, if any."""
+    i, n = 0, len(line)
+    while i < n:
+        if in_string is not None:
+            end = line.find(in_string, i)
+            while end > 0 and in_string == '"""' and _escaped(line, end):
+                end = line.find(in_string, end + 1)
+            if end < 0:
+                return in_string
+            i, in_string = end + 3, None
+            continue
+        char = line[i]
+        if char == "#":
+            return None
+        if line.startswith(('"""', "'''"), i):
+            in_string, i = line[i : i + 3], i + 3
+            continue
+        if char in "\"'":
+            end = i + 1
+            while end < n and (line[end] != char or (char == '"' and _escaped(line, end))):
+                end += 1
+            i = end + 1
+            continue
+        i += 1
+    return in_string
+
+
+def _escaped(line: str, at: int) -> bool:
+    """Is the character at `at` escaped by an odd run of backslashes before it?"""
+    run = 0
+    while at - run - 1 >= 0 and line[at - run - 1] == "\\":
+        run += 1
+    return run % 2 == 1
 
 
 def _key_column(line: str, key: str) -> int | None:

@@ -458,3 +458,13 @@ def test_bad_notify_and_ui_values_are_named(tmp_path: Path, text: str, message: 
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, text), env={})
     assert message in str(caught.value)
+
+
+def test_a_triple_quote_inside_a_one_line_string_hides_no_later_line(tmp_path: Path) -> None:
+    # Found by the hypothesis test above: "'''" as a value was read as a multi-line string's
+    # start, so every later problem lost its line number.
+    path = tmp_path / "c.toml"
+    path.write_text("[api]\nallow_http = \"'''\"  # a ''' in a comment\n\n[poll]\nallow_http = \"\"\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    assert [problem.line for problem in caught.value.problems] == [2, 5]
