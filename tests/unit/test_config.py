@@ -464,7 +464,8 @@ def test_a_triple_quote_inside_a_one_line_string_hides_no_later_line(tmp_path: P
     # Found by the hypothesis test above: "'''" as a value was read as a multi-line string's
     # start, so every later problem lost its line number.
     path = tmp_path / "c.toml"
-    path.write_text("[api]\nallow_http = \"'''\"  # a ''' in a comment\n\n[poll]\nallow_http = \"\"\n")
+    text = "[api]\nallow_http = \"'''\"  # a ''' in a comment\n\n[poll]\nallow_http = \"\"\n"
+    path.write_text(text)
     with pytest.raises(ConfigError) as caught:
         load_config(path, env={})
     assert [problem.line for problem in caught.value.problems] == [2, 5]
