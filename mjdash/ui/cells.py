@@ -68,11 +68,25 @@ def progress_text(task: Task | None) -> Text:
     return text
 
 
-def elapsed_text(task: Task | None, now: datetime) -> Text:
+def elapsed_text(
+    task: Task | None,
+    now: datetime,
+    *,
+    first_seen_final: datetime | None = None,
+    modal_since: datetime | None = None,
+) -> Text:
+    """The elapsed clock; the board's clocks (Board.clocks) stop a final task with no finish
+    time where mjdash first saw it final and count a MODAL one from when it entered MODAL."""
     if task is None:
         return Text("")
-    style = "" if task.status.is_running else "grey62"
-    return Text(format_duration(task.elapsed(now)), style=style)
+    style = "" if task.status.is_running or task.status is Status.MODAL else "grey62"
+    spent = task.elapsed(now, first_seen_final=first_seen_final, modal_since=modal_since)
+    return Text(format_duration(spent), style=style)
+
+
+def ticks(task: Task) -> bool:
+    """Does this row's elapsed clock move every second (running, or waiting in MODAL)?"""
+    return task.status.is_running or task.status is Status.MODAL
 
 
 def short_id(task_id: str) -> str:

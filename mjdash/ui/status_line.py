@@ -18,6 +18,7 @@ class PollView:
     interval: float
     requests_per_minute: float
     save_problem: str = ""
+    auth_hint: str = ""  # the `auth` setting that worked after a 401 (client.auth_switched)
 
 
 _STATE_STYLE = {
@@ -55,6 +56,8 @@ def render_status_line(
         line.append(f"not saved: {view.save_problem}", style="bold red")
         line.append(" │ ", style="grey50")
     line.append_text(_state_text(view, key_env))
+    if view.auth_hint:
+        line.append(f' · save auth = "{view.auth_hint}"', style="yellow")
     if view.polled_ago is not None:
         line.append(f" · polled {format_ago(view.polled_ago)}", style="grey62")
     line.append(f" · every {view.interval:g}s · {view.requests_per_minute:.0f} req/min", "grey62")
