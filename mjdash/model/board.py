@@ -114,9 +114,16 @@ class Board:
 
     # --- clocks the server does not keep ------------------------------------------------------
 
-    def _note_clocks(self, task_id: str, task: Task, moment: datetime) -> None:
+    def _note_clocks(
+        self, task_id: str, task: Task, moment: datetime, *, entered: bool = False
+    ) -> None:
+        """`entered`: the task was seen moving into its status at `moment` (not first seen in
+        it). A task first seen MODAL has waited since its submit (a modal button makes it
+        MODAL), so `moment` is its MODAL start only when it was seen entering or has no
+        submit time."""
         if task.status is Status.MODAL:
-            self.modal_since.setdefault(task_id, moment)
+            if entered or task.submit_time is None:
+                self.modal_since.setdefault(task_id, moment)
         elif task.clock_stops_when_seen:
             self.first_seen_final.setdefault(task_id, moment)
 
@@ -218,7 +225,8 @@ class Board:
             if status is Status.MODAL or task.clock_stops_when_seen:
                 if moment is None:
                     moment = datetime.fromtimestamp(now, UTC)
-                self._note_clocks(task_id, task, moment)
+                entered = old is not None and old.status is not status
+                self._note_clocks(task_id, task, moment, entered=entered)
             if old is None:
                 changes.triage = changes.triage or status is success
                 changes.urgent = changes.urgent or not task.needs_polling

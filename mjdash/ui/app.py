@@ -39,6 +39,7 @@ from mjdash.ui.cells import (
     elapsed_text,
     one_line,
     progress_text,
+    prompt_cell,
     short_id,
     status_text,
     ticks,
@@ -279,7 +280,7 @@ class MjdashApp(App[None]):
             tail = "…" + task_id[-(room - 1) :]
         id_cell = Text(prefix, style="grey50")
         id_cell.append(tail)
-        prompt = task.shown_prompt if task else ""
+        prompt = prompt_cell(task)
         cells = {
             "id": id_cell,
             "action": Text(one_line(task.action, 9) if task else ""),
@@ -354,7 +355,7 @@ class MjdashApp(App[None]):
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
-        if self.buttons.buttons:
+        if self.buttons.buttons or self.buttons.copies:  # "Copy prompt N" lines too
             self.buttons.focus()
 
     @on(OptionList.OptionSelected, "#buttons")

@@ -59,6 +59,8 @@ def progress_bar(progress: int | None, width: int = BAR_WIDTH) -> str:
 def progress_text(task: Task | None) -> Text:
     if task is None or task.progress is None:
         return Text("")
+    if task.progress == 100 and task.status in (Status.FAILURE, Status.CANCEL):
+        return Text("")  # proxies send "100%" on failure: it finished nothing
     style = STATUS_LOOK[task.status][2]
     bar = progress_bar(task.progress)
     filled = bar.rstrip(" ")
@@ -87,6 +89,14 @@ def elapsed_text(
 def ticks(task: Task) -> bool:
     """Does this row's elapsed clock move every second (running, or waiting in MODAL)?"""
     return task.status.is_running or task.status is Status.MODAL
+
+
+def prompt_cell(task: Task | None) -> str:
+    """The prompt column: the prompt, else promptEn / finalPrompt, "blend" for a blend;
+    "describe" for a describe (novicezk puts its four suggestions in the prompt)."""
+    if task is None:
+        return ""
+    return "describe" if task.action == "DESCRIBE" else task.shown_prompt
 
 
 def short_id(task_id: str) -> str:

@@ -297,9 +297,7 @@ def _texts(body: Text, task: Task, row) -> None:
         return bool(results) and kinds.split_numbered(text) == results
 
     if task.action == "BLEND" and not task.prompt.strip():
-        count = len(task.image_urls)
-        made = f"a grid of {count} images" if count > 1 else "an image"
-        row(body, "Blend", f"no prompt: images blended into {made}", "italic")
+        row(body, "Blend", "no prompt: made from uploaded images", "italic")
     elif task.action == "DESCRIBE" and (not task.prompt or is_result(task.prompt)):
         row(body, "Describe", "prompts suggested for an image", "italic")
     else:
