@@ -209,7 +209,7 @@ def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, 
     row(head, "Status", status)
     row(head, "Action", task.action or "—")
     if continued_modal(task):
-        row(head, "MODAL", f"prompt sent, moved on ({task.status_text})", "dark_orange")
+        row(head, "MODAL", "prompt sent, moved on", "dark_orange")
     if task.progress is not None:
         bar = Text(f"{progress_bar(task.progress, 16)} {task.progress}%", style=style)
         row(head, "Progress", bar)
