@@ -129,29 +129,31 @@ def save_image(folder: Path, task: Task, data: bytes, part: str = "") -> Path:
     return target
 
 
+def main_link(task: Task) -> str:
+    """What `D` saves first: a video task's first MP4 (`videoUrl` / `videoUrls`, every
+    flavor's shape), else the image."""
+    videos = task.video_links
+    return videos[0] if videos else task.image_url
+
+
 def extra_links(task: Task) -> list[tuple[str, str]]:
-    """(part name, URL) for what `D` saves beside the main image: a grid's four images
-    (`imageUrls`), a video task's MP4s (`videoUrls`)."""
-    links: list[tuple[str, str]] = []
-    if task.action.upper() == "VIDEO" or task.video_urls:
-        seen = {task.image_url}
-        for number, url in enumerate(task.video_urls, start=1):
-            if url not in seen:
-                links.append((f"video{number}", url))
-                seen.add(url)
+    """(part name, URL) for what `D` saves beside the main file: a video task's other MP4s
+    (`video2`...), a grid's four images (`imageUrls`)."""
+    links = [(f"video{number}", url) for number, url in enumerate(task.video_links, start=1)]
+    links = links[1:]  # the first is the main file
     if is_grid(task) and task.image_urls:
         links += [(str(number), url) for number, url in enumerate(task.image_urls[:4], start=1)]
     return links
 
 
 async def download(client: Any, task: Task, folder: Path) -> Path:
-    """Fetch the task's image (or video) with `client.download_image` and save it, then the
-    extra links (a grid's four images, a video's other MP4s); returns the main file's path.
+    """Fetch the task's image (or its videos) with `client.download_image` and save it, then
+    the extra links (a grid's four images, a video's other MP4s); returns the main file's path.
 
     Raises the client's MjError subclasses (refused URL, HTTP errors), ImageError (the bytes
     are not an image or a video) or OSError.
     """
-    main = task.image_url or (task.video_urls[0] if task.video_urls else "")
+    main = main_link(task)
     if not main:
         raise ImageError(f"task {task.id} has no image URL yet")
     path = save_image(folder, task, await client.download_image(main))

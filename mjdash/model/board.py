@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple, Protocol
 
 from mjdash.model.insight import (
@@ -64,6 +65,7 @@ class Changes:
     transitions: list[Transition] = field(default_factory=list)
     succeeded: list[Task] = field(default_factory=list)  # entered SUCCESS (auto-download)
     new_stalls: list[str] = field(default_factory=list)  # flagged stalled by this apply
+    lineage: bool = False  # a task's server-side parent (trueai's parentId) appeared or moved
 
     @property
     def finished(self) -> bool:
@@ -88,19 +90,92 @@ class Board:
         self.everything = BatchStats()  # every watched task: "batch complete"
         self.triage_version = 0  # bumped whenever the triage count may have moved
         self._triage_counted: tuple[int, int] | None = None
+        # Clocks the server does not keep (model/task.py, Task.elapsed): when a final task with
+        # no finish time was first seen final, and when a task was first seen MODAL.
+        self.first_seen_final: dict[str, datetime] = {}
+        self.modal_since: dict[str, datetime] = {}
+        # parent id -> children that name it as their parentId (trueai), for hand-added ids.
+        self._server_children: dict[str, dict[str, None]] = {}
 
     # --- what is known ------------------------------------------------------------------------
 
-    def load(self, known: Mapping[str, Task]) -> None:
-        """Snapshots from the cache (at start, or for ids just added)."""
+    def load(self, known: Mapping[str, Task], now: float | None = None) -> None:
+        """Snapshots from the cache (at start, or for ids just added). With `now` (a POSIX
+        time), a final task with no finish time stops its clock there unless the journal
+        said earlier (`restore_clocks`)."""
+        for task_id, task in known.items():
+            self._link(task_id, self.tasks.get(task_id), task)
         self.tasks.update(known)
+        if now is not None:
+            moment = datetime.fromtimestamp(now, UTC)
+            for task_id, task in known.items():
+                self._note_clocks(task_id, task, moment)
         self.triage_version += 1
+
+    # --- clocks the server does not keep ------------------------------------------------------
+
+    def _note_clocks(
+        self, task_id: str, task: Task, moment: datetime, *, entered: bool = False
+    ) -> None:
+        """`entered`: the task was seen moving into its status at `moment` (not first seen in
+        it). A task first seen MODAL has waited since its submit (a modal button makes it
+        MODAL), so `moment` is its MODAL start only when it was seen entering or has no
+        submit time."""
+        if task.status is Status.MODAL:
+            if entered or task.submit_time is None:
+                self.modal_since.setdefault(task_id, moment)
+        elif task.clock_stops_when_seen:
+            self.first_seen_final.setdefault(task_id, moment)
+
+    def clocks(self, task_id: str) -> dict[str, datetime | None]:
+        """`Task.elapsed`'s keyword arguments for this task: `task.elapsed(now, **clocks)`."""
+        return {
+            "first_seen_final": self.first_seen_final.get(task_id),
+            "modal_since": self.modal_since.get(task_id),
+        }
+
+    def elapsed(self, task_id: str, task: Task, now: datetime) -> timedelta | None:
+        """The task's elapsed time with the board's clocks."""
+        return task.elapsed(
+            now,
+            first_seen_final=self.first_seen_final.get(task_id),
+            modal_since=self.modal_since.get(task_id),
+        )
+
+    # --- lineage the server tells (trueai's parentId) -----------------------------------------
+
+    def _link(self, task_id: str, old: Task | None, new: Task | None) -> bool:
+        """Keep the parentId index; True when this task's server parent changed."""
+        before = old.parent_id if old is not None else ""
+        after = new.parent_id if new is not None else ""
+        if before == after:
+            return False
+        if before:
+            kids = self._server_children.get(before)
+            if kids is not None:
+                kids.pop(task_id, None)
+                if not kids:
+                    del self._server_children[before]
+        if after and after != task_id:
+            self._server_children.setdefault(after, {})[task_id] = None
+        return True
+
+    def server_parent(self, task_id: str) -> str:
+        """The parent the server names for this task (trueai's parentId), or ""."""
+        task = self.tasks.get(task_id)
+        return task.parent_id if task is not None and task.parent_id != task_id else ""
+
+    def server_children(self, task_id: str) -> tuple[str, ...]:
+        """Tasks whose server-side parent is `task_id`, in the order first seen."""
+        return tuple(self._server_children.get(task_id, ()))
 
     def forget(self, ids: Iterable[str]) -> None:
         """Ids no longer watched."""
         ids = list(ids)
         for task_id in ids:
-            self.tasks.pop(task_id, None)
+            self._link(task_id, self.tasks.pop(task_id, None), None)
+            self.first_seen_final.pop(task_id, None)
+            self.modal_since.pop(task_id, None)
             self.not_found.discard(task_id)
             self.stale.pop(task_id, None)
             self.collapsed.discard(task_id)
@@ -121,6 +196,7 @@ class Board:
         changed, fresh = changes.changed, changes.fresh
         tasks, stale, not_found = self.tasks, self.stale, self.not_found  # 10,000 rounds
         success = Status.SUCCESS
+        moment: datetime | None = None  # made once, only when a clock needs it
         for task_id, task in result.tasks.items():
             if task_id not in watched:
                 continue
@@ -144,6 +220,13 @@ class Board:
             tasks[task_id] = task
             changed.append(task_id)
             fresh[task_id] = task
+            if task.parent_id != (old.parent_id if old is not None else ""):
+                changes.lineage = self._link(task_id, old, task) or changes.lineage
+            if status is Status.MODAL or task.clock_stops_when_seen:
+                if moment is None:
+                    moment = datetime.fromtimestamp(now, UTC)
+                entered = old is not None and old.status is not status
+                self._note_clocks(task_id, task, moment, entered=entered)
             if old is None:
                 changes.triage = changes.triage or status is success
                 changes.urgent = changes.urgent or not task.needs_polling
@@ -201,12 +284,20 @@ class Board:
         """At start: stall clocks from the journal's last (id, time, status, progress) per task,
         then the cached tasks. Tasks that stalled while mjdash was closed are flagged, not
         announced."""
+        seen: dict[str, tuple[float, str]] = {}
         for task_id, when, status, progress in latest:
             self.stalls.restore(task_id, when, (status, progress))
+            seen[task_id] = (when, status)
+        moment = datetime.fromtimestamp(now, UTC)
         for task_id in ids:
             task = self.tasks.get(task_id)
             if task is not None:
                 self.stalls.observe(task, now)
+                # The journal's line for the current status says when it was first seen so.
+                when, status = seen.get(task_id, (None, ""))
+                if when is not None and status == task.status_text:
+                    self._note_clocks(task_id, task, datetime.fromtimestamp(when, UTC))
+                self._note_clocks(task_id, task, moment)
         self.stalls.check(now)
 
     # --- lineage folding ------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from mjdash.model.task import Status, Task
@@ -76,6 +76,48 @@ def tree_order(entries: Sequence[HasLineage], collapsed: Iterable[str] = ()) -> 
         if entry.id not in placed:
             walk(entry.id)
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """An entry as the tree places it: its parent may come from the server (parentId)."""
+
+    id: str
+    parent: str
+    label: str = ""
+
+
+def lineage_parent(entry_parent: str, server_parent: str, watched: Container[str]) -> str:
+    """The parent a row hangs under: the watchlist's own when it is watched, else the one the
+    server names (trueai's parentId) when that one is watched, else the watchlist's (a root)."""
+    if entry_parent and entry_parent in watched:
+        return entry_parent
+    if server_parent and server_parent in watched:
+        return server_parent
+    return entry_parent
+
+
+def with_server_parents(
+    entries: Sequence[HasLabel], tasks: Mapping[str, Task]
+) -> Sequence[HasLabel]:
+    """`entries` with the server's parentId filled in where the watchlist has no watched
+    parent (a hand-added id); the watchlist file is not changed. Same list when none does."""
+    ids: set[str] | None = None
+    placed: list[HasLabel] | None = None
+    for index, entry in enumerate(entries):
+        task = tasks.get(entry.id)
+        server = task.parent_id if task is not None else ""
+        if not server or server == entry.id or server == entry.parent:
+            continue
+        if ids is None:
+            ids = {e.id for e in entries}
+        parent = lineage_parent(entry.parent, server, ids)
+        if parent == entry.parent:
+            continue
+        if placed is None:
+            placed = list(entries)
+        placed[index] = Placed(entry.id, parent, entry.label)
+    return entries if placed is None else placed
 
 
 def _descendants(task_id: str, children: dict[str, list[str]]) -> set[str]:
@@ -202,8 +244,8 @@ def matches(
 ) -> bool:
     """Does the row pass the quick filter and contain every word of the text filter?
 
-    The text is searched (case-insensitively) in the id, the label, the prompt, the action and
-    the status.
+    The text is searched (case-insensitively) in the id, the label, the prompt (or what the
+    prompt cell shows instead: promptEn, finalPrompt, "blend"), the action and the status.
     """
     show = state.show
     if show == "unfinished" and (not_found or (task is not None and task.is_terminal)):
@@ -220,7 +262,9 @@ def matches(
         haystack = f"{task_id} {label} {status}".lower()
     else:
         status = "not found" if not_found else task.status_text
-        haystack = f"{task_id} {label} {task.action} {status} {task.prompt}".lower()
+        shown = task.shown_prompt
+        prompt = shown if shown == task.prompt else f"{task.prompt} {shown}"
+        haystack = f"{task_id} {label} {task.action} {status} {prompt}".lower()
     return all(word in haystack for word in words)
 
 
@@ -239,8 +283,26 @@ _STATUS_RANK = {
 }
 
 
-def sort_key(sort: str, task: Task | None, now: datetime, not_found: bool = False) -> tuple:
-    """The key of one row for `sort` (rows without a task go last; ties keep the added order)."""
+Elapsed = Callable[[str, Task, datetime], "timedelta | None"]
+
+
+def _plain_elapsed(task_id: str, task: Task, now: datetime) -> timedelta | None:
+    return task.elapsed(now)
+
+
+def sort_key(
+    sort: str,
+    task: Task | None,
+    now: datetime,
+    not_found: bool = False,
+    *,
+    task_id: str = "",
+    elapsed: Elapsed = _plain_elapsed,
+) -> tuple:
+    """The key of one row for `sort` (rows without a task go last; ties keep the added order).
+
+    `elapsed(id, task, now)` is the board's clock (Board.elapsed: a final task with no finish
+    time stops when first seen final, a MODAL one counts from when it entered MODAL)."""
     if task is None:
         return (2 if not_found else 1, 0.0)
     if sort == "status":
@@ -249,8 +311,8 @@ def sort_key(sort: str, task: Task | None, now: datetime, not_found: bool = Fals
         value = 100 if task.is_terminal else (task.progress or 0)
         return (0, value)
     if sort == "elapsed":
-        elapsed = task.elapsed(now)
-        return (0, -elapsed.total_seconds()) if elapsed is not None else (1, 0.0)
+        spent = elapsed(task_id, task, now)
+        return (0, -spent.total_seconds()) if spent is not None else (1, 0.0)
     if sort == "submitted":
         moment = task.submit_time
         return (0, -moment.timestamp()) if moment is not None else (1, 0.0)
@@ -266,11 +328,14 @@ def arrange(
     stalled: Container[str] = frozenset(),
     not_found: Container[str] = frozenset(),
     now: datetime | None = None,
+    elapsed: Elapsed = _plain_elapsed,
 ) -> tuple[list[TreeRow], list[str]]:
     """(the rows to show, the ids that pass the filter) for `state`.
 
-    The second list ignores folding: it is the batch the summary line counts.
+    The second list ignores folding: it is the batch the summary line counts. An id added by
+    hand whose task names a watched parent (trueai's parentId) is placed under that parent.
     """
+    entries = with_server_parents(entries, tasks)
     if state.is_default:
         return tree_order(entries, collapsed), [entry.id for entry in entries]
     if state.filtering:
@@ -294,6 +359,13 @@ def arrange(
     moment = now or datetime.now(UTC)
     ordered = sorted(
         members,
-        key=lambda task_id: sort_key(state.sort, tasks.get(task_id), moment, task_id in not_found),
+        key=lambda task_id: sort_key(
+            state.sort,
+            tasks.get(task_id),
+            moment,
+            task_id in not_found,
+            task_id=task_id,
+            elapsed=elapsed,
+        ),
     )
     return [TreeRow(task_id, 0, False, True) for task_id in ordered], members

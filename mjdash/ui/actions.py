@@ -18,19 +18,21 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.binding import Binding
 
+from mjdash.model import kinds
 from mjdash.model.api import ACTION_PATH, action_payload, auth_header, is_env_name
 from mjdash.model.task import Button, Status, Task, describe_custom_id
 from mjdash.model.triage import next_to_triage, triaged, waits_for_triage
 from mjdash.net.client import MjError, SubmitResult
-from mjdash.net.submit import EXISTS_OR_MODAL, QUEUED, answer_problem, queue_note
+from mjdash.net.submit import action_outcome, answer_problem, queue_note
 from mjdash.ui.cells import one_line, short_id
-from mjdash.ui.modal_prompt import ChoiceScreen, ModalAnswer, ModalPromptScreen, modal_kind
+from mjdash.ui.modal_prompt import ChoiceScreen, ModalAnswer, ModalPromptScreen, dialog_kind
 from mjdash.ui.screens import ConfirmScreen
 
 if TYPE_CHECKING:
     from mjdash.ui.host import Dashboard
 
 ZOOM_KINDS = ("zoom", "custom_zoom")
+_MODAL_PREFIXES = ("MJ::CustomZoom::", "MJ::Inpaint::")
 PAN_KINDS = ("pan",)
 
 
@@ -148,11 +150,7 @@ class Actions:
         """Unfold every ancestor of `task_id` so its row is in the table."""
         app = self.app
 
-        def parent_of(child: str) -> str:
-            entry = app.watchlist.get(child)
-            return entry.parent if entry else ""
-
-        if app.board.unfold_ancestors(task_id, parent_of):
+        if app.board.unfold_ancestors(task_id, app.parent_of):
             app.rebuild_rows()
 
     def action_select_task(self, task_id: str) -> bool:
@@ -170,16 +168,29 @@ class Actions:
         text.append(task_id, style="bold")
         if task is not None:
             text.append(f" ({task.action or '?'}")
-            if task.prompt:
+            if task.shown_prompt:
                 text.append(", ")
-                text.append(one_line(task.prompt, 50), style="italic")
+                text.append(one_line(task.shown_prompt, 50), style="italic")
             text.append(")")
         return text
 
     # --- pressing ---------------------------------------------------------------------------
 
+    def refusals(self, task: Task | None) -> tuple[tuple[str, str], ...]:
+        """(customId, why) for the task's buttons this server refuses (model/kinds.py)."""
+        if task is None or not task.buttons:
+            return ()
+        client = self.app.client
+        family, learned = client.family, client.refused_prefixes
+        found = ((b.custom_id, kinds.refusal(b, family, learned)) for b in task.buttons)
+        return tuple((custom_id, why) for custom_id, why in found if why)
+
     def press_highlighted(self) -> None:
-        """enter on the button list."""
+        """enter on the button list: press the button, or copy a "Copy prompt N" line."""
+        copy = self.app.buttons.selected_copy
+        if copy is not None:
+            self.app.copy_value(copy.name, copy.text)
+            return
         task_id = self.app.selected_id
         button = self.app.buttons.selected_button
         if task_id is None or button is None:
@@ -266,6 +277,10 @@ class Actions:
             return "That button is no longer on the task; refresh with r."
         if (task_id, button.custom_id) in self._sending:
             return f"{button.name} on this task is being sent already."
+        client = self.app.client
+        why = kinds.refusal(button, client.family, client.refused_prefixes)
+        if why:
+            return f"{button.name} is not pressed: {why}. c copies its customId."
         return None
 
     def request_press(self, task_id: str, button: Button, *, confirmed: bool = False) -> None:
@@ -336,36 +351,41 @@ class Actions:
             )
 
     def handle_answer(self, task_id: str, button: Button, result: SubmitResult) -> str | None:
-        """Act on the submit answer; returns the child's id when one was added."""
-        problem = answer_problem(result)
-        if problem or result.task_id is None:
-            self.app.say(
-                f"{button.name} on task {task_id}: {problem}. Nothing was added.",
+        """Act on the submit answer (net/submit.py, action_outcome); returns the child's id
+        when one was added."""
+        app = self.app
+        outcome = action_outcome(result, task_id, opens_modal=button.opens_modal)
+        if outcome == "refused" or result.task_id is None:
+            app.say(
+                f"{button.name} on task {task_id}: {answer_problem(result)}. Nothing was added.",
                 title="Action refused",
                 severity="error",
             )
+            if result.refused_button:  # the server said so: mark it among the buttons now
+                app.show_selected()
+            return None
+        if outcome == "bookmarked":  # ❤️: the parent's own id comes back, no new task
+            if task_id in app.watchlist:
+                app.watchlist.mark_used(task_id, button.custom_id)
+                app.save_soon()
+            self._refresh([task_id])
+            app.say(f"{button.name}: task {task_id} bookmarked (no new task).", title="Action")
             return None
         child = result.task_id
         self.adopt(task_id, button, child)
-        if result.code == EXISTS_OR_MODAL and button.opens_modal:
-            parent = self.app.tasks.get(task_id)
-            self.app.say(
-                f"{button.name}: task {child} waits for its prompt (MODAL).", title="Action"
-            )
-            self.open_modal(
-                child, modal_kind(custom_id=button.custom_id), parent.prompt if parent else ""
-            )
-        elif result.code == EXISTS_OR_MODAL:
-            self.app.say(
-                f"{button.name} was pressed before: task {child} (selected).", title="Action"
-            )
-        elif result.code == QUEUED:
-            self.app.say(
+        if outcome == "modal":
+            parent = app.tasks.get(task_id)
+            app.say(f"{button.name}: task {child} waits for its prompt (MODAL).", title="Action")
+            self.open_modal(child, button.kind, parent.shown_prompt if parent else "")
+        elif outcome == "exists":
+            app.say(f"{button.name} was pressed before: task {child} (selected).", title="Action")
+        elif outcome == "queued":
+            app.say(
                 f"{button.name} on {short_id(task_id)}: task {child}, {queue_note(result)}.",
                 title="Action",
             )
         else:
-            self.app.say(f"{button.name} on {short_id(task_id)}: new task {child}.", title="Action")
+            app.say(f"{button.name} on {short_id(task_id)}: new task {child}.", title="Action")
         return child
 
     def adopt(self, parent_id: str, button: Button, child: str) -> None:
@@ -394,13 +414,28 @@ class Actions:
                 severity="warning",
             )
             return
+        parent = app.parent_of(task_id) or app.board.server_parent(task_id)
         prompt = task.prompt
-        entry = app.watchlist.get(task_id)
-        if not prompt and entry is not None and entry.parent in app.tasks:
-            prompt = app.tasks[entry.parent].prompt
-        self.open_modal(task_id, modal_kind(task.action, task.custom_id), prompt)
+        if not prompt and parent in app.tasks:
+            prompt = app.tasks[parent].prompt
+        kind = kinds.modal_kind(task, self._pressed_for(task, parent))
+        self.open_modal(task_id, dialog_kind(kind), prompt)
+
+    def _pressed_for(self, task: Task, parent: str) -> str | None:
+        """The customId pressed on the parent that made this MODAL task, from what the
+        watchlist recorded as used (saved, so it works after a restart): the task's own
+        customId when it names a modal button, else the parent's modal buttons used, if they
+        agree on the kind."""
+        if task.custom_id.startswith(_MODAL_PREFIXES):
+            return task.custom_id
+        entry = self.app.watchlist.get(parent) if parent else None
+        used = [c for c in (entry.used if entry else ()) if c.startswith(_MODAL_PREFIXES)]
+        prefixes = {c.split("::")[1] for c in used}
+        return used[-1] if len(prefixes) == 1 else None
 
     def open_modal(self, task_id: str, kind: str, prompt: str) -> None:
+        """The prompt dialog; `kind` is modal_prompt's CUSTOM_ZOOM, INPAINT or "" (unknown)."""
+
         def answered(answer: ModalAnswer | None) -> None:
             if answer is None:
                 self.app.say(
@@ -568,11 +603,11 @@ class Actions:
         """h: select the selected task's parent."""
         app = self.app
         task_id = app.selected_id
-        entry = app.watchlist.get(task_id) if task_id else None
-        if entry is None or not entry.parent:
+        parent = app.parent_of(task_id) if task_id else ""
+        if not parent:
             self.app.say("This task has no parent (it was added by id).", severity="warning")
             return
-        self.action_select_task(entry.parent)
+        self.action_select_task(parent)
 
 
 def _dimmed(text: Text) -> Text:

@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState
 from mjdash.model.board import Board
 from mjdash.model.task import Task
 from mjdash.model.urls import url_refusal
-from mjdash.model.view import TreeRow
+from mjdash.model.view import TreeRow, lineage_parent
 from mjdash.net.client import MidjourneyClient
 from mjdash.net.poller import Poller, PollerState
 from mjdash.store.cache import TaskCache
@@ -39,8 +39,10 @@ from mjdash.ui.cells import (
     elapsed_text,
     one_line,
     progress_text,
+    prompt_cell,
     short_id,
     status_text,
+    ticks,
 )
 from mjdash.ui.clipboard import copy_text
 from mjdash.ui.contact_sheet import ContactSheet, find_button
@@ -145,6 +147,7 @@ class MjdashApp(App[None]):
         self._save_timer: Timer | None = None
         self._save_problem = ""
         self._status_line_text: Text | None = None
+        self._auth_noted = False  # the "other header style worked" toast was shown
         self.actions = Actions(self)
         self.batch = BatchFeatures(self, journal=journal)
         # With marks, 1-4, C, E, x act on the marked tasks: marks and moves come first and
@@ -287,7 +290,7 @@ class MjdashApp(App[None]):
             tail = "…" + task_id[-(room - 1) :]
         id_cell = Text(prefix, style="grey50")
         id_cell.append(tail)
-        prompt = task.prompt if task else ""
+        prompt = prompt_cell(task)
         cells = {
             "id": id_cell,
             "action": Text(one_line(task.action, 9) if task else ""),
@@ -295,7 +298,7 @@ class MjdashApp(App[None]):
                 task, not_found=task_id in self.not_found, stale=task_id in self.stale
             ),
             "progress": progress_text(task),
-            "elapsed": elapsed_text(task, now),
+            "elapsed": elapsed_text(task, now, **self.board.clocks(task_id)),
             "prompt": Text(one_line(prompt, self.table.prompt_width)),
         }
         cells = self.batch.decorate_row(task_id, cells, now)
@@ -314,24 +317,44 @@ class MjdashApp(App[None]):
         task_id = self.selected_id
         return self.tasks.get(task_id) if task_id else None
 
+    def parent_of(self, task_id: str) -> str:
+        """The row's parent: the watchlist's, or the server's parentId (trueai) for an id added
+        by hand whose parent is watched (model/view.py, lineage_parent)."""
+        entry = self.watchlist.get(task_id)
+        own = entry.parent if entry else ""
+        return lineage_parent(own, self.board.server_parent(task_id), self.watchlist.id_lookup())
+
+    def children_of(self, task_id: str) -> tuple[str, ...]:
+        """The watched children shown under `task_id`: the watchlist's, then the ones whose
+        server parentId names it."""
+        children = self.watchlist.children(task_id)  # indexed, not a scan of every entry
+        linked = self.board.server_children(task_id)
+        if linked:
+            more = [c for c in linked if c not in children and self.parent_of(c) == task_id]
+            children = (*children, *more)
+        return children
+
     def detail_model(self, task_id: str) -> DetailModel:
         entry = self.watchlist.get(task_id)
-        children = self.watchlist.children(task_id)  # indexed, not a scan of every entry
+        parent = self.parent_of(task_id)
         # Change times survive restarts: the journal restores them (mjdash/ui/batch.py).
         last_change = self.batch.last_change(task_id)
+        task = self.tasks.get(task_id)
         return DetailModel(
             task_id=task_id,
-            task=self.tasks.get(task_id),
+            task=task,
             label=entry.label if entry else "",
-            parent=entry.parent if entry else "",
-            parent_watched=bool(entry and entry.parent in self.watchlist),
-            children=children,
+            parent=parent,
+            parent_watched=parent in self.watchlist,
+            children=self.children_of(task_id),
             used=frozenset(entry.used) if entry else frozenset(),
             not_found=task_id in self.not_found,
             stale=self.stale.get(task_id, ""),
             last_change=last_change,
             dismissed=bool(entry and entry.dismissed),
-            refused=self.moves.refusal_of(task_id),
+            move_refusal=self.moves.refusal_of(task_id),
+            refused=self.actions.refusals(task),
+            **self.board.clocks(task_id),
             **self.batch.stall_fields(task_id),
         )
 
@@ -345,7 +368,7 @@ class MjdashApp(App[None]):
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
-        if self.buttons.buttons:
+        if self.buttons.buttons or self.buttons.copies:  # "Copy prompt N" lines too
             self.buttons.focus()
 
     @on(OptionList.OptionSelected, "#buttons")
@@ -413,12 +436,15 @@ class MjdashApp(App[None]):
         # Member counts, the journal, new stalls, filter/sort re-placing (mjdash/ui/batch.py).
         self.batch.on_poll(changes)
         changed = changes.changed
+        if changes.lineage:  # a hand-added id's parentId names a watched task: place it there
+            self.rebuild_rows()
         if changed:
             if self._cache_writer is not None and changes.fresh:  # off the UI thread, coalesced
                 self._cache_writer.put(changes.fresh, urgent=changes.urgent or changes.finished)
             self.sync_rows(changed, triage=False)  # the board counted triage moves itself
             if self.selected_id in changed:
                 self.show_selected()
+        self._note_auth_switch()
         digest = self.batch.digest(changes.done, changes.failed, changes.modal)
         if digest is not None:
             self.post_message(digest)
@@ -433,6 +459,14 @@ class MjdashApp(App[None]):
             pass  # nothing more until the user presses r or p
         elif self.auto_poll:
             self._schedule_poll(result.next_delay)
+
+    def _note_auth_switch(self) -> None:
+        """Once: the server took the key only with the other header style (net/client.py);
+        say which `auth` setting to save (the status line keeps a short hint)."""
+        note = self.client.auth_note()
+        if note and not self._auth_noted:
+            self._auth_noted = True
+            self.say(note, title="Auth setting", severity="warning", timeout=20)
 
     @on(TasksFinished)
     def _announce(self, message: TasksFinished) -> None:
@@ -459,10 +493,11 @@ class MjdashApp(App[None]):
             return  # the screen is being torn down (a tick can fire during shutdown)
         now = self.now()
         changes = {}
+        board = self.board
         for task_id in table.visible_keys():
             task = self.tasks.get(task_id)
-            if task is not None and task.status.is_running:
-                changes[task_id] = {"elapsed": elapsed_text(task, now)}
+            if task is not None and ticks(task):  # MODAL rows tick too (issue 16)
+                changes[task_id] = {"elapsed": elapsed_text(task, now, **board.clocks(task_id))}
         if changes:
             table.update_cells(changes)
         self.batch.tick(now)  # new stalls, visible stall clocks, the ETA text
@@ -480,6 +515,7 @@ class MjdashApp(App[None]):
             interval=self.poller.interval,
             requests_per_minute=self.poller.requests_per_minute(),
             save_problem=self._save_problem,
+            auth_hint=self.client.auth_switched or "",
         )
 
     def render_status_line(self) -> None:
@@ -505,7 +541,7 @@ class MjdashApp(App[None]):
         if not added:
             return added
         known = self.cache.load(added) if self.cache is not None else {}
-        self.board.load(known)
+        self.board.load(known, now=self.now().timestamp())
         self.poller.track(added, known=known)
         self.rebuild_rows()
         self.save_soon()
@@ -648,6 +684,10 @@ class MjdashApp(App[None]):
         )
 
     def action_copy_custom_id(self) -> None:
+        copy = self.buttons.selected_copy  # a "Copy prompt N" line of a describe or shorten
+        if copy is not None:
+            self.copy_value(copy.name, copy.text)
+            return
         button = self.buttons.selected_button
         if button is None:
             self.notify("This task has no buttons (yet).", severity="warning")
@@ -668,16 +708,18 @@ class MjdashApp(App[None]):
         self.copy_value("image URL", task.image_url)
 
     def action_open_image(self) -> None:
+        """o: a video task's first video, else the image, in the browser."""
         task = self.selected_task
-        if task is None or not task.image_url:
+        url = ((task.video_links or (task.image_url,))[0]) if task is not None else ""
+        if not url:
             self.notify("No image URL for this task (yet).", severity="warning")
             return
-        problem = url_refusal(task.image_url)
+        problem = url_refusal(url)
         if problem:
             self.say(f"Not opened: {problem}", severity="error")
             return
-        self.open_url(task.image_url)
-        self.say(f"Opening {task.image_url}")
+        self.open_url(url)
+        self.say(f"Opening {url}")
 
     def action_poll_now(self) -> None:
         self.poll(force=True)
@@ -751,7 +793,7 @@ class MjdashApp(App[None]):
         task_id = self.selected_id
         if task_id is None:
             return
-        if self.board.toggle_fold(task_id, bool(self.watchlist.children(task_id))):
+        if self.board.toggle_fold(task_id, bool(self.children_of(task_id))):
             self.rebuild_rows()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -135,6 +135,7 @@ class BatchFeatures:
             stalled=self.stalls.stalled,
             not_found=app.not_found,
             now=app.now(),
+            elapsed=app.board.elapsed,
         )
         all_ids = {entry.id for entry in entries}
         if all_ids != self._all_ids:
@@ -398,14 +399,16 @@ class BatchFeatures:
         """D: the selected task's image; with no image selected, every finished one in view."""
         app = self.app
         task = app.selected_task
-        if task is not None and task.status is Status.SUCCESS and task.image_url:
-            self._start_downloads([task], quiet=False, overwrite=True)
+        if task is not None and task.status is Status.SUCCESS and images.main_link(task):
+            self._start_downloads([task], quiet=False, overwrite=True)  # a video: its MP4s
             return
         ids = [row.id for row in app.rows] or list(self._member_order)
         tasks = [
             app.tasks[i]
             for i in ids
-            if i in app.tasks and app.tasks[i].status is Status.SUCCESS and app.tasks[i].image_url
+            if i in app.tasks
+            and app.tasks[i].status is Status.SUCCESS
+            and images.main_link(app.tasks[i])
         ]
         if not tasks:
             app.notify("No finished task with an image in view.", severity="warning")

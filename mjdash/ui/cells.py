@@ -59,6 +59,8 @@ def progress_bar(progress: int | None, width: int = BAR_WIDTH) -> str:
 def progress_text(task: Task | None) -> Text:
     if task is None or task.progress is None:
         return Text("")
+    if task.progress == 100 and task.status in (Status.FAILURE, Status.CANCEL):
+        return Text("")  # proxies send "100%" on failure: it finished nothing
     style = STATUS_LOOK[task.status][2]
     bar = progress_bar(task.progress)
     filled = bar.rstrip(" ")
@@ -68,11 +70,33 @@ def progress_text(task: Task | None) -> Text:
     return text
 
 
-def elapsed_text(task: Task | None, now: datetime) -> Text:
+def elapsed_text(
+    task: Task | None,
+    now: datetime,
+    *,
+    first_seen_final: datetime | None = None,
+    modal_since: datetime | None = None,
+) -> Text:
+    """The elapsed clock; the board's clocks (Board.clocks) stop a final task with no finish
+    time where mjdash first saw it final and count a MODAL one from when it entered MODAL."""
     if task is None:
         return Text("")
-    style = "" if task.status.is_running else "grey62"
-    return Text(format_duration(task.elapsed(now)), style=style)
+    style = "" if task.status.is_running or task.status is Status.MODAL else "grey62"
+    spent = task.elapsed(now, first_seen_final=first_seen_final, modal_since=modal_since)
+    return Text(format_duration(spent), style=style)
+
+
+def ticks(task: Task) -> bool:
+    """Does this row's elapsed clock move every second (running, or waiting in MODAL)?"""
+    return task.status.is_running or task.status is Status.MODAL
+
+
+def prompt_cell(task: Task | None) -> str:
+    """The prompt column: the prompt, else promptEn / finalPrompt, "blend" for a blend;
+    "describe" for a describe (novicezk puts its four suggestions in the prompt)."""
+    if task is None:
+        return ""
+    return "describe" if task.action == "DESCRIBE" else task.shown_prompt
 
 
 def short_id(task_id: str) -> str:

@@ -14,9 +14,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from mjdash.model import kinds
 from mjdash.model.insight import Stall, stall_advice
-from mjdash.model.task import Button, Task
-from mjdash.ui.cells import STATUS_LOOK, format_duration, progress_bar
+from mjdash.model.task import Button, Status, Task
+from mjdash.ui.cells import STATUS_LOOK, format_duration, one_line, progress_bar
 from mjdash.ui.preview import ImagePreview
 
 
@@ -37,11 +38,34 @@ class DetailModel:
     dismissed: bool = False
     stall_kind: str = ""  # "silent" or "queue" when the task is stalled (mjdash.model.insight)
     stall_since: datetime | None = None
-    refused: str = ""  # the last batch move's refusal on this task ("23 queue full, ...")
+    move_refusal: str = ""  # the last batch move's refusal on this task ("23 queue full, ...")
+    # (customId, why) for the buttons this server refuses (model/kinds.py, refusal).
+    refused: tuple[tuple[str, str], ...] = ()
+    # The board's clocks (Board.clocks): a final task with no finish time stops where it was
+    # first seen final; a MODAL one counts from when it entered MODAL.
+    first_seen_final: datetime | None = None
+    modal_since: datetime | None = None
+
+
+def copyable_prompts(task: Task | None) -> tuple[str, ...]:
+    """A describe's suggested prompts or a shorten's results: each one copyable on its own."""
+    if task is None:
+        return ()
+    return tuple(kinds.describe_suggestions(task) or kinds.shorten_results(task))
+
+
+@dataclass(frozen=True)
+class CopyEntry:
+    """A line of the button list that copies a text instead of pressing a button."""
+
+    name: str  # "prompt 2"
+    text: str
 
 
 class ButtonList(OptionList):
-    """The task's buttons; the highlighted one is what `c` copies and `enter` presses."""
+    """The task's buttons, then "Copy prompt N" lines for a describe's suggestions or a
+    shorten's results; the highlighted button is what `c` copies and `enter` presses (on a copy
+    line both copy). A button the server refuses is dimmed and says so: enter explains."""
 
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="buttons_down"),
@@ -51,35 +75,64 @@ class ButtonList(OptionList):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.buttons: tuple[Button, ...] = ()
-        self._shown: tuple[tuple[Button, ...], frozenset[str]] = ((), frozenset())
+        self.copies: tuple[CopyEntry, ...] = ()
+        self.refused: dict[str, str] = {}
+        self._shown: tuple = ((), frozenset(), (), ())
 
-    def show_buttons(self, buttons: tuple[Button, ...], used: frozenset[str]) -> None:
+    def show_buttons(
+        self,
+        buttons: tuple[Button, ...],
+        used: frozenset[str],
+        copies: tuple[CopyEntry, ...] = (),
+        refused: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         highlighted = self.highlighted
-        if (buttons, used) == self._shown and (highlighted is not None or not buttons):
+        shown = (buttons, used, copies, refused)
+        if shown == self._shown and (highlighted is not None or not (buttons or copies)):
             return  # a poll that moved the progress: the same options, nothing to rebuild
-        self._shown = (buttons, used)
+        self._shown = shown
         self.buttons = buttons
+        self.copies = copies
+        self.refused = dict(refused)
         self.clear_options()
         width = max((len(b.name) for b in buttons), default=0)
         options = []
         for button in buttons:
+            refusal = self.refused.get(button.custom_id)
             line = Text()
             line.append("✓ " if button.custom_id in used else "  ", style="green")
-            line.append(button.name.ljust(width), style="bold")
+            line.append(button.name.ljust(width), style="bold dim" if refusal else "bold")
+            if refusal:
+                line.append("  refused by this server", style="dim italic")
             # No emoji: terminals disagree on the width of 🖌️-style sequences and the
             # columns after them shift; the derived name says the same thing.
             line.append("\n")
             line.append("  " + button.custom_id, style="dim")
             options.append(Option(line))
+        for entry in copies:
+            line = Text("  ")
+            line.append(f"Copy {entry.name}", style="bold")
+            line.append("\n")
+            line.append("  " + one_line(entry.text, 60), style="dim")
+            options.append(Option(line))
         self.add_options(options)
-        if buttons:
-            self.highlighted = min(highlighted or 0, len(buttons) - 1)
+        count = len(buttons) + len(copies)
+        if count:
+            self.highlighted = min(highlighted or 0, count - 1)
 
     @property
     def selected_button(self) -> Button | None:
         if self.highlighted is None or not 0 <= self.highlighted < len(self.buttons):
             return None
         return self.buttons[self.highlighted]
+
+    @property
+    def selected_copy(self) -> CopyEntry | None:
+        """The highlighted "Copy prompt N" line, if that is what is highlighted."""
+        if self.highlighted is None:
+            return None
+        index = self.highlighted - len(self.buttons)
+        return self.copies[index] if 0 <= index < len(self.copies) else None
 
 
 def _when(moment: datetime | None, now: datetime) -> str:
@@ -143,8 +196,8 @@ def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, 
         row(head, "Children", children)
     if model.dismissed:
         row(head, "Triage", "dismissed (x undoes)", "grey62")
-    if model.refused:
-        row(head, "Refused", f"{model.refused} (last move)", "bold red")
+    if model.move_refusal:
+        row(head, "Refused", f"{model.move_refusal} (last move)", "bold red")
     if model.not_found:
         head.append("\nThe server does not know this task id (not found).\n", style="bold red")
         head.append("It is no longer polled; remove it with d.\n")
@@ -158,6 +211,8 @@ def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, 
         status.append("  needs you: press m to send its prompt", style="bold dark_orange")
     row(head, "Status", status)
     row(head, "Action", task.action or "—")
+    if continued_modal(task):
+        row(head, "MODAL", "prompt sent, moved on", "dark_orange")
     if task.progress is not None:
         bar = Text(f"{progress_bar(task.progress, 16)} {task.progress}%", style=style)
         row(head, "Progress", bar)
@@ -175,9 +230,13 @@ def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, 
         timing.append(f"queue {format_duration(task.queue_wait)}")
     if task.render_time is not None:
         timing.append(f"render {format_duration(task.render_time)}")
-    elapsed = task.elapsed(now)
+    elapsed = task.elapsed(
+        now, first_seen_final=model.first_seen_final, modal_since=model.modal_since
+    )
     if elapsed is not None:
-        timing.append(f"elapsed {format_duration(elapsed)}")
+        timing.append(
+            f"{'in MODAL' if task.status is Status.MODAL else 'elapsed'} {format_duration(elapsed)}"
+        )
     if timing:
         row(clocks, "Timing", " · ".join(timing))
     if model.last_change is not None and task.needs_polling:
@@ -185,17 +244,16 @@ def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, 
     if model.stall_kind and model.stall_since is not None:
         stall = Stall(model.stall_kind, (now - model.stall_since).total_seconds())
         row(clocks, "Stalled", "⚠ " + stall_advice(stall, task.status), "bold yellow")
-    row(body, "Prompt", task.prompt or "—")
-    if task.prompt_en and task.prompt_en != task.prompt:
-        row(body, "Prompt (en)", task.prompt_en)
-    if task.final_prompt and task.final_prompt not in (task.prompt, task.prompt_en):
-        row(body, "Final", task.final_prompt)
-    if task.description:
-        row(body, "Message", task.description)
-    if task.image_url:
+    _texts(body, task, row)
+    if task.image_url and task.image_url not in task.video_links:
         row(body, "Image", task.image_url, "underline")
-    if task.video_url:
-        row(body, "Video", task.video_url, "underline")
+    videos = task.video_links
+    if len(videos) == 1:
+        row(body, "Video", videos[0], "underline")
+    for number, link in enumerate(videos if len(videos) > 1 else (), start=1):
+        row(body, f"Video {number}", link, "underline")
+    if videos:
+        body.append("o opens the video · D downloads the MP4s\n", style="grey62")
     if task.custom_id:
         row(body, "From", task.custom_id, "dim")
     body.append("\n")
@@ -204,7 +262,62 @@ def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, 
         body.append("  enter press · c/C copy", style="grey62")
     elif not task.is_terminal:
         body.append("  (when the task finishes)", style="grey62")
+    if model.refused:
+        count = len(model.refused)
+        what = "all" if count == len(task.buttons) else str(count)
+        body.append(f"\n{what} refused by this server (dimmed): c copies them", style="grey62")
+    if copyable_prompts(task):
+        body.append("\nBelow them: Copy prompt 1… (enter or c copies)", style="grey62")
     return _chomp(head), _chomp(clocks), body
+
+
+def continued_modal(task: Task) -> bool:
+    """A Custom Zoom / Vary (Region) task whose prompt was sent: no longer waiting in MODAL."""
+    if task.status is Status.MODAL:
+        return False
+    if task.action in ("CUSTOM_ZOOM", "INPAINT", "MODAL"):
+        return True
+    return task.custom_id.startswith(("MJ::CustomZoom::", "MJ::Inpaint::"))
+
+
+def _numbered(body: Text, title: str, items: list[str]) -> None:
+    body.append(title, style="bold")
+    body.append("\n")
+    for number, item in enumerate(items, start=1):
+        body.append(f" {number}  ", style="bold cyan")
+        body.append(item)
+        body.append("\n")
+
+
+def _texts(body: Text, task: Task, row) -> None:
+    """The prompt and what the task made of text: a describe's suggestions, a shorten's
+    results, a blend (no prompt). Fields the results were read from are not repeated."""
+    suggestions = kinds.describe_suggestions(task)
+    shortened = kinds.shorten_results(task)
+    results = suggestions or shortened
+
+    def is_result(text: str) -> bool:
+        return bool(results) and kinds.split_numbered(text) == results
+
+    if task.action == "BLEND" and not task.prompt.strip():
+        row(body, "Blend", "no prompt: made from uploaded images", "italic")
+    elif task.action == "DESCRIBE" and (not task.prompt or is_result(task.prompt)):
+        row(body, "Describe", "prompts suggested for an image", "italic")
+    else:
+        row(body, "Prompt", task.prompt or "—")
+    if task.prompt_en and task.prompt_en != task.prompt and not is_result(task.prompt_en):
+        row(body, "Prompt (en)", task.prompt_en)
+    final = task.final_prompt
+    if final and final not in (task.prompt, task.prompt_en) and not is_result(final):
+        row(body, "Final", final)
+    if task.description and not is_result(task.description):
+        row(body, "Message", task.description)
+    if suggestions:
+        _numbered(body, "Suggested prompts", suggestions)
+    elif shortened:
+        _numbered(body, "Shortened prompts", shortened)
+    elif task.action in ("DESCRIBE", "SHORTEN") and task.is_terminal:
+        row(body, "Results", "none in the answer", "grey62")
 
 
 def _chomp(text: Text) -> Text:
@@ -277,9 +390,13 @@ class DetailPane(VerticalScroll, can_focus=False):
             return
         self._show_parts(render_detail_parts(model, now))
         task_buttons = model.task.buttons if model.task else ()
+        copies = tuple(
+            CopyEntry(f"prompt {number}", text)
+            for number, text in enumerate(copyable_prompts(model.task), start=1)
+        )
         if not same_task:
             buttons.highlighted = None
-        buttons.show_buttons(task_buttons, model.used)
+        buttons.show_buttons(task_buttons, model.used, copies, model.refused)
         if not same_task:
             self.scroll_home(animate=False)
 

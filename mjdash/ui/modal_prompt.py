@@ -35,14 +35,10 @@ _ZOOM_RE = re.compile(r"(?<!\S)--zoom(?!\S)(?:\s+(\S+))?")
 # --- checks (no UI) -----------------------------------------------------------------------
 
 
-def modal_kind(action: str = "", custom_id: str = "") -> str:
-    """CUSTOM_ZOOM, INPAINT or "" from a task's action or the customId that made it."""
-    action = action.upper()
-    if action == "CUSTOM_ZOOM" or custom_id.startswith("MJ::CustomZoom::"):
-        return CUSTOM_ZOOM
-    if action == "INPAINT" or custom_id.startswith("MJ::Inpaint::"):
-        return INPAINT
-    return ""
+def dialog_kind(kind: str | None) -> str:
+    """The dialog for model.kinds.modal_kind's answer: "zoom" -> CUSTOM_ZOOM (a --zoom
+    field), "region" -> INPAINT (a mask), None -> "" (just the prompt)."""
+    return {"zoom": CUSTOM_ZOOM, "region": INPAINT}.get(kind or "", "")
 
 
 def prefill(prompt: str, kind: str) -> str:

@@ -18,6 +18,7 @@ class PollView:
     interval: float
     requests_per_minute: float
     save_problem: str = ""
+    auth_hint: str = ""  # the `auth` setting that worked after a 401 (client.auth_switched)
 
 
 _STATE_STYLE = {
@@ -62,6 +63,8 @@ def render_status_line(
         line.append(f"not saved: {view.save_problem}", style="bold red")
         line.append(" │ ", style="grey50")
     line.append_text(_state_text(view, key_env))
+    if view.auth_hint:
+        line.append(f' · save auth = "{view.auth_hint}"', style="yellow")
     if note:  # a batch move being sent: "sending 3 of 20 · Esc stops"
         line.append(f" │ {note}", style="bold yellow")
     if marked:

@@ -147,8 +147,10 @@ async def test_a_video_task_shows_its_thumbnail_labelled_and_d_saves_the_mp4(sim
         assert preview.drawn is not None and set(preview.drawn.plain) == {"▀", "\n"}
         await pilot.press("D")
         await settle(app, pilot)
-    (saved,) = folder.iterdir()
-    assert saved.name == f"{video}-video.mp4" and sniff(saved.read_bytes()) == "mp4"
+    # Every MP4 the task lists (videoUrl / videoUrls): the first, then video2..4.
+    names = {path.name for path in folder.iterdir()}
+    assert names == {f"{video}-video.mp4"} | {f"{video}-video-video{n}.mp4" for n in range(2, 5)}
+    assert all(sniff(path.read_bytes()) == "mp4" for path in folder.iterdir())
 
 
 async def test_kitty_mode_mounts_the_graphics_widget_and_forgets_the_image_on_leaving(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 from mjdash.model.board import Board
 from mjdash.model.report import NOT_FOUND
@@ -181,3 +182,61 @@ def test_against_the_simulator_over_loopback():
     assert sorted(second.done + second.failed) == sorted(ids)
     assert all(board.tasks[i].is_terminal for i in ids)
     assert [board.report_row(i).task.id for i in ids] == ids
+
+
+# --- clocks the server does not keep (issue 12) --------------------------------------------------
+
+
+def test_a_final_task_with_no_finish_time_stops_where_it_was_first_seen_final():
+    # new-api's one-hour sweep fails a task and leaves finishTime 0.
+    board = Board()
+    board.apply(result([task("a")]), {"a"}, NOW)
+    timed_out = task("a", "FAILURE", "100%")
+    assert timed_out.clock_stops_when_seen
+    board.apply(result([timed_out]), {"a"}, NOW + 30)
+    seen = datetime.fromtimestamp(NOW + 30, UTC)
+    assert board.clocks("a")["first_seen_final"] == seen
+    later = datetime.fromtimestamp(NOW + 3600, UTC)
+    stopped = board.elapsed("a", board.tasks["a"], later)
+    assert stopped == seen - board.tasks["a"].start_time  # not an hour more
+    assert board.tasks["a"].elapsed(later) > stopped  # without the board it would run on
+    board.apply(result([timed_out]), {"a"}, NOW + 90)  # a later answer does not move it
+    assert board.clocks("a")["first_seen_final"] == seen
+
+
+def test_a_task_seen_entering_modal_counts_from_then_one_first_seen_modal_from_its_submit():
+    board = Board()
+    board.apply(result([task("a", "SUBMITTED", "0%")]), {"a", "b"}, NOW)
+    board.apply(result([task("a", "MODAL", "0%"), task("b", "MODAL", "0%")]), {"a", "b"}, NOW + 20)
+    assert board.clocks("a")["modal_since"] == datetime.fromtimestamp(NOW + 20, UTC)
+    assert board.clocks("b")["modal_since"] is None  # a modal button makes it MODAL at submit
+    later = datetime.fromtimestamp(NOW + 80, UTC)
+    assert board.elapsed("a", board.tasks["a"], later) == timedelta(seconds=60)
+    assert board.elapsed("b", board.tasks["b"], later) == later - board.tasks["b"].submit_time
+    board.forget(["a"])
+    assert board.clocks("a") == {"first_seen_final": None, "modal_since": None}
+
+
+def test_the_journal_says_when_a_task_was_first_seen_final_after_a_restart():
+    board = Board()
+    board.load({"a": task("a", "FAILURE", "100%")})
+    board.restore_clocks([("a", NOW - 500, "FAILURE", 100)], ["a"], NOW)
+    assert board.clocks("a")["first_seen_final"] == datetime.fromtimestamp(NOW - 500, UTC)
+    board.load({"b": task("b", "CANCEL", "")}, now=NOW + 5)  # added later, from the cache
+    assert board.clocks("b")["first_seen_final"] == datetime.fromtimestamp(NOW + 5, UTC)
+
+
+# --- lineage the server tells (trueai's parentId) ----------------------------------------------
+
+
+def test_parent_id_is_indexed_and_a_change_of_it_is_a_lineage_change():
+    board = Board()
+    changes = board.apply(result([task("p", "SUCCESS", "100%"), task("c")]), {"p", "c"}, NOW)
+    assert not changes.lineage and board.server_children("p") == ()
+    changes = board.apply(result([task("c", parentId="p")]), {"p", "c"}, NOW + 1)
+    assert changes.lineage
+    assert board.server_parent("c") == "p" and board.server_children("p") == ("c",)
+    changes = board.apply(result([task("c", progress="60%", parentId="p")]), {"p", "c"}, NOW + 2)
+    assert not changes.lineage  # progress moved, the lineage did not
+    board.forget(["c"])
+    assert board.server_children("p") == ()
