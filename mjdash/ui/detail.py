@@ -147,7 +147,7 @@ def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, 
         head.append("It is no longer polled; remove it with d.\n")
         return _chomp(head), clocks, body
     if task is None:
-        head.append("\nWaiting for the first answer from the server…\n", style="grey62")
+        head.append_text(_no_task_yet(model.stale))
         return _chomp(head), clocks, body
     glyph, word, style = STATUS_LOOK[task.status]
     status = Text(f"{glyph} {task.status_text if word == '?' else word}", style=style)
@@ -202,6 +202,16 @@ def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, 
     elif not task.is_terminal:
         body.append("  (when the task finishes)", style="grey62")
     return _chomp(head), _chomp(clocks), body
+
+
+def _no_task_yet(stale: str) -> Text:
+    """Why there is nothing to show yet: no answer, or only unusable ones (and why)."""
+    if not stale:
+        return Text("\nWaiting for the first answer from the server…\n", style="grey62")
+    text = Text("\nNo usable answer for this task yet: ", style="bold yellow")
+    text.append(stale, style="yellow")  # server-derived words, plain text
+    text.append("\nmjdash asks again on its own backoff; r polls now.\n", style="grey62")
+    return text
 
 
 def _chomp(text: Text) -> Text:
