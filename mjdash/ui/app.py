@@ -612,14 +612,20 @@ class MjdashApp(App[None]):
     def _final_save(self) -> None:
         """What is not on disk yet, saved without the screen; on failure the added ids go to
         `<watchlist>.unsaved` and `unsaved_problem` says why (the CLI prints both)."""
-        if self.watchlist.dirty and not self.unsaved_problem:
-            if self.saver.busy:  # quit (q twice) while a save waits for another's lock
+        if self.saver.busy and not self.unsaved_problem:
+            # q twice while a save waits for another's lock: that save's outcome is the answer
+            # (a failed one is not tried again: it would wait for the lock once more).
+            if not self.saver.wait_idle():
                 self.unsaved_problem = "mjdash quit while waiting for the watchlist lock"
-            else:
-                try:
-                    self.watchlist.save()
-                except WatchlistError as exc:
-                    self.unsaved_problem = str(exc)
+            elif self.watchlist.dirty:
+                self.unsaved_problem = self.saver.last_problem
+        if self.watchlist.dirty and not self.unsaved_problem:
+            try:
+                self.watchlist.save()
+            except WatchlistError as exc:
+                self.unsaved_problem = str(exc)
+        if self.unsaved_problem and not self.watchlist.dirty:
+            self.unsaved_problem = ""  # a save that ended meanwhile wrote everything
         if self.unsaved_problem:
             with contextlib.suppress(OSError):  # the CLI tries again and prints the ids
                 self.watchlist.write_unsaved()

@@ -15,6 +15,7 @@ registered after.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -48,6 +49,9 @@ class WatchlistSaver:
         self.app = app
         self.watchlist = watchlist
         self.waiting = False  # the running save waits for another process's lock
+        self.last_problem = ""  # the outcome of the last save that ended ("" when saved)
+        self._idle = threading.Event()  # no save thread running (set by the thread itself)
+        self._idle.set()
         self._timer: Timer | None = None
         self._requested = 0  # saves asked for so far
         self._running: int | None = None  # the request count the running save serves
@@ -78,8 +82,14 @@ class WatchlistSaver:
         changes ended ("" when it wrote them). Ask for that save first (`save()`)."""
         self._callbacks.append((self._requested, callback))
 
+    def wait_idle(self, timeout: float = 15.0) -> bool:
+        """Block until the save thread ended (on unmount only: the loop no longer runs, and
+        the process would wait for that thread at exit anyway). False on timeout."""
+        return self._idle.wait(timeout)
+
     def _start(self) -> None:
         self._running = self._requested
+        self._idle.clear()
         self.app.run_worker(self._work, name="save", group="save", thread=True)
 
     def _work(self) -> None:
@@ -91,6 +101,8 @@ class WatchlistSaver:
             problem = str(exc)
         except Exception as exc:  # never lose the outcome: the UI waits for it
             problem = f"could not save the watchlist: {type(exc).__name__}"
+        self.last_problem = problem
+        self._idle.set()
         self._post(SaveFinished(problem))
 
     def _post(self, message: Message) -> None:
