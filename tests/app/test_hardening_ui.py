@@ -193,6 +193,33 @@ async def test_A6_keys_answer_while_a_save_waits_for_the_lock(sim, tmp_path):
         assert toasts[-1] == "Added 1 task"
 
 
+async def test_A6_q_while_a_save_waits_keeps_the_screen_and_q_again_quits_truthfully(sim, tmp_path):
+    ids = [sim.engine.imagine(f"a6 q {n}")["result"] for n in range(2)]
+    app = make_app(sim, tmp_path, ids[:1], auto_poll=False)
+    path = tmp_path / "watchlist.toml"
+    async with app.run_test(size=WIDE) as pilot:
+        lock = HeldLock(path.with_name("watchlist.toml.lock"))
+        try:
+            await add_with_a(app, pilot, ids[1])
+            await pilot.press("q")  # the quit waits for the save, the screen stays
+            await wait_until(
+                pilot, lambda: "waiting for the watchlist lock" in status_line(app), "waiting"
+            )
+            await pilot.press("p")
+            await pilot.pause()
+            assert "paused" in status_line(app) and app.return_code is None
+            # The other process lets go a moment after the second q: the unmount waits for
+            # that save's outcome instead of reporting "not saved" too early.
+            threading.Timer(0.5, lock.release).start()
+            await pilot.press("q")
+            await wait_until(pilot, lambda: app.return_code is not None, "quit", 5)
+        finally:
+            threading.Timer(5, lock.release).start()  # never left held if a check failed
+    assert app.unsaved_problem == ""
+    assert ids[1] in path.read_text()
+    assert not path.with_name("watchlist.toml.unsaved").exists()
+
+
 # --- A7: additions and removals are on disk before the toast -----------------------------------
 
 
