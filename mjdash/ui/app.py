@@ -561,9 +561,8 @@ class MjdashApp(App[None]):
             self._save_problem = problem
             self.render_status_line()
             return
-        if self._save_problem:
-            self._save_problem = ""
-        self.render_status_line()  # the lock wait is over too
+        self._save_problem = ""
+        self.render_status_line()  # the problem and the lock wait are over
         before = self.batch.arranged_ids  # every id placed, shown or filtered out
         if set(self.watchlist.ids) != before:
             # Another mjdash changed the file: show its ids too.
