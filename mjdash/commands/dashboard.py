@@ -20,10 +20,12 @@ from mjdash.commands.common import (
     Session,
     check_ids,
     config_from_args,
+    err,
     load_watchlist,
     need_key,
     needs_terminal,
     save_watchlist,
+    unsaved_message,
 )
 from mjdash.model.secret import Secret
 from mjdash.store.cache import TaskCache
@@ -74,7 +76,15 @@ def open_dashboard(
         )
     except ValueError as exc:  # an unusable base URL
         raise Fail(str(exc), EXIT_USAGE) from None
-    return run_dashboard(app)
+    code = run_dashboard(app)
+    if app.unsaved_problem:
+        # The screen is gone: the terminal now says what the last save could not write and
+        # where the added ids are kept (`<watchlist>.unsaved`). Exit 2, like a one-shot
+        # command whose save failed.
+        told = unsaved_message(watchlist, app.unsaved_problem)
+        err(f"the dashboard closed with changes not saved: {told}")
+        return code or EXIT_USAGE
+    return code
 
 
 def cmd_demo(args: argparse.Namespace, session: Session) -> int:

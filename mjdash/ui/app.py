@@ -6,6 +6,7 @@ cadence instead of stacking requests. Each poll result updates only the rows tha
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
 from collections.abc import Callable, Iterable
@@ -52,6 +53,7 @@ from mjdash.ui.filterbar import FilterBar
 from mjdash.ui.marks import Marks
 from mjdash.ui.messages import TasksFinished, TasksPolled
 from mjdash.ui.moves import Moves
+from mjdash.ui.saver import SaveFinished, SaveWaiting, WatchlistSaver
 from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
 from mjdash.ui.status_line import PollView, render_status_line
 from mjdash.ui.summary import SummaryLine
@@ -59,7 +61,6 @@ from mjdash.ui.table import ID_WIDTH, TaskTable, columns_for_width
 
 INTERVAL_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
 WIDE = 120
-SAVE_DELAY = 0.5
 TICK_MERGE = 0.3  # s: a tick this close to a poll is left to the poll (one frame, not two)
 
 
@@ -144,8 +145,11 @@ class MjdashApp(App[None]):
         self._poll_again = False
         self._force_next = False
         self._last_poll_at: datetime | None = None  # on the app's clock (`now`): tests fix it
-        self._save_timer: Timer | None = None
         self._save_problem = ""
+        # Saves run in the "save" worker, never on this thread (ui/saver.py).
+        self.saver = WatchlistSaver(self, watchlist)
+        self._quitting = False
+        self.unsaved_problem = ""  # why the last save before quitting failed; the CLI says it
         self._status_line_text: Text | None = None
         self._auth_noted = False  # the "other header style worked" toast was shown
         self.actions = Actions(self)
@@ -516,6 +520,8 @@ class MjdashApp(App[None]):
             requests_per_minute=self.poller.requests_per_minute(),
             save_problem=self._save_problem,
             auth_hint=self.client.auth_switched or "",
+            save_waiting=self.saver.waiting,
+            unusable=len(self.stale),
         )
 
     def render_status_line(self) -> None:
@@ -537,6 +543,7 @@ class MjdashApp(App[None]):
     # --- watchlist changes ------------------------------------------------------------------
 
     def add_ids(self, ids: list[str], *, parent: str = "") -> list[str]:
+        """Watch `ids` (under `parent`); saved at once, in the save worker."""
         added = self.watchlist.add(ids, parent=parent)
         if not added:
             return added
@@ -544,7 +551,7 @@ class MjdashApp(App[None]):
         self.board.load(known, now=self.now().timestamp())
         self.poller.track(added, known=known)
         self.rebuild_rows()
-        self.save_soon()
+        self.saver.save()  # what the user added goes to disk now, not after a debounce
         if self.auto_poll and not self.poller.paused:
             self.poll()
         return added
@@ -555,20 +562,46 @@ class MjdashApp(App[None]):
         self.board.forget(removed)
         self.rebuild_rows()
         self.show_selected()
-        self.save_soon()
+        self.saver.save()
 
     def save_soon(self) -> None:
-        if self._save_timer is not None:
-            self._save_timer.stop()
-        self._save_timer = self.set_timer(SAVE_DELAY, self.save_watchlist, name="save")
+        """Save view state, marks and labels half a second after the last change."""
+        self.saver.save_soon()
+
+    def say_when_saved(self, message: str) -> None:
+        """A toast about a change to the watchlist, once the save it asked for ended: "Added 2
+        tasks", or "Added 2 tasks (not saved yet: <why>)"."""
+
+        def saved(problem: str) -> None:
+            self.say(f"{message} (not saved yet: {problem})" if problem else message)
+
+        self.saver.when_saved(saved)
+
+    @on(SaveWaiting)
+    def _save_waiting(self, message: SaveWaiting) -> None:
+        self.saver.waiting = True
+        self.render_status_line()
+
+    @on(SaveFinished)
+    def _save_finished(self, message: SaveFinished) -> None:
+        self.saver.waiting = False
+        self.show_save_result(message.problem)
+        self.saver.finished(message.problem)
 
     def save_watchlist(self) -> bool:
-        if not self.watchlist.dirty:
-            return True
+        """Save on this thread and show the outcome (tests, scripts); the dashboard itself
+        saves in the worker (`saver`). False when the save failed."""
+        problem = ""
         try:
             self.watchlist.save()
         except WatchlistError as exc:
             problem = str(exc)
+        self.show_save_result(problem)
+        return not problem
+
+    def show_save_result(self, problem: str) -> None:
+        """The status line and a toast say a failed save; a save that worked clears them."""
+        if problem:
             if problem != self._save_problem:
                 self.notify(
                     f"{problem}\nYour ids are kept in memory; mjdash retries on the next change.",
@@ -578,16 +611,14 @@ class MjdashApp(App[None]):
                 )
             self._save_problem = problem
             self.render_status_line()
-            return False
-        if self._save_problem:
-            self._save_problem = ""
-            self.render_status_line()
+            return
+        self._save_problem = ""
+        self.render_status_line()  # the problem and the lock wait are over
         before = self.batch.arranged_ids  # every id placed, shown or filtered out
         if set(self.watchlist.ids) != before:
             # Another mjdash changed the file: show its ids too.
             self.poller.track(self.watchlist.ids, known=self.tasks)
             self.rebuild_rows()
-        return True
 
     def _handle_exception(self, error: Exception) -> None:
         # Textual's crash output lists every frame's locals, and the key can be one
@@ -596,16 +627,58 @@ class MjdashApp(App[None]):
         secrets = secrets_of(getattr(self, "client", None), getattr(self, "key_env", ""))
         super()._handle_exception(redacted(error, secrets))
 
+    async def action_quit(self) -> None:
+        """q: save first, in the worker, while the screen still answers (it says when the save
+        waits for the lock); quit when the save ended. q again while it waits: quit now."""
+        if self._quitting or not (self.watchlist.dirty or self.saver.busy):
+            self.exit()
+            return
+        self._quitting = True
+
+        def saved(problem: str) -> None:
+            self.unsaved_problem = problem
+            self.exit()
+
+        self.saver.save()
+        self.saver.when_saved(saved)
+
     async def on_unmount(self) -> None:
+        # The screen is gone: nothing here may touch a widget. The cleanup runs whatever the
+        # final save does.
         gc.unfreeze()
         gc.enable()
-        self.save_watchlist()
-        self.batch.close()  # the journal lines still queued
-        if self._cache_writer is not None:
-            self._cache_writer.close()  # writes the snapshots still queued
-        if self.cache is not None:
-            self.cache.close()
-        await self.client.aclose()
+        try:
+            self._final_save()
+        finally:
+            try:
+                self.batch.close()  # the journal lines still queued
+                if self._cache_writer is not None:
+                    self._cache_writer.close()  # writes the snapshots still queued
+                if self.cache is not None:
+                    self.cache.close()
+            finally:
+                await self.client.aclose()
+
+    def _final_save(self) -> None:
+        """What is not on disk yet, saved without the screen; on failure the added ids go to
+        `<watchlist>.unsaved` and `unsaved_problem` says why (the CLI prints both)."""
+        if self.saver.busy and not self.unsaved_problem:
+            # q twice while a save waits for another's lock: that save's outcome is the answer
+            # (a failed one is not tried again: it would wait for the lock once more).
+            if not self.saver.wait_idle():
+                self.unsaved_problem = "mjdash quit while waiting for the watchlist lock"
+            elif self.watchlist.dirty:
+                self.unsaved_problem = self.saver.last_problem
+        if self.watchlist.dirty and not self.unsaved_problem:
+            try:
+                self.watchlist.save()
+            except WatchlistError as exc:
+                self.unsaved_problem = str(exc)
+        if self.unsaved_problem and not self.watchlist.dirty:
+            self.unsaved_problem = ""  # a save that ended meanwhile wrote everything
+        if self.unsaved_problem:
+            with contextlib.suppress(OSError):  # the CLI tries again and prints the ids
+                self.watchlist.write_unsaved()
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -631,9 +704,11 @@ class MjdashApp(App[None]):
             message = f"Added {len(new)} task{'s' if len(new) != 1 else ''}"
             if already:
                 message += f" ({already} already watched)"
-            self.notify(message, markup=False)
             if new:
                 self.table.select(new[0])
+                self.say_when_saved(message)  # the toast comes once the ids are on disk
+            else:
+                self.say(message)
 
         self.push_screen(AddScreen(), callback=added)
 
@@ -646,7 +721,7 @@ class MjdashApp(App[None]):
         task = self.tasks.get(task_id)
         if (task is not None and task.is_terminal) or task_id in self.not_found:
             self.remove_ids([task_id])
-            self.say(f"Removed {task_id}")
+            self.say_when_saved(f"Removed {task_id}")
             return
         question = Text("Stop watching ")
         question.append(task_id, style="bold")
@@ -655,7 +730,7 @@ class MjdashApp(App[None]):
         def answered(yes: bool | None) -> None:
             if yes:
                 self.remove_ids([task_id])
-                self.say(f"Removed {task_id}")
+                self.say_when_saved(f"Removed {task_id}")
 
         self.push_screen(ConfirmScreen(question, yes="Remove"), callback=answered)
 

@@ -36,6 +36,8 @@ def status_text(task: Task | None, *, not_found: bool = False, stale: bool = Fal
     if not_found:
         return Text("✘ not found", style="grey50")
     if task is None:
+        if stale:  # no good answer yet: the detail pane says why (Board.stale)
+            return Text("⚠ unusable", style="yellow")
         return Text("… loading", style="grey50")
     glyph, word, style = STATUS_LOOK[task.status]
     if task.status is Status.UNKNOWN:

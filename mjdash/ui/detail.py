@@ -203,7 +203,7 @@ def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, 
         head.append("It is no longer polled; remove it with d.\n")
         return _chomp(head), clocks, body
     if task is None:
-        head.append("\nWaiting for the first answer from the server…\n", style="grey62")
+        head.append_text(_no_task_yet(model.stale))
         return _chomp(head), clocks, body
     glyph, word, style = STATUS_LOOK[task.status]
     status = Text(f"{glyph} {task.status_text if word == '?' else word}", style=style)
@@ -318,6 +318,16 @@ def _texts(body: Text, task: Task, row) -> None:
         _numbered(body, "Shortened prompts", shortened)
     elif task.action in ("DESCRIBE", "SHORTEN") and task.is_terminal:
         row(body, "Results", "none in the answer", "grey62")
+
+
+def _no_task_yet(stale: str) -> Text:
+    """Why there is nothing to show yet: no answer, or only unusable ones (and why)."""
+    if not stale:
+        return Text("\nWaiting for the first answer from the server…\n", style="grey62")
+    text = Text("\nNo usable answer for this task yet: ", style="bold yellow")
+    text.append(stale, style="yellow")  # server-derived words, plain text
+    text.append("\nmjdash asks again on its own backoff; r polls now.\n", style="grey62")
+    return text
 
 
 def _chomp(text: Text) -> Text:

@@ -19,6 +19,8 @@ class PollView:
     requests_per_minute: float
     save_problem: str = ""
     auth_hint: str = ""  # the `auth` setting that worked after a 401 (client.auth_switched)
+    save_waiting: bool = False  # a save waits for another process's watchlist lock
+    unusable: int = 0  # watched ids whose last answer was unusable (Board.stale)
 
 
 _STATE_STYLE = {
@@ -34,7 +36,7 @@ _STATE_STYLE = {
 def _state_text(view: PollView, key_env: str) -> Text:
     style = _STATE_STYLE[view.state]
     if view.state is PollerState.OK:
-        return Text("● ok", style=style)
+        return unusable_text(view.unusable) or Text("● ok", style=style)
     if view.state is PollerState.PAUSED:
         return Text("⏸ paused (p resumes)", style=style)
     if view.state is PollerState.AUTH_FAILED:
@@ -59,8 +61,9 @@ def render_status_line(
     line = Text()
     line.append(" mjdash ", style="bold reverse")
     line.append(" ")
-    if view.save_problem:
-        line.append(f"not saved: {view.save_problem}", style="bold red")
+    note = save_note(view)
+    if note is not None:
+        line.append_text(note)
         line.append(" │ ", style="grey50")
     line.append_text(_state_text(view, key_env))
     if view.auth_hint:
@@ -79,6 +82,23 @@ def render_status_line(
     if triage:
         line.append(f" ⚑{triage} to triage", style="bold cyan")
     return line
+
+
+def save_note(view: PollView) -> Text | None:
+    """A failed save or a save waiting for the lock: first, it is about the user's ids."""
+    if view.save_problem:
+        return Text(f"not saved: {view.save_problem}", style="bold red")
+    if view.save_waiting:
+        return Text("waiting for the watchlist lock (another mjdash?)", style="bold yellow")
+    return None
+
+
+def unusable_text(count: int) -> Text | None:
+    """Instead of "● ok" when the server answered but some answers could not be used (too
+    large, HTML, another task's id): each row says why."""
+    if not count:
+        return None
+    return Text(f"● {count} answer{'s' if count != 1 else ''} unusable", style="bold yellow")
 
 
 def format_ago(seconds: float) -> str:
