@@ -57,6 +57,8 @@ REGISTRY: tuple[KeySpec, ...] = (
     _k("table_pages", "pageup,pagedown", "a page up or down", "move", "table", "PgUp PgDn", True),
     _k("buttons_down", "j", "next button", "move", "buttons"),
     _k("buttons_up", "k", "previous button", "move", "buttons"),
+    _k("buttons_top", "g,home", "first button", "move", "buttons", "g Home"),
+    _k("buttons_bottom", "G,end", "last button", "move", "buttons", "G End"),
     _k(
         "focus_switch",
         "tab",

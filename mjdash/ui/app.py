@@ -17,12 +17,14 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
 from textual.css.query import NoMatches
+from textual.notifications import Notification, Notify
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from mjdash.model.board import Board
+from mjdash.model.keys import help_sections
 from mjdash.model.task import Task
 from mjdash.model.urls import url_refusal
 from mjdash.model.view import TreeRow
@@ -47,6 +49,7 @@ from mjdash.ui.contact_sheet import ContactSheet, find_button
 from mjdash.ui.crash import PollFailed, redacted, secrets_of
 from mjdash.ui.detail import ButtonList, DetailModel, DetailPane
 from mjdash.ui.filterbar import FilterBar
+from mjdash.ui.keybind import bind
 from mjdash.ui.messages import TasksFinished, TasksPolled
 from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
 from mjdash.ui.status_line import PollView, render_status_line
@@ -74,26 +77,29 @@ class MjdashApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit"),
-        Binding("question_mark", "help", "Help", key_display="?", id="help"),
-        Binding("a", "add", "Add", id="add"),
-        Binding("d,delete", "remove", "Remove", id="remove"),
-        Binding("c", "copy_custom_id", "Copy customId", id="copy_custom_id"),
-        Binding("y", "copy_task_id", "Copy id", id="copy_task_id"),
-        Binding("u", "copy_image_url", "Copy URL", show=False, id="copy_image_url"),
-        Binding("o", "open_image", "Open image", show=False, id="open_image"),
-        Binding("r", "poll_now", "Refresh", id="poll_now"),
-        Binding("p", "toggle_pause", "Pause", id="toggle_pause"),
-        Binding("plus,equals_sign", "faster", "Faster", key_display="+", show=False, id="faster"),
-        Binding("minus", "slower", "Slower", key_display="-", show=False, id="slower"),
-        Binding("space", "toggle_collapse", "Fold", show=False, id="toggle_collapse"),
+        # Keys and ids come from the registry (mjdash/model/keys.py); [keys] may rebind them.
+        bind("quit", footer="Quit", show=True, key_display="q"),
+        bind("help", footer="Help", show=True),
+        bind("back", footer="Back"),
+        bind("add", footer="Add", show=True),
+        bind("remove", footer="Remove", show=True, key_display="d"),
+        bind("copy_custom_id", footer="Copy customId", show=True),
+        bind("copy_task_id", footer="Copy id", show=True),
+        bind("copy_prompt", footer="Copy prompt"),
+        bind("copy_image_url", footer="Copy URL"),
+        bind("open_image", footer="Open image"),
+        bind("poll_now", footer="Refresh", show=True),
+        bind("toggle_pause", footer="Pause", show=True),
+        bind("faster", footer="Faster"),
+        bind("slower", footer="Slower"),
+        bind("toggle_collapse", footer="Fold"),
         # The features' own keys follow, in this order: acting on tasks (ui/actions.py),
         # then the batch at a glance (ui/batch.py). See `__getattr__` for how they are run.
         *Actions.BINDINGS,
         *BatchFeatures.BINDINGS,
         # Images (ui/preview.py, ui/contact_sheet.py).
-        Binding("i", "cycle_preview", "Grid image U1-U4", show=False, id="cycle_preview"),
-        Binding("V", "contact_sheet", "Contact sheet", show=False, id="contact_sheet"),
+        bind("cycle_preview", footer="Grid image U1-U4"),
+        bind("contact_sheet", footer="Contact sheet"),
     ]
 
     def __init__(
@@ -131,6 +137,7 @@ class MjdashApp(App[None]):
         self._cache_writer = CacheWriter(cache) if cache is not None else None
         self._poll_timer: Timer | None = None
         self._poll_due: float | None = None  # monotonic time the poll timer fires
+        self._poll_armed = 0.0  # monotonic time the poll timer was armed
         self._poll_started = 0.0  # monotonic time the poll in flight started
         self._tick_timer: Timer | None = None
         self._polling = False
@@ -139,6 +146,8 @@ class MjdashApp(App[None]):
         self._last_poll_at: datetime | None = None  # on the app's clock (`now`): tests fix it
         self._save_timer: Timer | None = None
         self._save_problem = ""
+        self._refresh_problem = ""  # the watchlist file's last unreadable state, shown once
+        self._toasts: dict[str, Notification] = {}  # keyed toasts (say(key=...)) still shown
         self._status_line_text: Text | None = None
         self.actions = Actions(self)
         self.batch = BatchFeatures(self, journal=journal)
@@ -198,6 +207,8 @@ class MjdashApp(App[None]):
             gc.enable()
 
     def _start(self) -> None:
+        if self.config.keymap:  # [keys] in the config, checked when it was loaded
+            self.set_keymap(self.config.keymap)
         ids = self.watchlist.ids
         if self.cache is not None and ids:
             self.board.load(self.cache.load(ids))
@@ -348,11 +359,13 @@ class MjdashApp(App[None]):
         # A zero-delay Timer divides by its interval: keep a small floor.
         delay = max(delay, 0.05)
         self._poll_timer = self.set_timer(delay, self._start_poll, name="poll")
-        self._poll_due = time.monotonic() + delay
+        self._poll_armed = time.monotonic()
+        self._poll_due = self._poll_armed + delay
 
     def poll(self, force: bool = False) -> Worker[None] | None:
         """Poll now (unless a poll is in flight: then once more right after it)."""
         self._force_next = self._force_next or force
+        self.refresh_watchlist()  # ids another mjdash added or removed are polled now too
         if self._polling:
             self._poll_again = True
             return None
@@ -498,6 +511,34 @@ class MjdashApp(App[None]):
             self.poll()
         return added
 
+    def refresh_watchlist(self) -> None:
+        """Merge what another mjdash (`mjdash add`, `submit`, a second dashboard) saved to the
+        watchlist file: new ids get rows (from the cache, then polled), removed ids go. Cheap
+        when the file did not change (one stat). An unreadable file is said once per state."""
+        try:
+            refresh = self.watchlist.refresh_from_disk()
+        except WatchlistError as exc:
+            problem = str(exc)
+            if problem != self._refresh_problem:
+                self._refresh_problem = problem
+                self.say(problem, title="Watchlist file", severity="warning", timeout=10)
+            return
+        self._refresh_problem = ""
+        if not refresh:
+            return
+        if refresh.added:
+            known = self.cache.load(refresh.added) if self.cache is not None else {}
+            self.board.load(known)
+            self.poller.track(refresh.added, known=known)
+        if refresh.removed:
+            self.poller.untrack(refresh.removed)
+            self.board.forget(refresh.removed)
+        self.rebuild_rows()
+        self.sync_rows(refresh.changed)  # labels, used marks, dismissals drawn again
+        if self.selected_id is None or self.selected_id in {*refresh.changed, *refresh.removed}:
+            self.show_selected()
+        self.render_status_line()
+
     def remove_ids(self, ids: list[str]) -> None:
         removed = self.watchlist.remove(ids)
         self.poller.untrack(removed)
@@ -559,17 +600,40 @@ class MjdashApp(App[None]):
     # --- actions ----------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        rows = [
-            ("j / k / ↑ / ↓", "move"),
-            ("enter", "focus the task's buttons; on a button: press it"),
-            ("tab", "switch between the table and the buttons"),
-            ("space", "fold or unfold a task's children"),
-        ]
-        for binding in self.BINDINGS:
-            if isinstance(binding, Binding) and binding.action != "toggle_collapse":
-                keys = binding.key_display or binding.key.replace(",", " / ")
-                rows.append((keys, binding.description))
-        self.push_screen(HelpScreen(rows))
+        """Every key of the dashboard (app, table, buttons), grouped by purpose, as rebound."""
+        sections = help_sections(("main", "table", "buttons"), self.config.keymap)
+        self.push_screen(HelpScreen(sections))
+
+    def action_back(self) -> None:
+        """Esc backs out one level, the innermost first: the buttons -> the table, a filter ->
+        cleared, marks -> cleared. (A dialog closes on its own Esc; the filter bar clears on
+        its own Esc while typing.) Each step says whether it did something."""
+        for step in (self._back_to_table, self._clear_filter, self._clear_marks):
+            if step():
+                return
+
+    def _back_to_table(self) -> bool:
+        if self.focused is self.table:
+            return False
+        self.table.focus()
+        return True
+
+    def _clear_filter(self) -> bool:
+        if not self.batch.view.text:
+            return False
+        self.batch.filter_applied("", True)
+        self.say("Filter cleared", timeout=2, key="view")
+        return True
+
+    def _clear_marks(self) -> bool:
+        # The marks feature (ui/marks.py, when merged) answers whether it cleared any.
+        marks = getattr(self, "marks", None)
+        return bool(marks is not None and marks.clear())
+
+    def action_help_quit(self) -> None:
+        """Ctrl-C quits, with the same save as q (Textual's default only hints at ctrl+q).
+        q never quits from a dialog: every dialog binds q (or types it) to close itself."""
+        self.exit()
 
     def action_add(self) -> None:
         def added(ids: list[str] | None) -> None:
@@ -613,9 +677,29 @@ class MjdashApp(App[None]):
         title: str = "",
         severity: str = "information",
         timeout: float | None = None,
+        key: str = "",
     ) -> None:
-        """A toast whose text is never read as markup: messages often quote server text."""
-        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+        """A toast whose text is never read as markup: messages often quote server text.
+
+        A `key` makes it replace the toast said with the same key before (twelve presses of
+        `-` leave one "Polling every 2m" toast, not a column of twelve): the old notification
+        is expired (its `timeout` set to 0), so Textual's rack drops it when the new one comes.
+        """
+        if not key:
+            self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+            return
+        old = self._toasts.pop(key, None)
+        if old is not None:
+            old.timeout = 0  # expired: Notifications reaps it, the rack removes its toast
+        notification = Notification(
+            message,
+            title,
+            severity,  # type: ignore[arg-type]
+            self.NOTIFICATION_TIMEOUT if timeout is None else timeout,
+            markup=False,
+        )
+        self._toasts[key] = notification
+        self.post_message(Notify(notification))
 
     def copy_value(self, what: str, value: str) -> None:
         report = copy_text(self, value)
@@ -637,6 +721,13 @@ class MjdashApp(App[None]):
         if self.selected_id:
             self.copy_value("task id", self.selected_id)
 
+    def action_copy_prompt(self) -> None:
+        task = self.selected_task
+        if task is None or not task.prompt:
+            self.say("This task has no prompt (yet).", severity="warning")
+            return
+        self.copy_value("prompt", task.prompt)
+
     def action_copy_image_url(self) -> None:
         task = self.selected_task
         if task is None or not task.image_url:
@@ -657,8 +748,9 @@ class MjdashApp(App[None]):
         self.say(f"Opening {task.image_url}")
 
     def action_poll_now(self) -> None:
+        self.reread_key()
         self.poll(force=True)
-        self.notify("Polling now", timeout=1.5)
+        self.say("Polling now", timeout=1.5, key="poll")
 
     def action_toggle_pause(self) -> None:
         self.poller.paused = not self.poller.paused
@@ -675,8 +767,23 @@ class MjdashApp(App[None]):
             options = [s for s in INTERVAL_STEPS if s > current]
             new = options[0] if options else INTERVAL_STEPS[-1]
         self.poller.interval = new
-        self.say(f"Polling every {new:g}s", timeout=2)
+        self.say(f"Polling every {new:g}s", timeout=2, key="interval")
+        self._rearm_poll()
         self.render_status_line()
+
+    def _rearm_poll(self) -> None:
+        """The waiting poll is due one new interval after its timer was armed, or sooner if it
+        already was: from 2 min down to 1 s, the next poll is at most 1 s away (not the rest of
+        the 2 minutes); slowing down lets the current wait run out, the next one is longer.
+        A poll in flight arms the timer itself when it answers."""
+        if self._poll_due is None or self._polling or self.poller.paused or not self.auto_poll:
+            return
+        due = self._poll_armed + self.poller.interval
+        if due >= self._poll_due:
+            return
+        armed = self._poll_armed
+        self._schedule_poll(max(0.0, due - time.monotonic()))
+        self._poll_armed = armed  # the next change counts from the same start
 
     def action_faster(self) -> None:
         self._step_interval(-1)

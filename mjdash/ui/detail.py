@@ -9,7 +9,6 @@ import humanize
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -17,6 +16,7 @@ from textual.widgets.option_list import Option
 from mjdash.model.insight import Stall, stall_advice
 from mjdash.model.task import Button, Task
 from mjdash.ui.cells import STATUS_LOOK, format_duration, progress_bar
+from mjdash.ui.keybind import bind
 from mjdash.ui.preview import ImagePreview
 
 
@@ -43,8 +43,11 @@ class ButtonList(OptionList):
     """The task's buttons; the highlighted one is what `c` copies and `enter` presses."""
 
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="buttons_down"),
-        Binding("k", "cursor_up", "Up", show=False, id="buttons_up"),
+        bind("buttons_down", "cursor_down", "Down"),
+        bind("buttons_up", "cursor_up", "Up"),
+        # As in the table (README): g/G and Home/End go to the first or last button.
+        bind("buttons_top", "first", "First"),
+        bind("buttons_bottom", "last", "Last"),
     ]
 
     def __init__(self, **kwargs) -> None:
