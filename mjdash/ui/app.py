@@ -7,6 +7,7 @@ cadence instead of stacking requests. Each poll result updates only the rows tha
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from mjdash.net.client import MidjourneyClient
 from mjdash.net.poller import Poller, PollerState
 from mjdash.store.cache import TaskCache
 from mjdash.store.cache_writer import CacheWriter
-from mjdash.store.config import Config
+from mjdash.store.config import ENV_KEY_FILE, Config, ConfigError, read_key
 from mjdash.store.journal import Journal
 from mjdash.store.watchlist import Watchlist, WatchlistError
 from mjdash.ui.actions import Actions
@@ -125,6 +126,9 @@ class MjdashApp(App[None]):
         self.auto_poll = auto_poll
         self.sub_title = subtitle
         self.key_env = config.api.key_env
+        # The environment is fixed at start; a key file is re-read on `r` (reread_key).
+        self.key_file = os.environ.get(ENV_KEY_FILE, "").strip()
+        self.key_source = f"the key file {self.key_file}" if self.key_file else self.key_env
         if config.ui.theme in self.available_themes:
             self.theme = config.ui.theme
 
@@ -146,6 +150,7 @@ class MjdashApp(App[None]):
         self._last_poll_at: datetime | None = None  # on the app's clock (`now`): tests fix it
         self._save_timer: Timer | None = None
         self._save_problem = ""
+        self._server_reached = False  # "● ok" only once a poll was answered
         self._refresh_problem = ""  # the watchlist file's last unreadable state, shown once
         self._toasts: dict[str, Notification] = {}  # keyed toasts (say(key=...)) still shown
         self._status_line_text: Text | None = None
@@ -362,6 +367,14 @@ class MjdashApp(App[None]):
         self._poll_armed = time.monotonic()
         self._poll_due = self._poll_armed + delay
 
+    @property
+    def next_poll_in(self) -> float | None:
+        """Seconds until the waiting poll timer fires; None when none waits (a poll in flight,
+        paused, auth failed, or polling only when asked)."""
+        if self._poll_due is None:
+            return None
+        return max(0.0, self._poll_due - time.monotonic())
+
     def poll(self, force: bool = False) -> Worker[None] | None:
         """Poll now (unless a poll is in flight: then once more right after it)."""
         self._force_next = self._force_next or force
@@ -408,8 +421,9 @@ class MjdashApp(App[None]):
         result = message.result
         self._polling = False
         changes = self.board.apply(result, self.watchlist.id_lookup(), self.now().timestamp())
-        if result.tasks or result.requests:
-            self._last_poll_at = self.now()
+        if result.state is PollerState.OK and (result.tasks or result.requests):
+            self._last_poll_at = self.now()  # "polled 3s ago" counts answers, not attempts
+            self._server_reached = True
         # Member counts, the journal, new stalls, filter/sort re-placing (mjdash/ui/batch.py).
         self.batch.on_poll(changes)
         changed = changes.changed
@@ -480,6 +494,7 @@ class MjdashApp(App[None]):
             interval=self.poller.interval,
             requests_per_minute=self.poller.requests_per_minute(),
             save_problem=self._save_problem,
+            reached=self._server_reached,
         )
 
     def render_status_line(self) -> None:
@@ -487,7 +502,7 @@ class MjdashApp(App[None]):
         triage = self.board.triage_left(lambda: self.watchlist.entries)
         text = render_status_line(
             self._poll_view(),
-            self.key_env,
+            self.key_source,
             total=len(self.watchlist),
             missing=len(self.not_found),
             triage=triage,
@@ -746,6 +761,18 @@ class MjdashApp(App[None]):
             return
         self.open_url(task.image_url)
         self.say(f"Opening {task.image_url}")
+
+    def reread_key(self) -> None:
+        """A key from a key file is read again (the user fixed the file after "key
+        rejected"); a key from the environment cannot change while mjdash runs."""
+        if not self.key_file:
+            return
+        try:
+            key = read_key(self.config, {ENV_KEY_FILE: self.key_file})
+        except ConfigError as exc:
+            self.say(str(exc), title="Key file", severity="error", key="key")
+            return
+        self.client.replace_key(key)
 
     def action_poll_now(self) -> None:
         self.reread_key()

@@ -18,6 +18,7 @@ class PollView:
     interval: float
     requests_per_minute: float
     save_problem: str = ""
+    reached: bool = True  # has the server answered a poll yet? (no "● ok" before it has)
 
 
 _STATE_STYLE = {
@@ -30,21 +31,26 @@ _STATE_STYLE = {
 }
 
 
-def _state_text(view: PollView, key_env: str) -> Text:
+def _state_text(view: PollView, key_source: str) -> Text:
     style = _STATE_STYLE[view.state]
+    if view.state is PollerState.OK and not view.reached:
+        return Text("○ not polled yet", style="grey62")
     if view.state is PollerState.OK:
         return Text("● ok", style=style)
     if view.state is PollerState.PAUSED:
         return Text("⏸ paused (p resumes)", style=style)
     if view.state is PollerState.AUTH_FAILED:
-        return Text(f"✘ key rejected: check {key_env}, then press r", style=style)
+        return Text(f"✘ key rejected: check {key_source}, then press r", style=style)
     return Text(f"✘ {view.line or view.state.value}", style=style)
 
 
 def render_status_line(
-    view: PollView, key_env: str, *, total: int, missing: int = 0, triage: int = 0
+    view: PollView, key_source: str, *, total: int, missing: int = 0, triage: int = 0
 ) -> Text:
     """Health first (it is what a narrow pane must not cut off), then the watchlist's size.
+
+    `key_source` names where the key came from (the variable's name or the key file's path),
+    for the key-rejected hint; never the key.
 
     The per-state counts live in the summary line below, so they are not repeated here.
     """
@@ -54,7 +60,7 @@ def render_status_line(
     if view.save_problem:
         line.append(f"not saved: {view.save_problem}", style="bold red")
         line.append(" │ ", style="grey50")
-    line.append_text(_state_text(view, key_env))
+    line.append_text(_state_text(view, key_source))
     if view.polled_ago is not None:
         line.append(f" · polled {format_ago(view.polled_ago)}", style="grey62")
     line.append(f" · every {view.interval:g}s · {view.requests_per_minute:.0f} req/min", "grey62")
