@@ -615,9 +615,11 @@ class MjdashApp(App[None]):
     # --- actions ----------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        """Every key of the dashboard (app, table, buttons), grouped by purpose, as rebound."""
-        sections = help_sections(("main", "table", "buttons"), self.config.keymap)
-        self.push_screen(HelpScreen(sections))
+        """Every key of the screen the user is on, grouped by purpose, as [keys] rebound them:
+        the dashboard's (app, table, buttons, filter bar), or an open dialog's (its
+        HELP_SCOPES names its part of mjdash/model/keys.py)."""
+        scopes = getattr(self.screen, "HELP_SCOPES", ("main", "table", "buttons", "filter"))
+        self.push_screen(HelpScreen(help_sections(scopes, self.config.keymap)))
 
     def action_back(self) -> None:
         """Esc backs out one level, the innermost first: the buttons -> the table, a filter ->

@@ -32,3 +32,10 @@ def bind(
         priority=priority,
         id=binding_id,
     )
+
+
+# Every dialog (a ModalScreen: the app's own bindings are not active under it) quits on
+# ctrl+c with the save of q, as the dashboard does; no id: they follow the app's quit key.
+DIALOG_QUIT = Binding("ctrl+c", "app.quit", "Quit", show=False)
+# A dialog without a text field also opens the help (its own keys, see HELP_SCOPES).
+DIALOG_HELP = Binding("question_mark", "app.help", "Help", key_display="?", show=False)

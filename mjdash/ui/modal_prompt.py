@@ -22,7 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from mjdash.ui.keybind import bind
+from mjdash.ui.keybind import DIALOG_HELP, DIALOG_QUIT, bind
 
 CUSTOM_ZOOM = "custom_zoom"
 INPAINT = "inpaint"
@@ -129,7 +129,8 @@ class ModalPromptScreen(ModalScreen[ModalAnswer | None]):
     ModalPromptScreen Input { margin-top: 1; }
     ModalPromptScreen #modal-problem { margin-top: 1; color: $error; }
     """
-    BINDINGS = [bind("modal_prompt_cancel", "cancel", "Cancel", show=True)]
+    HELP_SCOPES = ("modal_prompt",)  # what ? lists while this dialog is open
+    BINDINGS = [bind("modal_prompt_cancel", "cancel", "Cancel", show=True), DIALOG_QUIT]
 
     def __init__(self, task_id: str, kind: str, prompt: str) -> None:
         super().__init__()
@@ -206,10 +207,13 @@ class ChoiceScreen(ModalScreen[Any]):
     ChoiceScreen { align: center middle; }
     ChoiceScreen OptionList { height: auto; max-height: 16; margin-top: 1; border: none; }
     """
+    HELP_SCOPES = ("choice",)  # what ? lists while this dialog is open
     BINDINGS = [
         bind("choice_cancel", "cancel", "Cancel", show=True, key_display="Esc"),
         bind("choice_down", "move(1)", "Down", show=True),
         bind("choice_up", "move(-1)", "Up", show=True),
+        DIALOG_QUIT,
+        DIALOG_HELP,
     ]
 
     def __init__(self, title: Text | str, choices: list[tuple[Text | str, Any]], note: str = ""):

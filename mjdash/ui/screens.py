@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static, TextArea
 
 from mjdash.model.task import extract_task_ids
-from mjdash.ui.keybind import bind
+from mjdash.ui.keybind import DIALOG_HELP, DIALOG_QUIT, bind
 
 
 class PasteArea(TextArea):
@@ -32,7 +32,8 @@ class PasteArea(TextArea):
 class AddScreen(ModalScreen[list[str] | None]):
     """Type or paste anything: every task id in it is found and shown before adding."""
 
-    BINDINGS = [bind("add_cancel", "cancel", "Cancel", show=True)]
+    HELP_SCOPES = ("add",)  # what ? lists while this dialog is open
+    BINDINGS = [bind("add_cancel", "cancel", "Cancel", show=True), DIALOG_QUIT]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
@@ -82,9 +83,12 @@ class AddScreen(ModalScreen[list[str] | None]):
 class ConfirmScreen(ModalScreen[bool]):
     """Yes or no, with the question in plain text (it may quote server text)."""
 
+    HELP_SCOPES = ("confirm",)  # what ? lists while this dialog is open
     BINDINGS = [
         bind("confirm_yes", "answer(True)", "Yes", show=True),
         bind("confirm_no", "answer(False)", "No", show=True, key_display="n"),
+        DIALOG_QUIT,
+        DIALOG_HELP,
     ]
 
     def __init__(self, question: Text | str, yes: str = "Yes") -> None:
@@ -123,6 +127,7 @@ class HelpScreen(ModalScreen[None]):
         bind("help_close", "close", "Close", show=True, key_display="Esc"),
         bind("help_down", "scroll(1)", "Down", show=True),
         bind("help_up", "scroll(-1)", "Up", show=True),
+        DIALOG_QUIT,
     ]
 
     def __init__(

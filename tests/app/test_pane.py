@@ -182,6 +182,20 @@ async def test_ctrl_c_quits_with_the_save_of_q(sim, tmp_path):
         app.add_ids([task])  # saved half a second later, or on the way out
         await pilot.press("ctrl+c")
         await pilot.pause()
+        assert not any("ctrl+q" in t for t in toasts(app))
+    assert not app.is_running
+    assert Watchlist.load(tmp_path / "watchlist.toml").ids == [task]
+
+
+async def test_ctrl_c_quits_from_inside_a_dialog_too(sim, tmp_path):
+    app = make_app(sim, tmp_path, auto_poll=False)
+    task = imagine(sim, "a kite")
+    async with app.run_test(size=WIDE, notifications=True) as pilot:
+        app.add_ids([task])
+        await pilot.press("d")  # not finished: the confirm dialog
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
     assert not app.is_running
     assert Watchlist.load(tmp_path / "watchlist.toml").ids == [task]
 
@@ -228,6 +242,13 @@ async def test_help_is_grouped_and_dialogs_show_their_own_footer(sim, tmp_path):
         words = footer_words(app.screen)
         assert isinstance(app.screen, ConfirmScreen)
         assert "No" in words and "Add" not in words
+        await pilot.press("question_mark")  # the help of the dialog one is in
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one(Static).render())
+        assert "\ny " in text and "n Esc q" in text and "add task ids" not in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, ConfirmScreen)
 
 
 async def test_a_keys_table_in_the_config_file_rebinds_the_dashboard(sim, tmp_path):
