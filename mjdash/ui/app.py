@@ -26,7 +26,7 @@ from textual.worker import Worker, WorkerState
 
 from mjdash.model.board import Board
 from mjdash.model.keys import help_sections
-from mjdash.model.task import Task
+from mjdash.model.task import Status, Task
 from mjdash.model.urls import url_refusal
 from mjdash.model.view import TreeRow
 from mjdash.net.client import MidjourneyClient
@@ -475,7 +475,8 @@ class MjdashApp(App[None]):
         changes = {}
         for task_id in table.visible_keys():
             task = self.tasks.get(task_id)
-            if task is not None and task.status.is_running:
+            # A MODAL task's clock runs too (it waits for the user): not frozen in the table.
+            if task is not None and (task.status.is_running or task.status is Status.MODAL):
                 changes[task_id] = {"elapsed": elapsed_text(task, now)}
         if changes:
             table.update_cells(changes)

@@ -331,3 +331,24 @@ async def test_key_rejected_names_the_key_file_and_r_reads_it_again(
         await pilot.pause()
         line = status_line(app)
         assert "● ok" in line and task in app.tasks, line
+
+
+async def test_a_modal_rows_elapsed_moves_with_the_clock(sim_factory, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from mjdash.model.task import Status
+
+    clock = ManualClock()
+    sim = sim_factory(clock=clock, speed=1.0)
+    ids = sim.engine.seed_demo()
+    current = [datetime.fromtimestamp(clock.now, UTC)]
+    app = make_app(sim, tmp_path, ids, auto_poll=False, now=lambda: current[0])
+    async with app.run_test(size=(130, 50)) as pilot:
+        await poll(app, pilot)
+        modal = next(i for i in ids if i in app.tasks and app.tasks[i].status is Status.MODAL)
+        before = app.table.get_cell(modal, "elapsed").plain
+        current[0] += timedelta(minutes=3)
+        app.tick()  # the once-a-second tick
+        await pilot.pause()
+        after = app.table.get_cell(modal, "elapsed").plain
+        assert after != before, (before, after)
