@@ -123,7 +123,7 @@ REGISTRY: tuple[KeySpec, ...] = (
     _k(
         "back",
         "escape",
-        "back one level: buttons to table, clear the filter",
+        "back one level: buttons to the table, then clear the filter, then the marks",
         "general",
         display="Esc",
     ),
