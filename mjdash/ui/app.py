@@ -446,7 +446,10 @@ class MjdashApp(App[None]):
         elif result.state is PollerState.AUTH_FAILED or self.poller.paused:
             pass  # nothing more until the user presses r or p
         elif self.auto_poll:
-            self._schedule_poll(result.next_delay)
+            delay = result.next_delay
+            if result.state is PollerState.OK:  # `+` pressed while this poll was in flight
+                delay = min(delay, self.poller.interval)
+            self._schedule_poll(delay)
 
     @on(TasksFinished)
     def _announce(self, message: TasksFinished) -> None:
