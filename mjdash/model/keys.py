@@ -61,6 +61,8 @@ REGISTRY: tuple[KeySpec, ...] = (
     _k("table_pages", "pageup,pagedown", "a page up or down", "move", "table", "PgUp PgDn", True),
     _k("buttons_down", "j", "next button", "move", "buttons"),
     _k("buttons_up", "k", "previous button", "move", "buttons"),
+    _k("buttons_top", "g,home", "first button", "move", "buttons", "g Home"),
+    _k("buttons_bottom", "G,end", "last button", "move", "buttons", "G End"),
     _k(
         "focus_switch",
         "tab",
@@ -130,7 +132,7 @@ REGISTRY: tuple[KeySpec, ...] = (
     _k(
         "back",
         "escape",
-        "back one level: buttons to table, clear the filter",
+        "back one level: buttons to the table, then clear the filter, then the marks",
         "general",
         display="Esc",
     ),

@@ -289,6 +289,11 @@ class MidjourneyClient:
             },
         )
 
+    def replace_key(self, key: Secret | None) -> None:
+        """Use `key` from now on (the dashboard's `r` re-reads a key file that changed)."""
+        self._key = key if key else None
+        self._auth_headers = self._build_auth_headers()
+
     def _build_auth_headers(self) -> _AuthHeaders:
         """The only place the key is revealed."""
         if self._key is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -18,12 +19,14 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
 from textual.css.query import NoMatches
+from textual.notifications import Notification, Notify
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from mjdash.model.board import Board
+from mjdash.model.keys import help_sections
 from mjdash.model.task import Task
 from mjdash.model.urls import url_refusal
 from mjdash.model.view import TreeRow, lineage_parent
@@ -31,7 +34,7 @@ from mjdash.net.client import MidjourneyClient
 from mjdash.net.poller import Poller, PollerState
 from mjdash.store.cache import TaskCache
 from mjdash.store.cache_writer import CacheWriter
-from mjdash.store.config import Config
+from mjdash.store.config import ENV_KEY_FILE, Config, ConfigError, read_key
 from mjdash.store.journal import Journal
 from mjdash.store.watchlist import Watchlist, WatchlistError
 from mjdash.ui.actions import Actions
@@ -50,6 +53,7 @@ from mjdash.ui.contact_sheet import ContactSheet, find_button
 from mjdash.ui.crash import PollFailed, redacted, secrets_of
 from mjdash.ui.detail import ButtonList, DetailModel, DetailPane
 from mjdash.ui.filterbar import FilterBar
+from mjdash.ui.keybind import bind
 from mjdash.ui.marks import Marks
 from mjdash.ui.messages import TasksFinished, TasksPolled
 from mjdash.ui.moves import Moves
@@ -79,19 +83,22 @@ class MjdashApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit"),
-        Binding("question_mark", "help", "Help", key_display="?", id="help"),
-        Binding("a", "add", "Add", id="add"),
-        Binding("d,delete", "remove", "Remove", id="remove"),
-        Binding("c", "copy_custom_id", "Copy customId", id="copy_custom_id"),
-        Binding("y", "copy_task_id", "Copy id", id="copy_task_id"),
-        Binding("u", "copy_image_url", "Copy URL", show=False, id="copy_image_url"),
-        Binding("o", "open_image", "Open image", show=False, id="open_image"),
-        Binding("r", "poll_now", "Refresh", id="poll_now"),
-        Binding("p", "toggle_pause", "Pause", id="toggle_pause"),
-        Binding("plus,equals_sign", "faster", "Faster", key_display="+", show=False, id="faster"),
-        Binding("minus", "slower", "Slower", key_display="-", show=False, id="slower"),
-        Binding("space", "toggle_collapse", "Fold", show=False, id="toggle_collapse"),
+        # Keys and ids come from the registry (mjdash/model/keys.py); [keys] may rebind them.
+        bind("quit", footer="Quit", show=True, key_display="q"),
+        bind("help", footer="Help", show=True),
+        bind("back", footer="Back"),
+        bind("add", footer="Add", show=True),
+        bind("remove", footer="Remove", show=True, key_display="d"),
+        bind("copy_custom_id", footer="Copy customId", show=True),
+        bind("copy_task_id", footer="Copy id", show=True),
+        bind("copy_prompt", footer="Copy prompt"),
+        bind("copy_image_url", footer="Copy URL"),
+        bind("open_image", footer="Open image"),
+        bind("poll_now", footer="Refresh", show=True),
+        bind("toggle_pause", footer="Pause", show=True),
+        bind("faster", footer="Faster"),
+        bind("slower", footer="Slower"),
+        bind("toggle_collapse", footer="Fold"),
         # The features' own keys follow, in this order: acting on tasks (ui/actions.py),
         # then the batch at a glance (ui/batch.py). See `__getattr__` for how they are run.
         *Actions.BINDINGS,
@@ -100,8 +107,8 @@ class MjdashApp(App[None]):
         *Marks.BINDINGS,
         *Moves.BINDINGS,
         # Images (ui/preview.py, ui/contact_sheet.py).
-        Binding("i", "cycle_preview", "Grid image U1-U4", show=False, id="cycle_preview"),
-        Binding("V", "contact_sheet", "Contact sheet", show=False, id="contact_sheet"),
+        bind("cycle_preview", footer="Grid image U1-U4"),
+        bind("contact_sheet", footer="Contact sheet"),
     ]
 
     def __init__(
@@ -127,6 +134,9 @@ class MjdashApp(App[None]):
         self.auto_poll = auto_poll
         self.sub_title = subtitle
         self.key_env = config.api.key_env
+        # The environment is fixed at start; a key file is re-read on `r` (reread_key).
+        self.key_file = os.environ.get(ENV_KEY_FILE, "").strip()
+        self.key_source = f"the key file {self.key_file}" if self.key_file else self.key_env
         if config.ui.theme in self.available_themes:
             self.theme = config.ui.theme
 
@@ -139,6 +149,7 @@ class MjdashApp(App[None]):
         self._cache_writer = CacheWriter(cache) if cache is not None else None
         self._poll_timer: Timer | None = None
         self._poll_due: float | None = None  # monotonic time the poll timer fires
+        self._poll_armed = 0.0  # monotonic time the poll timer was armed
         self._poll_started = 0.0  # monotonic time the poll in flight started
         self._tick_timer: Timer | None = None
         self._polling = False
@@ -150,6 +161,9 @@ class MjdashApp(App[None]):
         self.saver = WatchlistSaver(self, watchlist)
         self._quitting = False
         self.unsaved_problem = ""  # why the last save before quitting failed; the CLI says it
+        self._server_reached = False  # "● ok" only once a poll was answered
+        self._refresh_problem = ""  # the watchlist file's last unreadable state, shown once
+        self._toasts: dict[str, Notification] = {}  # keyed toasts (say(key=...)) still shown
         self._status_line_text: Text | None = None
         self._auth_noted = False  # the "other header style worked" toast was shown
         self.actions = Actions(self)
@@ -215,6 +229,8 @@ class MjdashApp(App[None]):
             gc.enable()
 
     def _start(self) -> None:
+        if self.config.keymap:  # [keys] in the config, checked when it was loaded
+            self.set_keymap(self.config.keymap)
         ids = self.watchlist.ids
         if self.cache is not None and ids:
             self.board.load(self.cache.load(ids))
@@ -388,11 +404,21 @@ class MjdashApp(App[None]):
         # A zero-delay Timer divides by its interval: keep a small floor.
         delay = max(delay, 0.05)
         self._poll_timer = self.set_timer(delay, self._start_poll, name="poll")
-        self._poll_due = time.monotonic() + delay
+        self._poll_armed = time.monotonic()
+        self._poll_due = self._poll_armed + delay
+
+    @property
+    def next_poll_in(self) -> float | None:
+        """Seconds until the waiting poll timer fires; None when none waits (a poll in flight,
+        paused, auth failed, or polling only when asked)."""
+        if self._poll_due is None:
+            return None
+        return max(0.0, self._poll_due - time.monotonic())
 
     def poll(self, force: bool = False) -> Worker[None] | None:
         """Poll now (unless a poll is in flight: then once more right after it)."""
         self._force_next = self._force_next or force
+        self.refresh_watchlist()  # ids another mjdash added or removed are polled now too
         if self._polling:
             self._poll_again = True
             return None
@@ -435,8 +461,9 @@ class MjdashApp(App[None]):
         result = message.result
         self._polling = False
         changes = self.board.apply(result, self.watchlist.id_lookup(), self.now().timestamp())
-        if result.tasks or result.requests:
-            self._last_poll_at = self.now()
+        if result.state is PollerState.OK and (result.tasks or result.requests):
+            self._last_poll_at = self.now()  # "polled 3s ago" counts answers, not attempts
+            self._server_reached = True
         # Member counts, the journal, new stalls, filter/sort re-placing (mjdash/ui/batch.py).
         self.batch.on_poll(changes)
         changed = changes.changed
@@ -462,7 +489,10 @@ class MjdashApp(App[None]):
         elif result.state is PollerState.AUTH_FAILED or self.poller.paused:
             pass  # nothing more until the user presses r or p
         elif self.auto_poll:
-            self._schedule_poll(result.next_delay)
+            delay = result.next_delay
+            if result.state is PollerState.OK:  # `+` pressed while this poll was in flight
+                delay = min(delay, self.poller.interval)
+            self._schedule_poll(delay)
 
     def _note_auth_switch(self) -> None:
         """Once: the server took the key only with the other header style (net/client.py);
@@ -522,6 +552,7 @@ class MjdashApp(App[None]):
             auth_hint=self.client.auth_switched or "",
             save_waiting=self.saver.waiting,
             unusable=len(self.stale),
+            reached=self._server_reached,
         )
 
     def render_status_line(self) -> None:
@@ -529,7 +560,7 @@ class MjdashApp(App[None]):
         triage = self.board.triage_left(lambda: self.watchlist.entries)
         text = render_status_line(
             self._poll_view(),
-            self.key_env,
+            self.key_source,
             total=len(self.watchlist),
             missing=len(self.not_found),
             triage=triage,
@@ -555,6 +586,34 @@ class MjdashApp(App[None]):
         if self.auto_poll and not self.poller.paused:
             self.poll()
         return added
+
+    def refresh_watchlist(self) -> None:
+        """Merge what another mjdash (`mjdash add`, `submit`, a second dashboard) saved to the
+        watchlist file: new ids get rows (from the cache, then polled), removed ids go. Cheap
+        when the file did not change (one stat). An unreadable file is said once per state."""
+        try:
+            refresh = self.watchlist.refresh_from_disk()
+        except WatchlistError as exc:
+            problem = str(exc)
+            if problem != self._refresh_problem:
+                self._refresh_problem = problem
+                self.say(problem, title="Watchlist file", severity="warning", timeout=10)
+            return
+        self._refresh_problem = ""
+        if not refresh:
+            return
+        if refresh.added:
+            known = self.cache.load(refresh.added) if self.cache is not None else {}
+            self.board.load(known)
+            self.poller.track(refresh.added, known=known)
+        if refresh.removed:
+            self.poller.untrack(refresh.removed)
+            self.board.forget(refresh.removed)
+        self.rebuild_rows()
+        self.sync_rows(refresh.changed)  # labels, used marks, dismissals drawn again
+        if self.selected_id is None or self.selected_id in {*refresh.changed, *refresh.removed}:
+            self.show_selected()
+        self.render_status_line()
 
     def remove_ids(self, ids: list[str]) -> None:
         removed = self.watchlist.remove(ids)
@@ -683,17 +742,40 @@ class MjdashApp(App[None]):
     # --- actions ----------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        rows = [
-            ("j / k / ↑ / ↓", "move"),
-            ("enter", "focus the task's buttons; on a button: press it"),
-            ("tab", "switch between the table and the buttons"),
-            ("space", "fold or unfold a task's children"),
-        ]
-        for binding in self.BINDINGS:
-            if isinstance(binding, Binding) and binding.action != "toggle_collapse":
-                keys = binding.key_display or binding.key.replace(",", " / ")
-                rows.append((keys, binding.description))
-        self.push_screen(HelpScreen(rows))
+        """Every key of the screen the user is on, grouped by purpose, as [keys] rebound them:
+        the dashboard's (app, table, buttons, filter bar), or an open dialog's (its
+        HELP_SCOPES names its part of mjdash/model/keys.py)."""
+        scopes = getattr(self.screen, "HELP_SCOPES", ("main", "table", "buttons", "filter"))
+        self.push_screen(HelpScreen(help_sections(scopes, self.config.keymap)))
+
+    def action_back(self) -> None:
+        """Esc backs out one level, the innermost first: the buttons -> the table, a filter ->
+        cleared, marks -> cleared. (A dialog closes on its own Esc; the filter bar clears on
+        its own Esc while typing.) Each step says whether it did something."""
+        for step in (self._back_to_table, self._clear_filter, self._clear_marks):
+            if step():
+                return
+
+    def _back_to_table(self) -> bool:
+        if self.focused is self.table:
+            return False
+        self.table.focus()
+        return True
+
+    def _clear_filter(self) -> bool:
+        if not self.batch.view.text:
+            return False
+        self.batch.filter_applied("", True)
+        self.say("Filter cleared", timeout=2, key="view")
+        return True
+
+    def _clear_marks(self) -> bool:
+        return self.marks.clear()  # ui/marks.py: whether there were any
+
+    def action_help_quit(self) -> None:
+        """Ctrl-C quits, with the same save as q (Textual's default only hints at ctrl+q).
+        q never quits from a dialog: every dialog binds q (or types it) to close itself."""
+        self.exit()
 
     def action_add(self) -> None:
         def added(ids: list[str] | None) -> None:
@@ -741,9 +823,29 @@ class MjdashApp(App[None]):
         title: str = "",
         severity: str = "information",
         timeout: float | None = None,
+        key: str = "",
     ) -> None:
-        """A toast whose text is never read as markup: messages often quote server text."""
-        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+        """A toast whose text is never read as markup: messages often quote server text.
+
+        A `key` makes it replace the toast said with the same key before (twelve presses of
+        `-` leave one "Polling every 2m" toast, not a column of twelve): the old notification
+        is expired (its `timeout` set to 0), so Textual's rack drops it when the new one comes.
+        """
+        if not key:
+            self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+            return
+        old = self._toasts.pop(key, None)
+        if old is not None:
+            old.timeout = 0  # expired: Notifications reaps it, the rack removes its toast
+        notification = Notification(
+            message,
+            title,
+            severity,  # type: ignore[arg-type]
+            self.NOTIFICATION_TIMEOUT if timeout is None else timeout,
+            markup=False,
+        )
+        self._toasts[key] = notification
+        self.post_message(Notify(notification))
 
     def copy_value(self, what: str, value: str, *, lines: bool = False) -> None:
         """Copy `value` (one line; `lines`: keep its lines, as for marked tasks)."""
@@ -775,6 +877,13 @@ class MjdashApp(App[None]):
         if self.selected_id:
             self.copy_value("task id", self.selected_id)
 
+    def action_copy_prompt(self) -> None:
+        task = self.selected_task
+        if task is None or not task.prompt:
+            self.say("This task has no prompt (yet).", severity="warning")
+            return
+        self.copy_value("prompt", task.prompt)
+
     def action_copy_image_url(self) -> None:
         task = self.selected_task
         if task is None or not task.image_url:
@@ -796,9 +905,22 @@ class MjdashApp(App[None]):
         self.open_url(url)
         self.say(f"Opening {url}")
 
+    def reread_key(self) -> None:
+        """A key from a key file is read again (the user fixed the file after "key
+        rejected"); a key from the environment cannot change while mjdash runs."""
+        if not self.key_file:
+            return
+        try:
+            key = read_key(self.config, {ENV_KEY_FILE: self.key_file})
+        except ConfigError as exc:
+            self.say(str(exc), title="Key file", severity="error", key="key")
+            return
+        self.client.replace_key(key)
+
     def action_poll_now(self) -> None:
+        self.reread_key()
         self.poll(force=True)
-        self.notify("Polling now", timeout=1.5)
+        self.say("Polling now", timeout=1.5, key="poll")
 
     def action_toggle_pause(self) -> None:
         self.poller.paused = not self.poller.paused
@@ -815,8 +937,23 @@ class MjdashApp(App[None]):
             options = [s for s in INTERVAL_STEPS if s > current]
             new = options[0] if options else INTERVAL_STEPS[-1]
         self.poller.interval = new
-        self.say(f"Polling every {new:g}s", timeout=2)
+        self.say(f"Polling every {new:g}s", timeout=2, key="interval")
+        self._rearm_poll()
         self.render_status_line()
+
+    def _rearm_poll(self) -> None:
+        """The waiting poll is due one new interval after its timer was armed, or sooner if it
+        already was: from 2 min down to 1 s, the next poll is at most 1 s away (not the rest of
+        the 2 minutes); slowing down lets the current wait run out, the next one is longer.
+        A poll in flight arms the timer itself when it answers."""
+        if self._poll_due is None or self._polling or self.poller.paused or not self.auto_poll:
+            return
+        due = self._poll_armed + self.poller.interval
+        if due >= self._poll_due:
+            return
+        armed = self._poll_armed
+        self._schedule_poll(max(0.0, due - time.monotonic()))
+        self._poll_armed = armed  # the next change counts from the same start
 
     def action_faster(self) -> None:
         self._step_interval(-1)

@@ -9,7 +9,6 @@ import humanize
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -18,6 +17,7 @@ from mjdash.model import kinds
 from mjdash.model.insight import Stall, stall_advice
 from mjdash.model.task import Button, Status, Task
 from mjdash.ui.cells import STATUS_LOOK, format_duration, one_line, progress_bar
+from mjdash.ui.keybind import bind
 from mjdash.ui.preview import ImagePreview
 
 
@@ -68,8 +68,11 @@ class ButtonList(OptionList):
     line both copy). A button the server refuses is dimmed and says so: enter explains."""
 
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="buttons_down"),
-        Binding("k", "cursor_up", "Up", show=False, id="buttons_up"),
+        bind("buttons_down", "cursor_down", "Down"),
+        bind("buttons_up", "cursor_up", "Up"),
+        # As in the table (README): g/G and Home/End go to the first or last button.
+        bind("buttons_top", "first", "First"),
+        bind("buttons_bottom", "last", "Last"),
     ]
 
     def __init__(self, **kwargs) -> None:

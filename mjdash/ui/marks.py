@@ -35,9 +35,6 @@ class Marks:
         Binding("t", "toggle_mark", "Mark", show=False, id="mark_toggle"),
         Binding("T", "mark_view", "Mark all in view", show=False, id="mark_view"),
         Binding("ctrl+t", "clear_marks", "Clear marks", show=False, id="marks_clear"),
-        # Until the app has its Esc "back" chain: Esc clears the marks (see `clear`). Not
-        # "back": Textual's App has its own action_back (pop a screen).
-        Binding("escape", "back_marks", "Back", show=False, id="back"),
     ]
 
     def __init__(self, app: Dashboard, *, actions: Any, batch: Any) -> None:
@@ -104,14 +101,6 @@ class Marks:
         count = len(self)
         if self.clear():
             self.app.say(f"Cleared {count} mark{'s' if count != 1 else ''}", timeout=2)
-
-    def action_back_marks(self) -> None:
-        """Esc on the dashboard: clear the marks; from the buttons, back to the table."""
-        app = self.app
-        if app.focused is not None and app.focused is app.buttons:
-            app.table.focus()
-            return
-        self.clear()
 
     # --- the row --------------------------------------------------------------------------
 

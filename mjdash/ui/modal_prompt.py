@@ -17,11 +17,12 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Button, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from mjdash.ui.keybind import DIALOG_HELP, DIALOG_QUIT, bind
 
 CUSTOM_ZOOM = "custom_zoom"
 INPAINT = "inpaint"
@@ -124,7 +125,8 @@ class ModalPromptScreen(ModalScreen[ModalAnswer | None]):
     ModalPromptScreen Input { margin-top: 1; }
     ModalPromptScreen #modal-problem { margin-top: 1; color: $error; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal_prompt_cancel")]
+    HELP_SCOPES = ("modal_prompt",)  # what ? lists while this dialog is open
+    BINDINGS = [bind("modal_prompt_cancel", "cancel", "Cancel", show=True), DIALOG_QUIT]
 
     def __init__(self, task_id: str, kind: str, prompt: str) -> None:
         super().__init__()
@@ -151,6 +153,7 @@ class ModalPromptScreen(ModalScreen[ModalAnswer | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Send", id="modal-send", variant="primary")
                 yield Button("Cancel", id="modal-cancel")
+        yield Footer()
 
     def on_mount(self) -> None:
         field = self.query_one("#modal-prompt", Input)
@@ -200,10 +203,13 @@ class ChoiceScreen(ModalScreen[Any]):
     ChoiceScreen { align: center middle; }
     ChoiceScreen OptionList { height: auto; max-height: 16; margin-top: 1; border: none; }
     """
+    HELP_SCOPES = ("choice",)  # what ? lists while this dialog is open
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="choice_cancel"),
-        Binding("j", "move(1)", "Down", show=False, id="choice_down"),
-        Binding("k", "move(-1)", "Up", show=False, id="choice_up"),
+        bind("choice_cancel", "cancel", "Cancel", show=True, key_display="Esc"),
+        bind("choice_down", "move(1)", "Down", show=True),
+        bind("choice_up", "move(-1)", "Up", show=True),
+        DIALOG_QUIT,
+        DIALOG_HELP,
     ]
 
     def __init__(self, title: Text | str, choices: list[tuple[Text | str, Any]], note: str = ""):
@@ -224,6 +230,7 @@ class ChoiceScreen(ModalScreen[Any]):
                 ),
                 id="choices",
             )
+        yield Footer()  # this dialog's keys, not the dashboard's
 
     def on_mount(self) -> None:
         options = self.query_one("#choices", OptionList)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static, TextArea
+from textual.widgets import Button, Footer, Label, Static, TextArea
 
 from mjdash.model.task import extract_task_ids
+from mjdash.ui.keybind import DIALOG_HELP, DIALOG_QUIT, bind
 
 
 class PasteArea(TextArea):
@@ -32,7 +32,8 @@ class PasteArea(TextArea):
 class AddScreen(ModalScreen[list[str] | None]):
     """Type or paste anything: every task id in it is found and shown before adding."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="add_cancel")]
+    HELP_SCOPES = ("add",)  # what ? lists while this dialog is open
+    BINDINGS = [bind("add_cancel", "cancel", "Cancel", show=True), DIALOG_QUIT]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
@@ -45,6 +46,7 @@ class AddScreen(ModalScreen[list[str] | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add", id="add", variant="primary", disabled=True)
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # this dialog's keys, not the dashboard's
 
     def on_mount(self) -> None:
         self.query_one(PasteArea).focus()
@@ -81,9 +83,12 @@ class AddScreen(ModalScreen[list[str] | None]):
 class ConfirmScreen(ModalScreen[bool]):
     """Yes or no, with the question in plain text (it may quote server text)."""
 
+    HELP_SCOPES = ("confirm",)  # what ? lists while this dialog is open
     BINDINGS = [
-        Binding("y", "answer(True)", "Yes", id="confirm_yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm_no"),
+        bind("confirm_yes", "answer(True)", "Yes", show=True),
+        bind("confirm_no", "answer(False)", "No", show=True, key_display="n"),
+        DIALOG_QUIT,
+        DIALOG_HELP,
     ]
 
     def __init__(self, question: Text | str, yes: str = "Yes") -> None:
@@ -97,6 +102,7 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="warning")
                 yield Button("No (n)", id="no")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -118,9 +124,10 @@ class HelpScreen(ModalScreen[None]):
     polling), from mjdash.model.keys.help_sections; or a flat list of (key, description)."""
 
     BINDINGS = [
-        Binding("escape,q,question_mark", "close", "Close", id="help_close"),
-        Binding("j", "scroll(1)", "Scroll down", show=False, id="help_down"),
-        Binding("k", "scroll(-1)", "Scroll up", show=False, id="help_up"),
+        bind("help_close", "close", "Close", show=True, key_display="Esc"),
+        bind("help_down", "scroll(1)", "Down", show=True),
+        bind("help_up", "scroll(-1)", "Up", show=True),
+        DIALOG_QUIT,
     ]
 
     def __init__(
@@ -152,6 +159,7 @@ class HelpScreen(ModalScreen[None]):
         )
         with VerticalScroll(id="help", classes="dialog"):
             yield Static(text)
+        yield Footer()
 
     def action_scroll(self, lines: int) -> None:
         self.query_one(VerticalScroll).scroll_relative(y=lines, animate=False)

@@ -21,6 +21,7 @@ class PollView:
     auth_hint: str = ""  # the `auth` setting that worked after a 401 (client.auth_switched)
     save_waiting: bool = False  # a save waits for another process's watchlist lock
     unusable: int = 0  # watched ids whose last answer was unusable (Board.stale)
+    reached: bool = True  # has the server answered a poll yet? (no "● ok" before it has)
 
 
 _STATE_STYLE = {
@@ -33,20 +34,22 @@ _STATE_STYLE = {
 }
 
 
-def _state_text(view: PollView, key_env: str) -> Text:
+def _state_text(view: PollView, key_source: str) -> Text:
     style = _STATE_STYLE[view.state]
+    if view.state is PollerState.OK and not view.reached:
+        return Text("○ not polled yet", style="grey62")
     if view.state is PollerState.OK:
         return unusable_text(view.unusable) or Text("● ok", style=style)
     if view.state is PollerState.PAUSED:
         return Text("⏸ paused (p resumes)", style=style)
     if view.state is PollerState.AUTH_FAILED:
-        return Text(f"✘ key rejected: check {key_env}, then press r", style=style)
+        return Text(f"✘ key rejected: check {key_source}, then press r", style=style)
     return Text(f"✘ {view.line or view.state.value}", style=style)
 
 
 def render_status_line(
     view: PollView,
-    key_env: str,
+    key_source: str,
     *,
     total: int,
     missing: int = 0,
@@ -55,6 +58,9 @@ def render_status_line(
     note: str = "",
 ) -> Text:
     """Health first (it is what a narrow pane must not cut off), then the watchlist's size.
+
+    `key_source` names where the key came from (the variable's name or the key file's path),
+    for the key-rejected hint; never the key.
 
     The per-state counts live in the summary line below, so they are not repeated here.
     """
@@ -65,7 +71,7 @@ def render_status_line(
     if note is not None:
         line.append_text(note)
         line.append(" │ ", style="grey50")
-    line.append_text(_state_text(view, key_env))
+    line.append_text(_state_text(view, key_source))
     if view.auth_hint:
         line.append(f' · save auth = "{view.auth_hint}"', style="yellow")
     if note:  # a batch move being sent: "sending 3 of 20 · Esc stops"

@@ -244,10 +244,12 @@ async def test_help_lists_every_key(sim, tmp_path, size):
     async with app.run_test(size=size) as pilot:
         await pilot.press("question_mark")
         text = str(app.screen.query_one("Static").render())
-        for words in ("Quit", "Add", "Remove", "Copy customId", "Pause", "Refresh"):
+        for words in ("quit", "add task ids", "stop watching", "copy the button's customId"):
             assert words in text
+        for key in ("g ", "G ", "Home End", "Esc", "Y "):
+            assert f"\n{key}" in text, key
         await pilot.press("escape")
-        assert isinstance(app.screen.query_one("#table"), object)
+        assert app.screen is app.screen_stack[0] and app.is_running
 
 
 async def test_an_exception_in_on_mount_leaves_the_garbage_collector_on(sim, tmp_path):

@@ -29,11 +29,7 @@ from mjdash.ui.screens import HelpScreen
 
 # Bindings the UI round of issue 16 adds or changes (the registry already has them); drop an id
 # from here once the UI builds that binding from the registry.
-PENDING_UI_ROUND = {
-    "quit",  # q,ctrl+c
-    "confirm_no",  # n,escape,q
-    "choice_cancel",  # escape,q
-}
+PENDING_UI_ROUND: set[str] = set()
 
 
 def ui_bindings() -> dict[str, Binding]:
