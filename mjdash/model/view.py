@@ -202,8 +202,8 @@ def matches(
 ) -> bool:
     """Does the row pass the quick filter and contain every word of the text filter?
 
-    The text is searched (case-insensitively) in the id, the label, the prompt, the action and
-    the status.
+    The text is searched (case-insensitively) in the id, the label, the prompt, the action, the
+    status and the status's group word (done, failed, running, queued, modal).
     """
     show = state.show
     if show == "unfinished" and (not_found or (task is not None and task.is_terminal)):
@@ -219,7 +219,8 @@ def matches(
         status = "not found" if not_found else "loading"
         haystack = f"{task_id} {label} {status}".lower()
     else:
-        status = "not found" if not_found else task.status_text
+        # The status word and its group: "failed" finds FAILURE (and CANCEL), "done" SUCCESS.
+        status = "not found" if not_found else f"{task.status_text} {task.status.group}"
         haystack = f"{task_id} {label} {task.action} {status} {task.prompt}".lower()
     return all(word in haystack for word in words)
 

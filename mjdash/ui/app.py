@@ -35,6 +35,7 @@ from mjdash.store.journal import Journal
 from mjdash.store.watchlist import Watchlist, WatchlistError
 from mjdash.ui.actions import Actions
 from mjdash.ui.batch import BatchFeatures
+from mjdash.ui.browser import browser_problem
 from mjdash.ui.cells import (
     elapsed_text,
     one_line,
@@ -324,7 +325,10 @@ class MjdashApp(App[None]):
 
     def show_selected(self) -> None:
         task_id = self.selected_id
-        self.detail.show(self.detail_model(task_id) if task_id else None, self.now())
+        if task_id is None:  # an empty watchlist, or a view that hides every row
+            self.detail.show(None, self.now(), empty=self.batch.empty_view_text())
+            return
+        self.detail.show(self.detail_model(task_id), self.now())
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -652,6 +656,10 @@ class MjdashApp(App[None]):
         problem = url_refusal(task.image_url)
         if problem:
             self.say(f"Not opened: {problem}", severity="error")
+            return
+        no_browser = browser_problem()
+        if no_browser:  # "Opening …" would promise what cannot happen here
+            self.say(no_browser, severity="warning")
             return
         self.open_url(task.image_url)
         self.say(f"Opening {task.image_url}")

@@ -260,7 +260,11 @@ class DetailPane(VerticalScroll, can_focus=False):
         """The text above the buttons, as one (what the three parts show)."""
         return _joined(self._shown)
 
-    def show(self, model: DetailModel | None, now: datetime) -> None:
+    def show(self, model: DetailModel | None, now: datetime, *, empty: str = NO_TASK) -> None:
+        """Show `model`; with none, the `empty` sentence (why nothing is selected)."""
+        if model is None and self.model is None and self._shown[0].plain != empty:
+            self._show_parts((Text(empty), Text(), Text()))
+            return
         if model == self.model:
             return
         same_task = self.model is not None and model is not None
@@ -269,7 +273,7 @@ class DetailPane(VerticalScroll, can_focus=False):
         self.query_one(ImagePreview).show_task(model.task if model else None)
         buttons = self.query_one(ButtonList)
         if model is None:
-            self._show_parts((Text(NO_TASK), Text(), Text()))
+            self._show_parts((Text(empty), Text(), Text()))
             buttons.show_buttons((), frozenset())
             return
         self._show_parts(render_detail_parts(model, now))

@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from mjdash.model.insight import Summary
+from mjdash.model.summary_text import Phrase, done_percent, outcome_phrase
 from mjdash.model.task import Status
 from mjdash.ui.cells import STATUS_LOOK, format_duration
 
@@ -32,26 +33,44 @@ def _seconds(value: float | None) -> str:
     return "—" if value is None else format_duration(timedelta(seconds=value))
 
 
-def render_summary(summary: Summary, now: float, view: str = "", width: int = 0) -> Text:
-    """The line; when it does not fit `width` cells, a compact one that keeps the ETA."""
-    line = _render(summary, now, view, compact=False)
+def render_summary(
+    summary: Summary, now: float, view: str = "", width: int = 0, show: str = "all"
+) -> Text:
+    """The line; when it does not fit `width` cells, a compact one that keeps the outcome.
+
+    `show` is the view's quick filter (model.view.SHOW_MODES): the "only failed" view says
+    how many failed, never "batch complete"."""
+    line = _render(summary, now, view, compact=False, show=show)
     if width and line.cell_len > width:
-        line = _render(summary, now, view, compact=True)
+        line = _render(summary, now, view, compact=True, show=show)
     return line
 
 
-def _eta_text(summary: Summary, now: float) -> Text:
-    if summary.finished:
-        return Text("✔ batch complete", style="bold green")
-    eta = summary.eta(now)
-    if eta is None:
-        return Text("ETA —", style="grey62")
-    if eta <= 0:
-        return Text("ETA any moment", style="bold")
-    return Text(f"ETA {format_duration(timedelta(seconds=eta))}", style="bold")
+# How a phrase's tone looks (model/summary_text.py decides the tone).
+TONE_STYLE = {
+    "success": "bold green",
+    "warning": "bold yellow",
+    "error": "bold red",
+    "muted": "grey62",
+    "plain": "bold",
+}
 
 
-def _render(summary: Summary, now: float, view: str, *, compact: bool) -> Text:
+def outcome_text(summary: Summary, now: float, show: str = "all") -> Text:
+    """The ETA while something runs, the outcome once everything settled."""
+    phrase: Phrase = outcome_phrase(
+        total=summary.total,
+        done=summary.done,
+        failed=summary.failed,
+        missing=summary.missing,
+        stalled=summary.stalled,
+        eta=None if summary.finished else summary.eta(now),
+        show=show,
+    )
+    return Text(phrase.text, style=TONE_STYLE[phrase.tone])
+
+
+def _render(summary: Summary, now: float, view: str, *, compact: bool, show: str) -> Text:
     line = Text()
     if not summary.total:
         line.append(" no tasks in view", style="grey62")
@@ -59,12 +78,15 @@ def _render(summary: Summary, now: float, view: str, *, compact: bool) -> Text:
             line.append(f" │ {view}", style="bold cyan")
         return line
     filled, empty = bar(summary.progress, 6 if compact else BAR_WIDTH)
-    style = "green" if summary.finished else "dodger_blue1"
+    # The bar shows how far the batch is toward finished; the percent how much of it succeeded
+    # (done/total: a failed task is finished, not done).
+    all_done = summary.done == summary.total
+    style = "green" if all_done else ("red" if summary.finished else "dodger_blue1")
     gap = " " if compact else "  "
     line.append(" ")
     line.append(filled, style=style)
     line.append(empty, style="grey35")
-    line.append(f" {summary.progress * 100:3.0f}%{gap}")
+    line.append(f" {done_percent(summary.done, summary.total):3d}%{gap}")
     line.append(f"{summary.done}/{summary.total} done", style="bold")
     for number, status, word in (
         (summary.failed, Status.FAILURE, "failed"),
@@ -85,7 +107,7 @@ def _render(summary: Summary, now: float, view: str, *, compact: bool) -> Text:
         line.append(f"queue ~{_seconds(summary.median_queue)}", style="grey70")
         line.append(f" · render ~{_seconds(summary.median_render)}", style="grey70")
         line.append(" · ")
-    line.append_text(_eta_text(summary, now))
+    line.append_text(outcome_text(summary, now, show))
     if view:
         line.append(" │ ", style="grey50")
         line.append(view, style="bold cyan")
@@ -107,21 +129,23 @@ class SummaryLine(Static):
         super().__init__(Text(""), **kwargs)
         self.summary = Summary()
         self.view_text = ""
+        self.show_mode = "all"
         self._shown: Text | None = None
         self._now = 0.0
 
     def on_resize(self) -> None:
         self.tick(self._now)
 
-    def set_summary(self, summary: Summary, now: float, view: str = "") -> None:
+    def set_summary(self, summary: Summary, now: float, view: str = "", show: str = "all") -> None:
         self.summary = summary
         self.view_text = view
+        self.show_mode = show
         self.tick(now)
 
     def tick(self, now: float) -> None:
         """Re-render for `now`; writes only when the text changed (the ETA's seconds)."""
         self._now = now
-        text = render_summary(self.summary, now, self.view_text, self.size.width)
+        text = render_summary(self.summary, now, self.view_text, self.size.width, self.show_mode)
         if text != self._shown:
             self._shown = text
             self.update(text, layout=False)  # always one line (height: 1)
