@@ -38,9 +38,10 @@ from mjdash.ui.batch import BatchFeatures
 from mjdash.ui.browser import browser_problem
 from mjdash.ui.cells import (
     elapsed_text,
+    fold_glyph,
+    id_cell,
     one_line,
     progress_text,
-    short_id,
     status_text,
 )
 from mjdash.ui.clipboard import copy_text
@@ -52,7 +53,7 @@ from mjdash.ui.messages import TasksFinished, TasksPolled
 from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
 from mjdash.ui.status_line import PollView, render_status_line
 from mjdash.ui.summary import SummaryLine
-from mjdash.ui.table import ID_WIDTH, TaskTable, columns_for_width
+from mjdash.ui.table import COLUMNS, TaskTable, columns_for_width
 
 INTERVAL_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
 WIDE = 120
@@ -266,31 +267,38 @@ class MjdashApp(App[None]):
         task = self.tasks.get(task_id)
         if row.depth:
             prefix = row.branch
-        elif row.has_children:
-            prefix = "▸ " if task_id in self.collapsed else "▾ "
         else:
-            prefix = ""
-        if len(prefix) > ID_WIDTH - 5:  # deep lineages: keep room for the id's tail
-            prefix = "…" + prefix[-(ID_WIDTH - 6) :]
-        tail = short_id(task_id)
-        room = ID_WIDTH - len(prefix)
-        if len(tail) > room:
-            tail = "…" + task_id[-(room - 1) :]
-        id_cell = Text(prefix, style="grey50")
-        id_cell.append(tail)
+            folded = task_id in self.collapsed
+            hidden = self._hidden_below(task_id) if folded and row.has_children else 0
+            prefix = fold_glyph(row.has_children, folded, hidden)
+        table = self.table
+        id_cell_text = id_cell(task_id, prefix, table.id_width)
         prompt = task.prompt if task else ""
+        entry = self.watchlist.get(task_id) if "label" in table.column_keys else None
         cells = {
-            "id": id_cell,
+            "id": id_cell_text,
             "action": Text(one_line(task.action, 9) if task else ""),
             "status": status_text(
                 task, not_found=task_id in self.not_found, stale=task_id in self.stale
             ),
             "progress": progress_text(task),
             "elapsed": elapsed_text(task, now),
-            "prompt": Text(one_line(prompt, self.table.prompt_width)),
+            "label": Text(one_line(entry.label, COLUMNS["label"].width) if entry else ""),
+            "prompt": Text(one_line(prompt, table.prompt_width)),
         }
         cells = self.batch.decorate_row(task_id, cells, now)
         return self.actions.decorate_row(task_id, cells)
+
+    def _hidden_below(self, task_id: str) -> int:
+        """How many watched tasks a folded row hides (its descendants)."""
+        seen: set[str] = set()
+        stack = list(self.watchlist.children(task_id))
+        while stack:
+            child = stack.pop()
+            if child not in seen and child != task_id:
+                seen.add(child)
+                stack.extend(self.watchlist.children(child))
+        return len(seen)
 
     # --- the selected task ----------------------------------------------------------------
 

@@ -137,6 +137,7 @@ class BatchFeatures:
         latest = ((r.id, r.ts, r.new, r.progress) for r in self.journal.latest(ids).values())
         app.board.restore_clocks(latest, ids, self._now())
         self.preview.enabled = app.config.ui.preview
+        app.table.show_sort(self.view.sort)  # a sort saved by the last run
 
     # --- rows -------------------------------------------------------------------------------
 
@@ -370,6 +371,7 @@ class BatchFeatures:
             return
         app = self.app
         self.view = view
+        app.table.show_sort(view.sort)
         app.rebuild_rows()
         app.show_selected()
         with contextlib.suppress(TypeError, ValueError):

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from mjdash.model.durations import format_duration
 from mjdash.model.task import Status, Task
-from mjdash.model.wrap import cut
+from mjdash.model.wrap import cell_width, cut
 
 # (glyph, word, style) per status; the colours follow the issue: grey, yellow, blue, green,
 # red, amber, magenta.
@@ -84,3 +84,42 @@ def one_line(text: str, width: int) -> str:
     """One line of at most `width` terminal cells with an ellipsis when cut: a CJK prompt
     (two cells a character) is cut like any other."""
     return cut(text, width)
+
+
+def fold_glyph(has_children: bool, collapsed: bool, hidden: int = 0) -> str:
+    """Before a root's id: "▾ " unfolded, "▸+3 " folded with the 3 tasks it hides."""
+    if not has_children:
+        return ""
+    if not collapsed:
+        return "▾ "
+    return f"▸+{hidden} " if hidden else "▸ "
+
+
+def id_cell(task_id: str, prefix: str, width: int) -> Text:
+    """The id column: the tree drawing (`prefix`) then as much of the id's tail as fits in
+    `width` cells (the tail is what differs: ids start with the submit time)."""
+    if cell_width(prefix) > width - 5:  # deep lineages: keep room for the id's tail
+        prefix = "…" + prefix[-(width - 6) :]
+    room = width - cell_width(prefix)
+    tail = (
+        task_id
+        if len(task_id) <= min(room, width - 2)
+        else "…" + task_id[-(min(room, width - 2) - 1) :]
+    )
+    cell = Text(prefix, style="grey50")
+    cell.append(tail)
+    return cell
+
+
+# After the status of a handled task: a button was pressed (used) or it was dismissed (x).
+USED_MARK = (" ✓", "green")
+DISMISSED_MARK = (" –", "grey62")
+
+
+def triage_mark(*, used: bool, dismissed: bool) -> Text:
+    """ " ✓" when a button of the task was pressed, " –" when it was dismissed, else nothing."""
+    if dismissed:
+        return Text(*DISMISSED_MARK)
+    if used:
+        return Text(*USED_MARK)
+    return Text("")
