@@ -19,7 +19,7 @@ from textual.containers import Container
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets import DataTable, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from mjdash.model.board import Board
@@ -49,6 +49,7 @@ from mjdash.ui.contact_sheet import ContactSheet, find_button
 from mjdash.ui.crash import PollFailed, redacted, secrets_of
 from mjdash.ui.detail import ButtonList, DetailModel, DetailPane
 from mjdash.ui.filterbar import FilterBar
+from mjdash.ui.footer import FittedFooter
 from mjdash.ui.messages import TasksFinished, TasksPolled
 from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
 from mjdash.ui.status_line import PollView, render_status_line
@@ -172,7 +173,7 @@ class MjdashApp(App[None]):
             yield TaskTable(id="table", cell_source=self._cells_for)
             yield DetailPane(id="detail")
         yield FilterBar(id="filterbar")
-        yield Footer()
+        yield FittedFooter()  # whole keys only: narrow screens drop the last ones
 
     @property
     def table(self) -> TaskTable:

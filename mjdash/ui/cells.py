@@ -6,6 +6,7 @@ server text must never be read as markup.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from rich.text import Text
@@ -123,3 +124,24 @@ def triage_mark(*, used: bool, dismissed: bool) -> Text:
     if used:
         return Text(*USED_MARK)
     return Text("")
+
+
+def fit_parts(parts: Sequence[Text | tuple[Text, int]], width: int) -> Text:
+    """The parts on one line of at most `width` cells, leaving out whole parts, never cutting
+    one in the middle of a word: the part with the lowest keep-priority goes first (a bare
+    `Text` has priority 0; among equals, the rightmost). Each part carries its own leading
+    separator (" │ ", " · "). Only when a single part is left and still too wide is it cut,
+    with an ellipsis. `width` 0: everything."""
+    ranked = [(p, 0) if isinstance(p, Text) else p for p in parts]
+    kept = list(range(len(ranked)))
+
+    def length() -> int:
+        return sum(ranked[i][0].cell_len for i in kept)
+
+    while width > 0 and len(kept) > 1 and length() > width:
+        drop = min(reversed(kept), key=lambda i: ranked[i][1])
+        kept.remove(drop)
+    line = Text().join(ranked[i][0] for i in kept)
+    if width > 0 and line.cell_len > width:
+        line.truncate(width, overflow="ellipsis")
+    return line

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import humanize
 from rich.cells import cell_len
+from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
@@ -16,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from mjdash.model.insight import Stall, stall_advice
 from mjdash.model.task import Button, Task
+from mjdash.model.wrap import hanging_wrap, wrap
 from mjdash.ui.cells import STATUS_LOOK, format_duration, progress_bar
 from mjdash.ui.preview import ImagePreview
 
@@ -50,25 +53,30 @@ class ButtonList(OptionList):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.buttons: tuple[Button, ...] = ()
-        self._shown: tuple[tuple[Button, ...], frozenset[str]] = ((), frozenset())
+        self._shown: tuple[tuple[Button, ...], frozenset[str], int] = ((), frozenset(), 0)
 
-    def show_buttons(self, buttons: tuple[Button, ...], used: frozenset[str]) -> None:
+    def show_buttons(
+        self, buttons: tuple[Button, ...], used: frozenset[str], width: int = 0
+    ) -> None:
+        """`width`: the list's cells (0 unknown); a long customId wraps after `::`."""
         highlighted = self.highlighted
-        if (buttons, used) == self._shown and (highlighted is not None or not buttons):
+        shown = (buttons, used, width)
+        if shown == self._shown and (highlighted is not None or not buttons):
             return  # a poll that moved the progress: the same options, nothing to rebuild
-        self._shown = (buttons, used)
+        self._shown = shown
         self.buttons = buttons
         self.clear_options()
-        width = max((len(b.name) for b in buttons), default=0)
+        name_width = max((len(b.name) for b in buttons), default=0)
         options = []
         for button in buttons:
             line = Text()
             line.append("✓ " if button.custom_id in used else "  ", style="green")
-            line.append(button.name.ljust(width), style="bold")
+            line.append(button.name.ljust(name_width), style="bold")
             # No emoji: terminals disagree on the width of 🖌️-style sequences and the
             # columns after them shift; the derived name says the same thing.
             line.append("\n")
-            line.append("  " + button.custom_id, style="dim")
+            pieces = wrap(button.custom_id, width - 2) if width > 14 else [button.custom_id]
+            line.append("\n".join("  " + piece for piece in pieces), style="dim")
             options.append(Option(line))
         self.add_options(options)
         if buttons:
@@ -103,27 +111,70 @@ def task_link(task_id: str, *, watched: bool = True) -> Text:
     return Text(task_id, style=Style(underline=True, meta=click))
 
 
-def render_detail(model: DetailModel, now: datetime) -> Text:
+def render_detail(model: DetailModel, now: datetime, width: int = 0) -> Text:
     """The text above the button list, whole (the pane shows it in three parts)."""
-    return _joined(render_detail_parts(model, now))
+    return _joined(render_detail_parts(model, now, width))
+
+
+LABEL_WIDTH = 11  # "Prompt (en)" is the longest label; values start in this column
+_WRAP_CONSOLE = Console(file=io.StringIO(), width=200, color_system=None, legacy_windows=False)
+
+
+def hanging_lines(name: str, value: str, width: int) -> list[str]:
+    """`name` then `value` in lines of at most `width` cells, continuation lines under the
+    value (not back at the pane's edge); a customId breaks after `::`; the value's own line
+    breaks are kept. `width` 0: one line, as it comes."""
+    if width <= 0:
+        return [f"{name:<{LABEL_WIDTH}}{value}"]
+    lines: list[str] = []
+    for index, paragraph in enumerate(value.split("\n") or [""]):
+        label = name if index == 0 else ""
+        wrapped = hanging_wrap(label, paragraph, width, label_width=LABEL_WIDTH)
+        if not label and wrapped and not wrapped[0].strip():
+            wrapped = wrapped[1:]  # the narrow form's empty label line
+        lines += wrapped or [""]
+    return lines
+
+
+def hanging_text(value: Text, width: int) -> Text:
+    """A styled value (a status, links) wrapped to `width - LABEL_WIDTH` cells, its lines
+    indented under the value's column."""
+    room = width - LABEL_WIDTH
+    if width <= 0 or room < 12 or value.cell_len <= room:
+        return value
+    lines = value.wrap(_WRAP_CONSOLE, room)
+    return Text("\n" + " " * LABEL_WIDTH).join(line.rstrip() or line for line in lines)
 
 
 def _joined(parts: tuple[Text, ...]) -> Text:
     return Text("\n").join(part for part in parts if part.plain)
 
 
-def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, Text]:
+def render_detail_parts(
+    model: DetailModel, now: datetime, width: int = 0
+) -> tuple[Text, Text, Text]:
     """The facts, the clocks and the texts: the once-a-second tick redraws only the clocks (a
-    few short lines), not the prompt. Built from plain strings: server text stays inert."""
+    few short lines), not the prompt. Built from plain strings: server text stays inert.
+    `width` (the pane's cells, 0 unknown) wraps long values under themselves."""
     head, clocks, body = Text(), Text(), Text()
 
-    def row(out: Text, name: str, value: str | Text, style: str = "") -> None:
-        out.append(f"{name:<11}", style="bold")
+    def row(
+        out: Text, name: str, value: str | Text, style: str = "", name_style: str = "bold"
+    ) -> None:
         if isinstance(value, Text):
-            out.append_text(value)
-        else:
-            out.append(value, style=style)
-        out.append("\n")
+            out.append(f"{name:<{LABEL_WIDTH}}", style=name_style)
+            out.append_text(hanging_text(value, width))
+            out.append("\n")
+            return
+        lines = hanging_lines(name, value, width)
+        for index, line in enumerate(lines):
+            if index == 0 and line.startswith(name):
+                out.append(name, style=name_style)
+                line = line[len(name) :]
+            body_text = line.lstrip(" ")
+            out.append(line[: len(line) - len(body_text)])  # the indent, unstyled
+            out.append(body_text, style=style)
+            out.append("\n")
 
     task = model.task
     head.append("Task ", style="bold")
@@ -161,9 +212,7 @@ def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, 
     if model.stale:
         row(head, "Stale", f"last answer was unusable: {model.stale}", "yellow")
     if task.fail_reason:
-        head.append("Failed     ", style="bold red")
-        head.append(task.fail_reason, style="bold red")
-        head.append("\n")
+        row(head, "Failed", task.fail_reason, "bold red", name_style="bold red")
     row(clocks, "Submitted", _when(task.submit_time, now))
     row(clocks, "Started", _when(task.start_time, now))
     row(clocks, "Finished", _when(task.finish_time, now))
@@ -241,6 +290,7 @@ class DetailPane(VerticalScroll, can_focus=False):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.model: DetailModel | None = None
+        self._now = datetime.now().astimezone()
         self._shown: tuple[Text, ...] = (Text(NO_TASK), Text(), Text())  # the parts on screen
 
     def compose(self):
@@ -270,25 +320,45 @@ class DetailPane(VerticalScroll, can_focus=False):
         same_task = self.model is not None and model is not None
         same_task = same_task and self.model.task_id == model.task_id
         self.model = model
+        self._now = now
         self.query_one(ImagePreview).show_task(model.task if model else None)
         buttons = self.query_one(ButtonList)
         if model is None:
             self._show_parts((Text(empty), Text(), Text()))
             buttons.show_buttons((), frozenset())
             return
-        self._show_parts(render_detail_parts(model, now))
+        self._show_parts(render_detail_parts(model, now, self.text_width))
         task_buttons = model.task.buttons if model.task else ()
         if not same_task:
             buttons.highlighted = None
-        buttons.show_buttons(task_buttons, model.used)
+        buttons.show_buttons(task_buttons, model.used, self.text_width)
         if not same_task:
             self.scroll_home(animate=False)
 
     def refresh_times(self, now: datetime) -> None:
         """Re-render the clocks ("3 minutes ago") of the shown task (once a second): nothing
         when the text is the same, no layout when its lines wrap as before."""
+        self._now = now
         if self.model is not None:
-            self._show_parts(render_detail_parts(self.model, now))
+            self._show_parts(render_detail_parts(self.model, now, self.text_width))
+
+    @property
+    def text_width(self) -> int:
+        """The cells a line of the pane has: room for the scrollbar is kept even while it is
+        hidden, so lines wrapped here are never wrapped again at the edge (0 before layout)."""
+        region = self.scrollable_content_region.width
+        if region <= 0:
+            return 0
+        bar = 0 if self.show_vertical_scrollbar else self.styles.scrollbar_size_vertical
+        return max(0, region - bar)
+
+    def on_resize(self) -> None:
+        """The lines were wrapped for the old width."""
+        model = self.model
+        if model is not None:
+            self._show_parts(render_detail_parts(model, self._now, self.text_width))
+            task_buttons = model.task.buttons if model.task else ()
+            self.query_one(ButtonList).show_buttons(task_buttons, model.used, self.text_width)
 
     def _show_parts(self, parts: tuple[Text, ...]) -> None:
         shown, self._shown = self._shown, parts

@@ -14,7 +14,7 @@ from textual.widgets import Static
 from mjdash.model.insight import Summary
 from mjdash.model.summary_text import Phrase, done_percent, outcome_phrase
 from mjdash.model.task import Status
-from mjdash.ui.cells import STATUS_LOOK, format_duration
+from mjdash.ui.cells import STATUS_LOOK, fit_parts, format_duration
 
 BAR_WIDTH = 16
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -42,7 +42,8 @@ def render_summary(
     how many failed, never "batch complete"."""
     line = _render(summary, now, view, compact=False, show=show)
     if width and line.cell_len > width:
-        line = _render(summary, now, view, compact=True, show=show)
+        # Compact, and still too wide: whole pieces are left out, never a word cut in two.
+        line = fit_parts(_parts(summary, now, view, compact=True, show=show), width)
     return line
 
 
@@ -71,23 +72,36 @@ def outcome_text(summary: Summary, now: float, show: str = "all") -> Text:
 
 
 def _render(summary: Summary, now: float, view: str, *, compact: bool, show: str) -> Text:
-    line = Text()
+    return Text().join(part for part, _ in _parts(summary, now, view, compact=compact, show=show))
+
+
+# What a narrow line keeps longest (fit_parts drops the lowest first): the outcome and the
+# done count, then the view, the other counts, the percent and bar, the medians.
+_KEEP_OUTCOME, _KEEP_DONE, _KEEP_VIEW, _KEEP_COUNTS, _KEEP_BAR, _KEEP_MEDIANS = 9, 8, 7, 5, 4, 2
+
+
+def _parts(
+    summary: Summary, now: float, view: str, *, compact: bool, show: str
+) -> list[tuple[Text, int]]:
+    """The line in whole pieces, each with how long a narrow line keeps it."""
+    parts: list[tuple[Text, int]] = []
     if not summary.total:
-        line.append(" no tasks in view", style="grey62")
+        parts.append((Text(" no tasks in view", style="grey62"), _KEEP_OUTCOME))
         if view:
-            line.append(f" │ {view}", style="bold cyan")
-        return line
+            parts.append((Text(f" │ {view}", style="bold cyan"), _KEEP_VIEW))
+        return parts
     filled, empty = bar(summary.progress, 6 if compact else BAR_WIDTH)
     # The bar shows how far the batch is toward finished; the percent how much of it succeeded
     # (done/total: a failed task is finished, not done).
     all_done = summary.done == summary.total
     style = "green" if all_done else ("red" if summary.finished else "dodger_blue1")
     gap = " " if compact else "  "
-    line.append(" ")
-    line.append(filled, style=style)
-    line.append(empty, style="grey35")
-    line.append(f" {done_percent(summary.done, summary.total):3d}%{gap}")
-    line.append(f"{summary.done}/{summary.total} done", style="bold")
+    head = Text(" ")
+    head.append(filled, style=style)
+    head.append(empty, style="grey35")
+    head.append(f" {done_percent(summary.done, summary.total):3d}%")
+    parts.append((head, _KEEP_BAR))
+    parts.append((Text(f"{gap}{summary.done}/{summary.total} done", style="bold"), _KEEP_DONE))
     for number, status, word in (
         (summary.failed, Status.FAILURE, "failed"),
         (summary.running, Status.IN_PROGRESS, "running"),
@@ -96,22 +110,29 @@ def _render(summary: Summary, now: float, view: str, *, compact: bool, show: str
     ):
         if number:
             glyph, _, look = STATUS_LOOK[status]
-            line.append(f"{gap}{glyph}{number}" + ("" if compact else f" {word}"), style=look)
+            count = f"{gap}{glyph}{number}" + ("" if compact else f" {word}")
+            parts.append((Text(count, style=look), _KEEP_COUNTS))
     if summary.stalled:
         words = "" if compact else " stalled"
-        line.append(f"{gap}⚠{summary.stalled}{words}", style="bold yellow")
+        parts.append((Text(f"{gap}⚠{summary.stalled}{words}", style="bold yellow"), _KEEP_COUNTS))
     if summary.missing:
-        line.append(f"{gap}?{summary.missing}" + ("" if compact else " not found"), "grey50")
-    line.append(" │ ", style="grey50")
-    if not compact:  # the medians go first when the line is narrow; the ETA stays
-        line.append(f"queue ~{_seconds(summary.median_queue)}", style="grey70")
-        line.append(f" · render ~{_seconds(summary.median_render)}", style="grey70")
-        line.append(" · ")
-    line.append_text(outcome_text(summary, now, show))
+        missing = f"{gap}?{summary.missing}" + ("" if compact else " not found")
+        parts.append((Text(missing, style="grey50"), _KEEP_COUNTS))
+    if not compact:  # the medians go first when the line is narrow; the outcome stays
+        medians = Text(" │ ", style="grey50")
+        medians.append(f"queue ~{_seconds(summary.median_queue)}", style="grey70")
+        medians.append(f" · render ~{_seconds(summary.median_render)}", style="grey70")
+        parts.append((medians, _KEEP_MEDIANS))
+        outcome = Text(" · ")
+    else:
+        outcome = Text(" │ ", style="grey50")
+    outcome.append_text(outcome_text(summary, now, show))
+    parts.append((outcome, _KEEP_OUTCOME))
     if view:
-        line.append(" │ ", style="grey50")
-        line.append(view, style="bold cyan")
-    return line
+        shown = Text(" │ ", style="grey50")
+        shown.append(view, style="bold cyan")
+        parts.append((shown, _KEEP_VIEW))
+    return parts
 
 
 class SummaryLine(Static):
