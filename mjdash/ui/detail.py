@@ -168,11 +168,13 @@ def render_detail_parts(
             return
         lines = hanging_lines(name, value, width)
         for index, line in enumerate(lines):
-            if index == 0 and line.startswith(name):
-                out.append(name, style=name_style)
-                line = line[len(name) :]
             body_text = line.lstrip(" ")
-            out.append(line[: len(line) - len(body_text)])  # the indent, unstyled
+            if index == 0 and line.startswith(name):
+                # The label with its padding, as one segment (the value starts after it).
+                body_text = line[len(name) :].lstrip(" ")
+                out.append(line[: len(line) - len(body_text)], style=name_style)
+            else:
+                out.append(line[: len(line) - len(body_text)])  # the indent, unstyled
             out.append(body_text, style=style)
             out.append("\n")
 

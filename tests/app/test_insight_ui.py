@@ -115,7 +115,8 @@ async def test_stalled_task_is_flagged_explained_announced_and_remembered(sim_fa
         assert "⚠1 stalled" in app.batch.summary_line.plain
         app.table.select(fisherman)
         await pilot.pause()
-        detail = app.detail.info_text.plain
+        # Long values wrap under themselves: read them back as one line.
+        detail = " ".join(line.strip() for line in app.detail.info_text.plain.splitlines())
         assert "Stalled" in detail and "no progress for 11 min" in detail
         assert "submit its prompt again" in detail
         clock.advance(60)
