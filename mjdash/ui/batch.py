@@ -449,7 +449,7 @@ class BatchFeatures:
         if not tasks:
             app.notify("No finished task with an image in view.", severity="warning")
             return
-        app.say(f"Downloading {len(tasks)} images to {self.download_dir}")
+        app.say(f"Downloading {_count(len(tasks), 'image')} to {self.download_dir}")
         self._start_downloads(tasks, quiet=False)
 
     def _start_downloads(self, tasks: list[Task], *, quiet: bool, overwrite: bool = False) -> None:
@@ -515,8 +515,13 @@ class BatchFeatures:
                 markup=False,
             )
             return None
-        app.say(f"Exported {len(order)} tasks to {target}", title="Export")
+        app.say(f"Exported {_count(len(order), 'task')} to {target}", title="Export")
         return target
+
+
+def _count(number: int, word: str) -> str:
+    """ "1 task", "3 tasks"."""
+    return f"{number} {word}" if number == 1 else f"{number} {word}s"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -76,7 +76,9 @@ class ButtonList(OptionList):
             # columns after them shift; the derived name says the same thing.
             line.append("\n")
             pieces = wrap(button.custom_id, width - 2) if width > 14 else [button.custom_id]
-            line.append("\n".join("  " + piece for piece in pieces), style="dim")
+            for index, piece in enumerate(pieces):
+                line.append("\n  " if index else "  ", style=_INDENT)  # see _INDENT
+                line.append(piece, style="dim")
             options.append(Option(line))
         self.add_options(options)
         if buttons:
@@ -116,6 +118,7 @@ def render_detail(model: DetailModel, now: datetime, width: int = 0) -> Text:
     return _joined(render_detail_parts(model, now, width))
 
 
+_INDENT = Style(italic=False)  # no visible effect; see `row` in render_detail_parts
 LABEL_WIDTH = 11  # "Prompt (en)" is the longest label; values start in this column
 _WRAP_CONSOLE = Console(file=io.StringIO(), width=200, color_system=None, legacy_windows=False)
 
@@ -174,7 +177,9 @@ def render_detail_parts(
                 body_text = line[len(name) :].lstrip(" ")
                 out.append(line[: len(line) - len(body_text)], style=name_style)
             else:
-                out.append(line[: len(line) - len(body_text)])  # the indent, unstyled
+                # The indent in a style of its own: an SVG screenshot (rich's export) then
+                # places the value by its column instead of trusting a run of spaces.
+                out.append(line[: len(line) - len(body_text)], style=_INDENT)
             out.append(body_text, style=style)
             out.append("\n")
 
