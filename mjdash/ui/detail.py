@@ -75,7 +75,9 @@ class ButtonList(OptionList):
             # No emoji: terminals disagree on the width of 🖌️-style sequences and the
             # columns after them shift; the derived name says the same thing.
             line.append("\n")
-            pieces = wrap(button.custom_id, width - 2) if width > 14 else [button.custom_id]
+            # The list scrolls on its own when it is taller than the pane: keep its bar's room.
+            room = width - 2 - self.styles.scrollbar_size_vertical
+            pieces = wrap(button.custom_id, room) if room > 12 else [button.custom_id]
             for index, piece in enumerate(pieces):
                 line.append("\n  " if index else "  ", style=_INDENT)  # see _INDENT
                 line.append(piece, style="dim")

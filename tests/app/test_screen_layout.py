@@ -187,6 +187,23 @@ async def test_the_detail_wraps_values_under_themselves_and_custom_ids_after_dou
         assert first[1].strip().endswith("::")  # broken after a "::"
         assert all(line.startswith("  ") and cell_width(line) <= width for line in first[1:])
         assert "".join(line.strip() for line in first[1:]) == custom_id
+        # An upscale's long customIds, the list focused with its own scrollbar: the lines are
+        # not wrapped again by the list.
+        upscale = next(
+            i for i, t in app.tasks.items() if t.action == "UPSCALE" and len(t.buttons) > 6
+        )
+        app.table.select(upscale)
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        buttons = app.buttons
+        assert buttons.has_focus and buttons.show_vertical_scrollbar
+        rendered = [
+            "".join(segment.text for segment in buttons.render_line(y)).strip()
+            for y in range(buttons.size.height)
+        ]
+        option = buttons.get_option_at_index(0).prompt.plain.splitlines()
+        assert len(option) > 2 and all(line.strip() in rendered for line in option), rendered
 
 
 async def test_the_preview_is_on_screen_at_120x36_with_a_grid_selected(sim_factory, tmp_path):
