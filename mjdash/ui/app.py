@@ -266,11 +266,11 @@ class MjdashApp(App[None]):
     def row_cells(self, row: TreeRow, now: datetime) -> dict[str, Text]:
         task_id = row.id
         task = self.tasks.get(task_id)
-        if row.depth:
-            prefix = row.branch
+        folded = task_id in self.collapsed and row.has_children
+        hidden = self._hidden_below(task_id) if folded else 0
+        if row.depth:  # a nested parent shows only when folded ("└ ▸+3 "): the id keeps room
+            prefix = row.branch + (fold_glyph(True, True, hidden) if folded else "")
         else:
-            folded = task_id in self.collapsed
-            hidden = self._hidden_below(task_id) if folded and row.has_children else 0
             prefix = fold_glyph(row.has_children, folded, hidden)
         table = self.table
         id_cell_text = id_cell(task_id, prefix, table.id_width)

@@ -100,6 +100,12 @@ async def test_a_folded_parent_shows_how_many_tasks_it_hides(sim_factory, tmp_pa
         assert grid.endswith(cell(app, grid, "id").split("…")[-1])
         await pilot.press("space")
         assert cell(app, grid, "id").startswith("▾ ")
+        # A nested parent (the grid's upscale, with its own children) shows its count too.
+        nested = next(r for r in app.rows if r.depth and r.has_children)
+        below = sum(1 for r in app.rows if _under(app, r.id, nested.id))
+        app.table.select(nested.id)
+        await pilot.press("space")
+        assert cell(app, nested.id, "id").startswith(f"{nested.branch}▸+{below} ")
 
 
 def _under(app, task_id: str, root: str) -> bool:
