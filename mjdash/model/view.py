@@ -245,7 +245,8 @@ def matches(
     """Does the row pass the quick filter and contain every word of the text filter?
 
     The text is searched (case-insensitively) in the id, the label, the prompt (or what the
-    prompt cell shows instead: promptEn, finalPrompt, "blend"), the action and the status.
+    prompt cell shows instead: promptEn, finalPrompt, "blend"), the action, the status and the
+    status's group word (done, failed, running, queued, modal).
     """
     show = state.show
     if show == "unfinished" and (not_found or (task is not None and task.is_terminal)):
@@ -261,7 +262,8 @@ def matches(
         status = "not found" if not_found else "loading"
         haystack = f"{task_id} {label} {status}".lower()
     else:
-        status = "not found" if not_found else task.status_text
+        # The status word and its group: "failed" finds FAILURE (and CANCEL), "done" SUCCESS.
+        status = "not found" if not_found else f"{task.status_text} {task.status.group}"
         shown = task.shown_prompt
         prompt = shown if shown == task.prompt else f"{task.prompt} {shown}"
         haystack = f"{task_id} {label} {task.action} {status} {prompt}".lower()

@@ -49,8 +49,29 @@ def _pieces(value: str) -> list[str]:
     return _WORD_PIECE.findall(value)
 
 
+_DASH_PIECE = re.compile(r"[^-]*-|[^-]+")
+
+
 def _hard_split(piece: str, width: int) -> list[str]:
-    """A piece wider than a line, split by cells."""
+    """A piece wider than a line, split after a "-" where one fits (a customId's UUID),
+    else by cells."""
+    if "-" in piece.rstrip("-"):
+        lines, current = [], ""
+        for part in _DASH_PIECE.findall(piece):
+            if current and cell_width(current + part) > width:
+                lines.append(current)
+                current = ""
+            if cell_width(part) > width:
+                chunks = _split_cells(current + part, width)
+                lines += chunks[:-1]
+                current = chunks[-1]
+            else:
+                current += part
+        return [*lines, current] if current else lines
+    return _split_cells(piece, width)
+
+
+def _split_cells(piece: str, width: int) -> list[str]:
     parts, current, used = [], [], 0
     for ch in piece:
         cells = cell_width(ch)

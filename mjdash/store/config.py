@@ -70,6 +70,7 @@ class UiConfig:
     stall_minutes: float = 10.0
     queue_stall_minutes: float = 15.0
     export_format: str = "csv"
+    export_dir: str = ""  # "" = paths.data_dir()/exports
 
 
 # Textual's built-in themes (textual.theme.BUILTIN_THEMES), kept here so reading the config
@@ -342,6 +343,7 @@ _CHECKS: dict[str, dict[str, Callable[[object], Any]]] = {
         "stall_minutes": _number(0, inclusive=False, unit=" minutes"),
         "queue_stall_minutes": _number(0, inclusive=False, unit=" minutes"),
         "export_format": _choice(("csv", "json", "md"), "the format E writes"),
+        "export_dir": _string,
     },
     "watchlist": {"path": _string},
     "notify": {"bell": _events, "toast": _events, "desktop": _events},
@@ -396,7 +398,7 @@ class _Settings:
 
 
 # Paths in a config file are relative to that file; ~ is expanded.
-_PATH_KEYS = {("watchlist", "path"), ("ui", "download_dir")}
+_PATH_KEYS = {("watchlist", "path"), ("ui", "download_dir"), ("ui", "export_dir")}
 
 
 def _read_file(settings: _Settings, path: Path, display: str) -> None:

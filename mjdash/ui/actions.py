@@ -24,7 +24,7 @@ from mjdash.model.task import Button, Status, Task, describe_custom_id
 from mjdash.model.triage import next_to_triage, triaged, waits_for_triage
 from mjdash.net.client import MjError, SubmitResult
 from mjdash.net.submit import action_outcome, answer_problem, queue_note
-from mjdash.ui.cells import one_line, short_id
+from mjdash.ui.cells import one_line, short_id, triage_mark
 from mjdash.ui.modal_prompt import ChoiceScreen, ModalAnswer, ModalPromptScreen, dialog_kind
 from mjdash.ui.screens import ConfirmScreen
 
@@ -593,7 +593,7 @@ class Actions:
         if not triaged(self.app.tasks.get(task_id), entry):
             return cells
         status = cells["status"].copy()
-        status.append(" ✓", style="green")
+        status.append_text(triage_mark(used=bool(entry and entry.used), dismissed=entry.dismissed))
         cells = {**cells, "status": status}
         if entry is not None and entry.dismissed:
             cells = {key: _dimmed(value) for key, value in cells.items()}

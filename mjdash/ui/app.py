@@ -22,7 +22,7 @@ from textual.css.query import NoMatches
 from textual.notifications import Notification, Notify
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets import DataTable, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from mjdash.model.board import Board
@@ -39,12 +39,14 @@ from mjdash.store.journal import Journal
 from mjdash.store.watchlist import Watchlist, WatchlistError
 from mjdash.ui.actions import Actions
 from mjdash.ui.batch import BatchFeatures
+from mjdash.ui.browser import browser_problem
 from mjdash.ui.cells import (
     elapsed_text,
+    fold_glyph,
+    id_cell,
     one_line,
     progress_text,
     prompt_cell,
-    short_id,
     status_text,
     ticks,
 )
@@ -53,6 +55,7 @@ from mjdash.ui.contact_sheet import ContactSheet, find_button
 from mjdash.ui.crash import PollFailed, redacted, secrets_of
 from mjdash.ui.detail import ButtonList, DetailModel, DetailPane
 from mjdash.ui.filterbar import FilterBar
+from mjdash.ui.footer import FittedFooter
 from mjdash.ui.keybind import bind
 from mjdash.ui.marks import Marks
 from mjdash.ui.messages import TasksFinished, TasksPolled
@@ -61,7 +64,7 @@ from mjdash.ui.saver import SaveFinished, SaveWaiting, WatchlistSaver
 from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
 from mjdash.ui.status_line import PollView, render_status_line
 from mjdash.ui.summary import SummaryLine
-from mjdash.ui.table import ID_WIDTH, TaskTable, columns_for_width
+from mjdash.ui.table import COLUMNS, TaskTable, columns_for_width
 
 INTERVAL_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
 WIDE = 120
@@ -201,7 +204,7 @@ class MjdashApp(App[None]):
             yield TaskTable(id="table", cell_source=self._cells_for)
             yield DetailPane(id="detail")
         yield FilterBar(id="filterbar")
-        yield Footer()
+        yield FittedFooter()  # whole keys only: narrow screens drop the last ones
 
     @property
     def table(self) -> TaskTable:
@@ -296,35 +299,42 @@ class MjdashApp(App[None]):
     def row_cells(self, row: TreeRow, now: datetime) -> dict[str, Text]:
         task_id = row.id
         task = self.tasks.get(task_id)
-        if row.depth:
-            prefix = row.branch
-        elif row.has_children:
-            prefix = "▸ " if task_id in self.collapsed else "▾ "
+        folded = task_id in self.collapsed and row.has_children
+        hidden = self._hidden_below(task_id) if folded else 0
+        if row.depth:  # a nested parent shows only when folded ("└ ▸+3 "): the id keeps room
+            prefix = row.branch + (fold_glyph(True, True, hidden) if folded else "")
         else:
-            prefix = ""
-        if len(prefix) > ID_WIDTH - 5:  # deep lineages: keep room for the id's tail
-            prefix = "…" + prefix[-(ID_WIDTH - 6) :]
-        tail = short_id(task_id)
-        room = ID_WIDTH - len(prefix)
-        if len(tail) > room:
-            tail = "…" + task_id[-(room - 1) :]
-        id_cell = Text(prefix, style="grey50")
-        id_cell.append(tail)
+            prefix = fold_glyph(row.has_children, folded, hidden)
+        table = self.table
+        id_cell_text = id_cell(task_id, prefix, table.id_width)
         prompt = prompt_cell(task)
+        entry = self.watchlist.get(task_id) if "label" in table.column_keys else None
         cells = {
-            "id": id_cell,
+            "id": id_cell_text,
             "action": Text(one_line(task.action, 9) if task else ""),
             "status": status_text(
                 task, not_found=task_id in self.not_found, stale=task_id in self.stale
             ),
             "progress": progress_text(task),
             "elapsed": elapsed_text(task, now, **self.board.clocks(task_id)),
-            "prompt": Text(one_line(prompt, self.table.prompt_width)),
+            "label": Text(one_line(entry.label, COLUMNS["label"].width) if entry else ""),
+            "prompt": Text(one_line(prompt, table.prompt_width)),
         }
         cells = self.batch.decorate_row(task_id, cells, now)
         cells = self.moves.decorate_row(task_id, cells)
         cells = self.marks.decorate_row(task_id, cells)
         return self.actions.decorate_row(task_id, cells)
+
+    def _hidden_below(self, task_id: str) -> int:
+        """How many watched tasks a folded row hides (its descendants)."""
+        seen: set[str] = set()
+        stack = list(self.watchlist.children(task_id))
+        while stack:
+            child = stack.pop()
+            if child not in seen and child != task_id:
+                seen.add(child)
+                stack.extend(self.watchlist.children(child))
+        return len(seen)
 
     # --- the selected task ----------------------------------------------------------------
 
@@ -380,7 +390,10 @@ class MjdashApp(App[None]):
 
     def show_selected(self) -> None:
         task_id = self.selected_id
-        self.detail.show(self.detail_model(task_id) if task_id else None, self.now())
+        if task_id is None:  # an empty watchlist, or a view that hides every row
+            self.detail.show(None, self.now(), empty=self.batch.empty_view_text())
+            return
+        self.detail.show(self.detail_model(task_id), self.now())
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -901,6 +914,10 @@ class MjdashApp(App[None]):
         problem = url_refusal(url)
         if problem:
             self.say(f"Not opened: {problem}", severity="error")
+            return
+        no_browser = browser_problem()
+        if no_browser:  # "Opening …" would promise what cannot happen here
+            self.say(no_browser, severity="warning")
             return
         self.open_url(url)
         self.say(f"Opening {url}")

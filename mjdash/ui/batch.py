@@ -25,9 +25,18 @@ from mjdash.model import export, notify
 from mjdash.model.board import Changes
 from mjdash.model.insight import BatchStats, Summary, task_part
 from mjdash.model.task import Status, Task
-from mjdash.model.view import SHOW_LABELS, SORT_LABELS, TreeRow, ViewState, arrange, matches
+from mjdash.model.view import (
+    SHOW_LABELS,
+    SORT_LABELS,
+    TreeRow,
+    ViewState,
+    arrange,
+    matches,
+    show_announcement,
+)
 from mjdash.store import atomic, paths
 from mjdash.store.journal import Journal, JournalWriter, Record
+from mjdash.ui.detail import NO_TASK
 from mjdash.ui.messages import TasksFinished
 from mjdash.ui.terminal import write_escape
 
@@ -43,6 +52,12 @@ DOWNLOAD_CONCURRENCY = 4
 def download_folder(setting: str) -> Path:
     """[ui] download_dir, or the "images" folder in the user data dir."""
     return Path(setting).expanduser() if setting.strip() else paths.data_dir() / "images"
+
+
+def export_folder(setting: str) -> Path:
+    """[ui] export_dir, or the "exports" folder beside "images" in the user data dir: exports
+    are not images, and a folder of images is often synced or shared."""
+    return Path(setting).expanduser() if setting.strip() else paths.data_dir() / "exports"
 
 
 class BatchFeatures:
@@ -75,6 +90,7 @@ class BatchFeatures:
             bell=frozenset(cfg.bell), toast=frozenset(cfg.toast), desktop=frozenset(cfg.desktop)
         )
         self.download_dir = download_folder(ui.download_dir)
+        self.export_dir = export_folder(ui.export_dir)
         self.members: set[str] = set()
         self._member_order: list[str] = []
         self._all_ids: set[str] = set()
@@ -121,6 +137,7 @@ class BatchFeatures:
         latest = ((r.id, r.ts, r.new, r.progress) for r in self.journal.latest(ids).values())
         app.board.restore_clocks(latest, ids, self._now())
         self.preview.enabled = app.config.ui.preview
+        app.table.show_sort(self.view.sort)  # a sort saved by the last run
 
     # --- rows -------------------------------------------------------------------------------
 
@@ -332,7 +349,7 @@ class BatchFeatures:
         self.summary = self.stats.summary(now, stalled=stalled)
         line = self.summary_line
         if line is not None:
-            line.set_summary(self.summary, now, self.view.describe())
+            line.set_summary(self.summary, now, self.view.describe(), self.view.show)
 
     # --- the detail pane ------------------------------------------------------------------
 
@@ -350,20 +367,38 @@ class BatchFeatures:
 
     # --- view: filter and sort ------------------------------------------------------------
 
-    def set_view(self, view: ViewState, *, announce: str = "") -> None:
+    def set_view(self, view: ViewState, *, announce: str = "", counted: bool = True) -> None:
         if view == self.view:
             return
         app = self.app
         self.view = view
+        app.table.show_sort(view.sort)
         app.rebuild_rows()
         app.show_selected()
         with contextlib.suppress(TypeError, ValueError):
             app.watchlist.view = {**app.watchlist.view, **view.to_dict()}
             app.save_soon()
-        if announce:
+        if announce and counted:
             shown = len(self.members)
             total = len(self._all_ids)
             app.say(f"{announce} ({shown} of {total} tasks)", timeout=2)
+        elif announce:
+            app.say(announce, timeout=2)
+
+    def empty_view_text(self) -> str:
+        """What the detail pane says when no row is selected: nothing is watched, or the view
+        (a filter typed now or saved by the last run) hides every row, and how to undo it."""
+        if not self._all_ids or self.app.rows:
+            return NO_TASK
+        hidden = len(self._all_ids)
+        lines = [
+            f"The view hides all {hidden} task{'s' if hidden != 1 else ''}: {self.view.describe()}."
+        ]
+        if self.view.words:
+            lines.append("Esc clears the filter; / changes it.")
+        if self.view.show != "all":
+            lines.append(f"f shows another set ({SHOW_LABELS[self.view.show]} now).")
+        return "\n".join(lines)
 
     def action_filter(self) -> None:
         """/ opens the filter bar; while typing somewhere (or in a dialog) "/" is just a "/"."""
@@ -379,11 +414,15 @@ class BatchFeatures:
 
     def action_cycle_show(self) -> None:
         view = self.view.next_show()
-        self.set_view(view, announce=f"Showing {SHOW_LABELS[view.show]}")
+        if view == self.view:
+            return
+        self.set_view(view)
+        shown, total = len(self.members), len(self._all_ids)
+        self.app.say(show_announcement(view.show, shown, total), timeout=2)
 
     def action_cycle_sort(self) -> None:
         view = self.view.next_sort()
-        self.set_view(view, announce=f"Sorted by {SORT_LABELS[view.sort]}")
+        self.set_view(view, announce=f"Sorted by {SORT_LABELS[view.sort]}", counted=False)
 
     # --- preview ----------------------------------------------------------------------------
 
@@ -413,7 +452,7 @@ class BatchFeatures:
         if not tasks:
             app.notify("No finished task with an image in view.", severity="warning")
             return
-        app.say(f"Downloading {len(tasks)} images to {self.download_dir}")
+        app.say(f"Downloading {_count(len(tasks), 'image')} to {self.download_dir}")
         self._start_downloads(tasks, quiet=False)
 
     def _start_downloads(self, tasks: list[Task], *, quiet: bool, overwrite: bool = False) -> None:
@@ -459,7 +498,7 @@ class BatchFeatures:
             app.say(f"Saved {what}", title="Download")
 
     def action_export(self) -> Path | None:
-        """E: the rows in view (filter and sort applied) to a file in the download folder."""
+        """E: the rows in view (filter and sort applied) to a file in the export folder."""
         order = [row.id for row in self.app.rows]
         shown = set(order)
         order += [i for i in self._member_order if i not in shown]  # folded children too
@@ -471,7 +510,7 @@ class BatchFeatures:
         fmt = app.config.ui.export_format
         text = export.render(export.records_for(order, app.tasks), fmt)
         stamp = app.now().astimezone().strftime("%Y%m%d-%H%M%S")
-        target = self.download_dir / f"mjdash-{stamp}.{fmt}"
+        target = self.export_dir / f"mjdash-{stamp}.{fmt}"
         try:
             paths.ensure_private_dir(target.parent)  # 0700, as every folder mjdash makes
             atomic.write_atomic(atomic.real_target(target), text.encode("utf-8"))
@@ -482,8 +521,13 @@ class BatchFeatures:
                 markup=False,
             )
             return None
-        app.say(f"Exported {len(order)} tasks to {target}", title="Export")
+        app.say(f"Exported {_count(len(order), 'task')} to {target}", title="Export")
         return target
+
+
+def _count(number: int, word: str) -> str:
+    """ "1 task", "3 tasks"."""
+    return f"{number} {word}" if number == 1 else f"{number} {word}s"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -6,13 +6,14 @@ server text must never be read as markup.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from rich.text import Text
 
 from mjdash.model.durations import format_duration
 from mjdash.model.task import Status, Task
-from mjdash.model.wrap import cut
+from mjdash.model.wrap import cell_width, cut
 
 # (glyph, word, style) per status; the colours follow the issue: grey, yellow, blue, green,
 # red, amber, magenta.
@@ -110,3 +111,63 @@ def one_line(text: str, width: int) -> str:
     """One line of at most `width` terminal cells with an ellipsis when cut: a CJK prompt
     (two cells a character) is cut like any other."""
     return cut(text, width)
+
+
+def fold_glyph(has_children: bool, collapsed: bool, hidden: int = 0) -> str:
+    """Before a root's id: "▾ " unfolded, "▸+3 " folded with the 3 tasks it hides."""
+    if not has_children:
+        return ""
+    if not collapsed:
+        return "▾ "
+    return f"▸+{hidden} " if hidden else "▸ "
+
+
+def id_cell(task_id: str, prefix: str, width: int) -> Text:
+    """The id column: the tree drawing (`prefix`) then as much of the id's tail as fits in
+    `width` cells (the tail is what differs: ids start with the submit time)."""
+    if cell_width(prefix) > width - 5:  # deep lineages: keep room for the id's tail
+        prefix = "…" + prefix[-(width - 6) :]
+    room = width - cell_width(prefix)
+    tail = (
+        task_id
+        if len(task_id) <= min(room, width - 2)
+        else "…" + task_id[-(min(room, width - 2) - 1) :]
+    )
+    cell = Text(prefix, style="grey50")
+    cell.append(tail)
+    return cell
+
+
+# After the status of a handled task: a button was pressed (used) or it was dismissed (x).
+USED_MARK = (" ✓", "green")
+DISMISSED_MARK = (" –", "grey62")
+
+
+def triage_mark(*, used: bool, dismissed: bool) -> Text:
+    """ " ✓" when a button of the task was pressed, " –" when it was dismissed, else nothing."""
+    if dismissed:
+        return Text(*DISMISSED_MARK)
+    if used:
+        return Text(*USED_MARK)
+    return Text("")
+
+
+def fit_parts(parts: Sequence[Text | tuple[Text, int]], width: int) -> Text:
+    """The parts on one line of at most `width` cells, leaving out whole parts, never cutting
+    one in the middle of a word: the part with the lowest keep-priority goes first (a bare
+    `Text` has priority 0; among equals, the rightmost). Each part carries its own leading
+    separator (" │ ", " · "). Only when a single part is left and still too wide is it cut,
+    with an ellipsis. `width` 0: everything."""
+    ranked = [(p, 0) if isinstance(p, Text) else p for p in parts]
+    kept = list(range(len(ranked)))
+
+    def length() -> int:
+        return sum(ranked[i][0].cell_len for i in kept)
+
+    while width > 0 and len(kept) > 1 and length() > width:
+        drop = min(reversed(kept), key=lambda i: ranked[i][1])
+        kept.remove(drop)
+    line = Text().join(ranked[i][0] for i in kept)
+    if width > 0 and line.cell_len > width:
+        line.truncate(width, overflow="ellipsis")
+    return line

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import humanize
 from rich.cells import cell_len
+from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -16,6 +18,7 @@ from textual.widgets.option_list import Option
 from mjdash.model import kinds
 from mjdash.model.insight import Stall, stall_advice
 from mjdash.model.task import Button, Status, Task
+from mjdash.model.wrap import hanging_wrap, wrap
 from mjdash.ui.cells import STATUS_LOOK, format_duration, one_line, progress_bar
 from mjdash.ui.keybind import bind
 from mjdash.ui.preview import ImagePreview
@@ -80,7 +83,7 @@ class ButtonList(OptionList):
         self.buttons: tuple[Button, ...] = ()
         self.copies: tuple[CopyEntry, ...] = ()
         self.refused: dict[str, str] = {}
-        self._shown: tuple = ((), frozenset(), (), ())
+        self._shown: tuple = ((), frozenset(), (), (), 0)
 
     def show_buttons(
         self,
@@ -88,9 +91,11 @@ class ButtonList(OptionList):
         used: frozenset[str],
         copies: tuple[CopyEntry, ...] = (),
         refused: tuple[tuple[str, str], ...] = (),
+        width: int = 0,
     ) -> None:
+        """`width`: the list's cells (0 unknown); a long customId wraps after `::`."""
         highlighted = self.highlighted
-        shown = (buttons, used, copies, refused)
+        shown = (buttons, used, copies, refused, width)
         if shown == self._shown and (highlighted is not None or not (buttons or copies)):
             return  # a poll that moved the progress: the same options, nothing to rebuild
         self._shown = shown
@@ -98,19 +103,24 @@ class ButtonList(OptionList):
         self.copies = copies
         self.refused = dict(refused)
         self.clear_options()
-        width = max((len(b.name) for b in buttons), default=0)
+        name_width = max((len(b.name) for b in buttons), default=0)
         options = []
         for button in buttons:
             refusal = self.refused.get(button.custom_id)
             line = Text()
             line.append("✓ " if button.custom_id in used else "  ", style="green")
-            line.append(button.name.ljust(width), style="bold dim" if refusal else "bold")
+            line.append(button.name.ljust(name_width), style="bold dim" if refusal else "bold")
             if refusal:
                 line.append("  refused by this server", style="dim italic")
             # No emoji: terminals disagree on the width of 🖌️-style sequences and the
             # columns after them shift; the derived name says the same thing.
             line.append("\n")
-            line.append("  " + button.custom_id, style="dim")
+            # The list scrolls on its own when it is taller than the pane: keep its bar's room.
+            room = width - 2 - self.styles.scrollbar_size_vertical
+            pieces = wrap(button.custom_id, room) if room > 12 else [button.custom_id]
+            for index, piece in enumerate(pieces):
+                line.append("\n  " if index else "  ", style=_INDENT)  # see _INDENT
+                line.append(piece, style="dim")
             options.append(Option(line))
         for entry in copies:
             line = Text("  ")
@@ -160,27 +170,75 @@ def task_link(task_id: str, *, watched: bool = True) -> Text:
     return Text(task_id, style=Style(underline=True, meta=click))
 
 
-def render_detail(model: DetailModel, now: datetime) -> Text:
+def render_detail(model: DetailModel, now: datetime, width: int = 0) -> Text:
     """The text above the button list, whole (the pane shows it in three parts)."""
-    return _joined(render_detail_parts(model, now))
+    return _joined(render_detail_parts(model, now, width))
+
+
+_INDENT = Style(italic=False)  # no visible effect; see `row` in render_detail_parts
+LABEL_WIDTH = 11  # "Prompt (en)" is the longest label; values start in this column
+_WRAP_CONSOLE = Console(file=io.StringIO(), width=200, color_system=None, legacy_windows=False)
+
+
+def hanging_lines(name: str, value: str, width: int) -> list[str]:
+    """`name` then `value` in lines of at most `width` cells, continuation lines under the
+    value (not back at the pane's edge); a customId breaks after `::`; the value's own line
+    breaks are kept. `width` 0: one line, as it comes."""
+    if width <= 0:
+        return [f"{name:<{LABEL_WIDTH}}{value}"]
+    lines: list[str] = []
+    for index, paragraph in enumerate(value.split("\n") or [""]):
+        label = name if index == 0 else ""
+        wrapped = hanging_wrap(label, paragraph, width, label_width=LABEL_WIDTH)
+        if not label and wrapped and not wrapped[0].strip():
+            wrapped = wrapped[1:]  # the narrow form's empty label line
+        lines += wrapped or [""]
+    return lines
+
+
+def hanging_text(value: Text, width: int) -> Text:
+    """A styled value (a status, links) wrapped to `width - LABEL_WIDTH` cells, its lines
+    indented under the value's column."""
+    room = width - LABEL_WIDTH
+    if width <= 0 or room < 12 or value.cell_len <= room:
+        return value
+    lines = value.wrap(_WRAP_CONSOLE, room)
+    return Text("\n" + " " * LABEL_WIDTH).join(line.rstrip() or line for line in lines)
 
 
 def _joined(parts: tuple[Text, ...]) -> Text:
     return Text("\n").join(part for part in parts if part.plain)
 
 
-def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, Text]:
+def render_detail_parts(
+    model: DetailModel, now: datetime, width: int = 0
+) -> tuple[Text, Text, Text]:
     """The facts, the clocks and the texts: the once-a-second tick redraws only the clocks (a
-    few short lines), not the prompt. Built from plain strings: server text stays inert."""
+    few short lines), not the prompt. Built from plain strings: server text stays inert.
+    `width` (the pane's cells, 0 unknown) wraps long values under themselves."""
     head, clocks, body = Text(), Text(), Text()
 
-    def row(out: Text, name: str, value: str | Text, style: str = "") -> None:
-        out.append(f"{name:<11}", style="bold")
+    def row(
+        out: Text, name: str, value: str | Text, style: str = "", name_style: str = "bold"
+    ) -> None:
         if isinstance(value, Text):
-            out.append_text(value)
-        else:
-            out.append(value, style=style)
-        out.append("\n")
+            out.append(f"{name:<{LABEL_WIDTH}}", style=name_style)
+            out.append_text(hanging_text(value, width))
+            out.append("\n")
+            return
+        lines = hanging_lines(name, value, width)
+        for index, line in enumerate(lines):
+            body_text = line.lstrip(" ")
+            if index == 0 and line.startswith(name):
+                # The label with its padding, as one segment (the value starts after it).
+                body_text = line[len(name) :].lstrip(" ")
+                out.append(line[: len(line) - len(body_text)], style=name_style)
+            else:
+                # The indent in a style of its own: an SVG screenshot (rich's export) then
+                # places the value by its column instead of trusting a run of spaces.
+                out.append(line[: len(line) - len(body_text)], style=_INDENT)
+            out.append(body_text, style=style)
+            out.append("\n")
 
     task = model.task
     head.append("Task ", style="bold")
@@ -222,9 +280,7 @@ def render_detail_parts(model: DetailModel, now: datetime) -> tuple[Text, Text, 
     if model.stale:
         row(head, "Stale", f"last answer was unusable: {model.stale}", "yellow")
     if task.fail_reason:
-        head.append("Failed     ", style="bold red")
-        head.append(task.fail_reason, style="bold red")
-        head.append("\n")
+        row(head, "Failed", task.fail_reason, "bold red", name_style="bold red")
     row(clocks, "Submitted", _when(task.submit_time, now))
     row(clocks, "Started", _when(task.start_time, now))
     row(clocks, "Finished", _when(task.finish_time, now))
@@ -370,6 +426,7 @@ class DetailPane(VerticalScroll, can_focus=False):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.model: DetailModel | None = None
+        self._now = datetime.now().astimezone()
         self._shown: tuple[Text, ...] = (Text(NO_TASK), Text(), Text())  # the parts on screen
 
     def compose(self):
@@ -389,35 +446,62 @@ class DetailPane(VerticalScroll, can_focus=False):
         """The text above the buttons, as one (what the three parts show)."""
         return _joined(self._shown)
 
-    def show(self, model: DetailModel | None, now: datetime) -> None:
+    def show(self, model: DetailModel | None, now: datetime, *, empty: str = NO_TASK) -> None:
+        """Show `model`; with none, the `empty` sentence (why nothing is selected)."""
+        if model is None and self.model is None and self._shown[0].plain != empty:
+            self._show_parts((Text(empty), Text(), Text()))
+            return
         if model == self.model:
             return
         same_task = self.model is not None and model is not None
         same_task = same_task and self.model.task_id == model.task_id
         self.model = model
+        self._now = now
         self.query_one(ImagePreview).show_task(model.task if model else None)
         buttons = self.query_one(ButtonList)
         if model is None:
-            self._show_parts((Text(NO_TASK), Text(), Text()))
+            self._show_parts((Text(empty), Text(), Text()))
             buttons.show_buttons((), frozenset())
             return
-        self._show_parts(render_detail_parts(model, now))
-        task_buttons = model.task.buttons if model.task else ()
-        copies = tuple(
-            CopyEntry(f"prompt {number}", text)
-            for number, text in enumerate(copyable_prompts(model.task), start=1)
-        )
+        self._show_parts(render_detail_parts(model, now, self.text_width))
         if not same_task:
             buttons.highlighted = None
-        buttons.show_buttons(task_buttons, model.used, copies, model.refused)
+        self._show_buttons(buttons, model)
         if not same_task:
             self.scroll_home(animate=False)
 
     def refresh_times(self, now: datetime) -> None:
         """Re-render the clocks ("3 minutes ago") of the shown task (once a second): nothing
         when the text is the same, no layout when its lines wrap as before."""
+        self._now = now
         if self.model is not None:
-            self._show_parts(render_detail_parts(self.model, now))
+            self._show_parts(render_detail_parts(self.model, now, self.text_width))
+
+    @property
+    def text_width(self) -> int:
+        """The cells a line of the pane has: room for the scrollbar is kept even while it is
+        hidden, so lines wrapped here are never wrapped again at the edge (0 before layout)."""
+        region = self.scrollable_content_region.width
+        if region <= 0:
+            return 0
+        bar = 0 if self.show_vertical_scrollbar else self.styles.scrollbar_size_vertical
+        return max(0, region - bar)
+
+    def on_resize(self) -> None:
+        """The lines were wrapped for the old width."""
+        model = self.model
+        if model is not None:
+            self._show_parts(render_detail_parts(model, self._now, self.text_width))
+            self._show_buttons(self.query_one(ButtonList), model)
+
+    def _show_buttons(self, buttons: ButtonList, model: DetailModel) -> None:
+        """The task's buttons, then a describe's or a shorten's prompts to copy one by one."""
+        copies = tuple(
+            CopyEntry(f"prompt {number}", text)
+            for number, text in enumerate(copyable_prompts(model.task), start=1)
+        )
+        task_buttons = model.task.buttons if model.task else ()
+        buttons.show_buttons(task_buttons, model.used, copies, model.refused, self.text_width)
 
     def _show_parts(self, parts: tuple[Text, ...]) -> None:
         shown, self._shown = self._shown, parts

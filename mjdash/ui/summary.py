@@ -12,8 +12,9 @@ from rich.text import Text
 from textual.widgets import Static
 
 from mjdash.model.insight import Summary
+from mjdash.model.summary_text import Phrase, done_percent, outcome_phrase
 from mjdash.model.task import Status
-from mjdash.ui.cells import STATUS_LOOK, format_duration
+from mjdash.ui.cells import STATUS_LOOK, fit_parts, format_duration
 
 BAR_WIDTH = 16
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -32,40 +33,75 @@ def _seconds(value: float | None) -> str:
     return "—" if value is None else format_duration(timedelta(seconds=value))
 
 
-def render_summary(summary: Summary, now: float, view: str = "", width: int = 0) -> Text:
-    """The line; when it does not fit `width` cells, a compact one that keeps the ETA."""
-    line = _render(summary, now, view, compact=False)
+def render_summary(
+    summary: Summary, now: float, view: str = "", width: int = 0, show: str = "all"
+) -> Text:
+    """The line; when it does not fit `width` cells, a compact one that keeps the outcome.
+
+    `show` is the view's quick filter (model.view.SHOW_MODES): the "only failed" view says
+    how many failed, never "batch complete"."""
+    line = _render(summary, now, view, compact=False, show=show)
     if width and line.cell_len > width:
-        line = _render(summary, now, view, compact=True)
+        # Compact, and still too wide: whole pieces are left out, never a word cut in two.
+        line = fit_parts(_parts(summary, now, view, compact=True, show=show), width)
     return line
 
 
-def _eta_text(summary: Summary, now: float) -> Text:
-    if summary.finished:
-        return Text("✔ batch complete", style="bold green")
-    eta = summary.eta(now)
-    if eta is None:
-        return Text("ETA —", style="grey62")
-    if eta <= 0:
-        return Text("ETA any moment", style="bold")
-    return Text(f"ETA {format_duration(timedelta(seconds=eta))}", style="bold")
+# How a phrase's tone looks (model/summary_text.py decides the tone).
+TONE_STYLE = {
+    "success": "bold green",
+    "warning": "bold yellow",
+    "error": "bold red",
+    "muted": "grey62",
+    "plain": "bold",
+}
 
 
-def _render(summary: Summary, now: float, view: str, *, compact: bool) -> Text:
-    line = Text()
+def outcome_text(summary: Summary, now: float, show: str = "all") -> Text:
+    """The ETA while something runs, the outcome once everything settled."""
+    phrase: Phrase = outcome_phrase(
+        total=summary.total,
+        done=summary.done,
+        failed=summary.failed,
+        missing=summary.missing,
+        stalled=summary.stalled,
+        eta=None if summary.finished else summary.eta(now),
+        show=show,
+    )
+    return Text(phrase.text, style=TONE_STYLE[phrase.tone])
+
+
+def _render(summary: Summary, now: float, view: str, *, compact: bool, show: str) -> Text:
+    return Text().join(part for part, _ in _parts(summary, now, view, compact=compact, show=show))
+
+
+# What a narrow line keeps longest (fit_parts drops the lowest first): the outcome and the
+# done count, then the view, the other counts, the percent and bar, the medians.
+_KEEP_OUTCOME, _KEEP_DONE, _KEEP_VIEW, _KEEP_COUNTS, _KEEP_BAR, _KEEP_MEDIANS = 9, 8, 7, 5, 4, 2
+
+
+def _parts(
+    summary: Summary, now: float, view: str, *, compact: bool, show: str
+) -> list[tuple[Text, int]]:
+    """The line in whole pieces, each with how long a narrow line keeps it."""
+    parts: list[tuple[Text, int]] = []
     if not summary.total:
-        line.append(" no tasks in view", style="grey62")
+        parts.append((Text(" no tasks in view", style="grey62"), _KEEP_OUTCOME))
         if view:
-            line.append(f" │ {view}", style="bold cyan")
-        return line
+            parts.append((Text(f" │ {view}", style="bold cyan"), _KEEP_VIEW))
+        return parts
     filled, empty = bar(summary.progress, 6 if compact else BAR_WIDTH)
-    style = "green" if summary.finished else "dodger_blue1"
+    # The bar shows how far the batch is toward finished; the percent how much of it succeeded
+    # (done/total: a failed task is finished, not done).
+    all_done = summary.done == summary.total
+    style = "green" if all_done else ("red" if summary.finished else "dodger_blue1")
     gap = " " if compact else "  "
-    line.append(" ")
-    line.append(filled, style=style)
-    line.append(empty, style="grey35")
-    line.append(f" {summary.progress * 100:3.0f}%{gap}")
-    line.append(f"{summary.done}/{summary.total} done", style="bold")
+    head = Text(" ")
+    head.append(filled, style=style)
+    head.append(empty, style="grey35")
+    head.append(f" {done_percent(summary.done, summary.total):3d}%")
+    parts.append((head, _KEEP_BAR))
+    parts.append((Text(f"{gap}{summary.done}/{summary.total} done", style="bold"), _KEEP_DONE))
     for number, status, word in (
         (summary.failed, Status.FAILURE, "failed"),
         (summary.running, Status.IN_PROGRESS, "running"),
@@ -74,22 +110,29 @@ def _render(summary: Summary, now: float, view: str, *, compact: bool) -> Text:
     ):
         if number:
             glyph, _, look = STATUS_LOOK[status]
-            line.append(f"{gap}{glyph}{number}" + ("" if compact else f" {word}"), style=look)
+            count = f"{gap}{glyph}{number}" + ("" if compact else f" {word}")
+            parts.append((Text(count, style=look), _KEEP_COUNTS))
     if summary.stalled:
         words = "" if compact else " stalled"
-        line.append(f"{gap}⚠{summary.stalled}{words}", style="bold yellow")
+        parts.append((Text(f"{gap}⚠{summary.stalled}{words}", style="bold yellow"), _KEEP_COUNTS))
     if summary.missing:
-        line.append(f"{gap}?{summary.missing}" + ("" if compact else " not found"), "grey50")
-    line.append(" │ ", style="grey50")
-    if not compact:  # the medians go first when the line is narrow; the ETA stays
-        line.append(f"queue ~{_seconds(summary.median_queue)}", style="grey70")
-        line.append(f" · render ~{_seconds(summary.median_render)}", style="grey70")
-        line.append(" · ")
-    line.append_text(_eta_text(summary, now))
+        missing = f"{gap}?{summary.missing}" + ("" if compact else " not found")
+        parts.append((Text(missing, style="grey50"), _KEEP_COUNTS))
+    if not compact:  # the medians go first when the line is narrow; the outcome stays
+        medians = Text(" │ ", style="grey50")
+        medians.append(f"queue ~{_seconds(summary.median_queue)}", style="grey70")
+        medians.append(f" · render ~{_seconds(summary.median_render)}", style="grey70")
+        parts.append((medians, _KEEP_MEDIANS))
+        outcome = Text(" · ")
+    else:
+        outcome = Text(" │ ", style="grey50")
+    outcome.append_text(outcome_text(summary, now, show))
+    parts.append((outcome, _KEEP_OUTCOME))
     if view:
-        line.append(" │ ", style="grey50")
-        line.append(view, style="bold cyan")
-    return line
+        shown = Text(" │ ", style="grey50")
+        shown.append(view, style="bold cyan")
+        parts.append((shown, _KEEP_VIEW))
+    return parts
 
 
 class SummaryLine(Static):
@@ -107,21 +150,23 @@ class SummaryLine(Static):
         super().__init__(Text(""), **kwargs)
         self.summary = Summary()
         self.view_text = ""
+        self.show_mode = "all"
         self._shown: Text | None = None
         self._now = 0.0
 
     def on_resize(self) -> None:
         self.tick(self._now)
 
-    def set_summary(self, summary: Summary, now: float, view: str = "") -> None:
+    def set_summary(self, summary: Summary, now: float, view: str = "", show: str = "all") -> None:
         self.summary = summary
         self.view_text = view
+        self.show_mode = show
         self.tick(now)
 
     def tick(self, now: float) -> None:
         """Re-render for `now`; writes only when the text changed (the ETA's seconds)."""
         self._now = now
-        text = render_summary(self.summary, now, self.view_text, self.size.width)
+        text = render_summary(self.summary, now, self.view_text, self.size.width, self.show_mode)
         if text != self._shown:
             self._shown = text
             self.update(text, layout=False)  # always one line (height: 1)

@@ -36,38 +36,68 @@ class Column:
 
 
 ID_WIDTH = 11
+WIDE_ID_WIDTH = 16  # a wide table shows more of the id (ids differ in their tail)
 COLUMNS = {
     "id": Column("id", "Task", ID_WIDTH),
     "action": Column("action", "Action", 9),
     "status": Column("status", "Status", 13),
     "progress": Column("progress", "Progress", 11),
-    "elapsed": Column("elapsed", "Elapsed", 7),
+    "elapsed": Column("elapsed", "Elapsed", 8),
+    "label": Column("label", "Label", 14),
     "prompt": Column("prompt", "Prompt", 30),
 }
 # What goes first when the pane is narrow: prompt, then action (issue: never refuse to start).
 COLUMN_ORDER = ("id", "action", "status", "progress", "elapsed", "prompt")
+WIDE_ORDER = ("id", "action", "status", "progress", "elapsed", "label", "prompt")
 DROP_ORDER = ("prompt", "action")
 MIN_PROMPT = 10
+WIDE_MIN_PROMPT = 28  # the label column and the longer id only when the prompt keeps this much
+
+# The sort (model.view SORTS) -> the column whose header shows it, and its direction.
+SORT_MARKS = {
+    "status": ("status", "▲"),  # needs you first
+    "progress": ("progress", "▲"),  # least first
+    "elapsed": ("elapsed", "▼"),  # longest first
+    "submitted": ("id", "▼"),  # newest first: ids start with the submit time
+}
 
 Cells = dict[str, Text]
 
 
+def _fixed(keys: list[str], id_width: int) -> int:
+    """Every column but the prompt, each with 2 cells of padding, plus 2 for the scrollbar."""
+    return sum((id_width if k == "id" else COLUMNS[k].width) + 2 for k in keys if k != "prompt") + 2
+
+
 def columns_for_width(width: int) -> tuple[list[str], int]:
-    """The column keys that fit `width` cells, and the prompt column's width."""
+    """The column keys that fit `width` cells, and the prompt column's width.
+
+    A wide table (the prompt keeps WIDE_MIN_PROMPT cells even so) adds the watchlist label
+    column and shows more of the id (`id_width`)."""
+    wide = list(WIDE_ORDER)
+    if width - _fixed(wide, WIDE_ID_WIDTH) - 2 >= WIDE_MIN_PROMPT:
+        return wide, width - _fixed(wide, WIDE_ID_WIDTH) - 2
     keys = list(COLUMN_ORDER)
-    # Each column costs its width plus 2 cells of padding; keep 2 for the scrollbar.
-
-    def fixed(ks: list[str]) -> int:
-        return sum(COLUMNS[k].width + 2 for k in ks if k != "prompt") + 2
-
     for drop in DROP_ORDER:
-        room = width - fixed(keys)
+        room = width - _fixed(keys, ID_WIDTH)
         need = MIN_PROMPT + 2 if "prompt" in keys else 0
         if room >= need:
             break
         keys.remove(drop)
-    prompt_width = max(MIN_PROMPT, width - fixed(keys) - 2) if "prompt" in keys else 0
+    prompt_width = max(MIN_PROMPT, width - _fixed(keys, ID_WIDTH) - 2) if "prompt" in keys else 0
     return keys, prompt_width
+
+
+def id_width(keys: list[str]) -> int:
+    """The id column's width for these columns (wider with the label column)."""
+    return WIDE_ID_WIDTH if "label" in keys else ID_WIDTH
+
+
+def header_label(key: str, sort: str) -> Text:
+    """A column's header, with ▲/▼ when the rows are sorted by it."""
+    label = COLUMNS[key].label
+    column, arrow = SORT_MARKS.get(sort, ("", ""))
+    return Text(f"{label}{arrow}" if column == key else label)
 
 
 class TaskTable(DataTable, inherit_bindings=True):
@@ -107,6 +137,8 @@ class TaskTable(DataTable, inherit_bindings=True):
         self._changed_cells: set[tuple[RowKey, ColumnKey]] = set()  # render caches to drop
         self.column_keys: list[str] = []
         self.prompt_width = COLUMNS["prompt"].width
+        self.id_width = ID_WIDTH
+        self.sort = "added"  # the view's sort: its column's header gets ▲/▼
 
     # --- columns ------------------------------------------------------------------------
 
@@ -117,18 +149,29 @@ class TaskTable(DataTable, inherit_bindings=True):
         selected = self.selected_key
         self.column_keys = keys
         self.prompt_width = prompt_width
+        self.id_width = id_width(keys)
         with self.app.batch_update():
             order = self._order
             self._clear_rows()
             self.clear(columns=True)
             for key in keys:
-                column = COLUMNS[key]
-                width = prompt_width if key == "prompt" else column.width
-                self.add_column(Text(column.label), key=key, width=width)
+                width = {"prompt": prompt_width, "id": self.id_width}.get(key, COLUMNS[key].width)
+                self.add_column(header_label(key, self.sort), key=key, width=width)
             self._append(order)
             self._restore_cursor(selected, scroll=True)
             self._build_visible()
         return True
+
+    def show_sort(self, sort: str) -> None:
+        """Put the sort's ▲/▼ in its column's header (model.view SORTS)."""
+        if sort == self.sort:
+            return
+        self.sort = sort
+        for key, column in self.columns.items():
+            if key.value in COLUMNS:
+                column.label = header_label(key.value, sort)
+        self._update_count += 1  # part of every cell's render cache key: the header redraws
+        self.refresh()
 
     # --- rows ---------------------------------------------------------------------------
 

@@ -513,7 +513,7 @@ async def test_triage_walks_unhandled_finished_tasks_and_x_dismisses(slow_sim, c
         await pilot.press("x")  # dismissed: kept, marked done
         await pilot.pause()
         assert app.watchlist.get(ids[3]).dismissed
-        assert app.table.get_cell(ids[3], "status").plain == "✔ SUCCESS ✓"
+        assert app.table.get_cell(ids[3], "status").plain == "✔ SUCCESS –"  # dismissed, not used
         assert "⚑2 to triage" in status_line.render().plain
         # From the last row: wraps to the first waiting one, skipping used and dismissed.
         app.table.select(failed)
@@ -569,7 +569,7 @@ async def test_children_fold_under_their_parent_and_links_select(slow_sim, clock
         app.table.select(first)
         await pilot.press("space")  # fold
         assert [row.id for row in app.rows] == [first, other, orphan]
-        assert id_cell(app, first).startswith("▸ ")
+        assert id_cell(app, first).startswith("▸+2 ")  # folded, hiding its two children
         await app.run_action(f"select_task('{kids[1]}')")  # what a click on a link does
         await pilot.pause()
         assert app.selected_id == kids[1], "selecting a hidden child unfolds its parent"

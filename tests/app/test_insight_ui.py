@@ -115,7 +115,8 @@ async def test_stalled_task_is_flagged_explained_announced_and_remembered(sim_fa
         assert "⚠1 stalled" in app.batch.summary_line.plain
         app.table.select(fisherman)
         await pilot.pause()
-        detail = app.detail.info_text.plain
+        # Long values wrap under themselves: read them back as one line.
+        detail = " ".join(line.strip() for line in app.detail.info_text.plain.splitlines())
         assert "Stalled" in detail and "no progress for 11 min" in detail
         assert "submit its prompt again" in detail
         clock.advance(60)
@@ -263,8 +264,15 @@ async def test_a_slash_typed_in_a_text_field_stays_a_slash(sim, tmp_path):
 async def test_d_downloads_png_files_and_e_exports_the_view(sim_factory, tmp_path):
     clock, sim = demo(sim_factory)
     folder = tmp_path / "downloads"
+    exports = tmp_path / "exports"
     app = make_app(
-        sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock), download_dir=str(folder)
+        sim,
+        tmp_path,
+        sim.seeded_ids,
+        auto_poll=False,
+        now=clocked(clock),
+        download_dir=str(folder),
+        export_dir=str(exports),
     )
     async with app.run_test(size=WIDE) as pilot:
         await poll(app, pilot)
@@ -282,7 +290,10 @@ async def test_d_downloads_png_files_and_e_exports_the_view(sim_factory, tmp_pat
         finished = [i for i, t in app.tasks.items() if t.status is Status.SUCCESS and t.image_url]
         assert sorted(p.name.split("-")[0] for p in folder.glob("*.png")) == sorted(finished)
         await pilot.press("E")
-        exported = next(folder.glob("mjdash-*.csv"))
+        # Exports go to their own private folder, not among the images.
+        assert not list(folder.glob("mjdash-*"))
+        assert exports.stat().st_mode & 0o777 == 0o700
+        exported = next(exports.glob("mjdash-*.csv"))
         rows = list(csv.DictReader(exported.open(newline="")))
         assert [r["id"] for r in rows] == [row.id for row in app.rows]
         grid_row = next(r for r in rows if r["id"] == grid)

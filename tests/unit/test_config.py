@@ -189,7 +189,7 @@ def test_bad_environment_value_names_the_variable() -> None:
             "[ui]\nzzz = 1\n",
             "2:1: ui.zzz: unknown key 'zzz' (known keys: theme, bell, confirm_actions, "
             "download_dir, auto_download, preview, stall_minutes, queue_stall_minutes, "
-            "export_format)",
+            "export_format, export_dir)",
         ),
         ('[poll]\n  interval = "5"\n', "2:3: poll.interval: expected a number, got a string"),
         ("[api]\ntimeout = true\n", "2:1: api.timeout: expected a number, got a boolean"),

@@ -131,3 +131,12 @@ def test_cli_export_reads_the_cache_without_a_request(sim, run: Runner, tmp_path
     assert len(target.read_text().splitlines()) == 2 + 3
     assert sim.stats()["total"] == 0
     assert run("export", "--format", "xml").code == 2
+
+
+def test_markdown_has_the_same_columns_as_csv(tasks):
+    records = records_of(tasks)
+    csv_header = next(csv.reader(io.StringIO(render(records, "csv"))))
+    md_header = split_md_row(render(records, "md").splitlines()[0])
+    assert md_header == csv_header == list(FIELDS)
+    first = dict(zip(md_header, split_md_row(render(records, "md").splitlines()[2]), strict=True))
+    assert first["renderSeconds"] == str(records[0]["renderSeconds"] or "")
