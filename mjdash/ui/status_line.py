@@ -67,9 +67,9 @@ def render_status_line(
     line = Text()
     line.append(" mjdash ", style="bold reverse")
     line.append(" ")
-    note = save_note(view)
-    if note is not None:
-        line.append_text(note)
+    saving = save_note(view)
+    if saving is not None:
+        line.append_text(saving)
         line.append(" │ ", style="grey50")
     line.append_text(_state_text(view, key_source))
     if view.auth_hint:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from dataclasses import replace
 
 from textual.pilot import Pilot
@@ -20,7 +21,7 @@ from tests.support.harness import make_app
 
 WIDE = (130, 40)
 KEY = "test-key"
-PACE = 0.01
+PACE = 0.05  # s between jobs in these tests (the product default is 1 s)
 
 
 async def poll(app: MjdashApp, pilot: Pilot) -> None:
@@ -142,9 +143,11 @@ async def test_u1_on_20_marked_grids_makes_20_upscales_each_under_its_parent_pac
             assert sim.engine.parent_of(child) == parent
             assert app.table.get_row_index(child) == app.table.get_row_index(parent) + 1
             assert app.watchlist.get(parent).used == [app.tasks[parent].buttons[0].custom_id]
-        # Spaced by the pace (start to start): the simulator's own submit times.
+        # Spaced by the pace (start to start), seen in the simulator's own submit times. The
+        # network between the two adds jitter either way: the exact pacing is tested on a
+        # manual clock in tests/unit/test_batch_press.py; here, no two requests come together.
         gaps = [submit_ms(sim, b) - submit_ms(sim, a) for a, b in itertools.pairwise(kids)]
-        assert min(gaps) >= PACE * 1000 - 1
+        assert min(gaps) >= PACE * 1000 / 2
         await poll(app, pilot)
         assert {app.tasks[k].action for k in kids} == {"UPSCALE"}
         # Pressed before: skipped unless `a` in the confirm.
@@ -188,7 +191,8 @@ async def test_refusals_are_reported_on_their_rows_and_the_rest_go_on(sim, tmp_p
         app.table.select(grids[2])
         await pilot.pause()
         detail = app.detail.query_one("#detail-info").render().plain
-        assert "Refused    23 queue full, try again later (last move)" in detail
+        unwrapped = re.sub(r"\n\s+", " ", detail)  # long values wrap under the value
+        assert "Refused    23 queue full, try again later (last move)" in unwrapped
         summary = next(n for n in notes if n.startswith("press U2:"))
         assert "4 new tasks, 2 refused" in summary
         assert "23 queue full" in summary and "24 banned" in summary
