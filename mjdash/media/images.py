@@ -130,33 +130,44 @@ def save_image(folder: Path, task: Task, data: bytes, part: str = "") -> Path:
 
 
 def extra_links(task: Task) -> list[tuple[str, str]]:
-    """(part name, URL) for what `D` saves beside the main image: a grid's four images
-    (`imageUrls`), a video task's MP4s (`videoUrls`)."""
+    """(part name, URL) for what `D` on a selected task saves beside the main file: a grid's
+    four images (`imageUrls`: parts 1-4), a video task's other MP4s (`videoUrls`, numbered by
+    their place in the list; the one that is the main file is not saved twice)."""
     links: list[tuple[str, str]] = []
     if task.action.upper() == "VIDEO" or task.video_urls:
-        seen = {task.image_url}
-        for number, url in enumerate(task.video_urls, start=1):
-            if url not in seen:
-                links.append((f"video{number}", url))
-                seen.add(url)
+        main = main_link(task)
+        links += [
+            (str(number), url)
+            for number, url in enumerate(task.video_urls, start=1)
+            if url and url != main
+        ]
     if is_grid(task) and task.image_urls:
         links += [(str(number), url) for number, url in enumerate(task.image_urls[:4], start=1)]
     return links
 
 
-async def download(client: Any, task: Task, folder: Path) -> Path:
-    """Fetch the task's image (or video) with `client.download_image` and save it, then the
-    extra links (a grid's four images, a video's other MP4s); returns the main file's path.
+def main_link(task: Task) -> str:
+    """The one file that stands for the task: a video's first MP4 (its imageUrl is often that
+    MP4 again, or a still), else its image (a grid's grid)."""
+    first_video = next((url for url in task.video_urls if url), "")
+    return first_video or task.image_url
+
+
+async def download(client: Any, task: Task, folder: Path, *, everything: bool = True) -> Path:
+    """Fetch the task's main file with `client.download_image` and save it; with `everything`,
+    the extra links too (a grid's four images, a video's other MP4s). Returns the main file's
+    path. Auto-download and `D` over a whole view save the main file only (one file a task);
+    `D` on a selected task saves everything.
 
     Raises the client's MjError subclasses (refused URL, HTTP errors), ImageError (the bytes
     are not an image or a video) or OSError.
     """
-    main = task.image_url or (task.video_urls[0] if task.video_urls else "")
+    main = main_link(task)
     if not main:
         raise ImageError(f"task {task.id} has no image URL yet")
     path = save_image(folder, task, await client.download_image(main))
-    for part, url in extra_links(task):
-        if url != main:
+    if everything:
+        for part, url in extra_links(task):
             save_image(folder, task, await client.download_image(url), part)
     return path
 

@@ -43,10 +43,11 @@ from mjdash.ui.cells import (
     status_text,
 )
 from mjdash.ui.clipboard import copy_text
-from mjdash.ui.contact_sheet import ContactSheet, find_button
+from mjdash.ui.contact_sheet import ContactSheet
 from mjdash.ui.crash import PollFailed, redacted, secrets_of
 from mjdash.ui.detail import ButtonList, DetailModel, DetailPane
 from mjdash.ui.filterbar import FilterBar
+from mjdash.ui.images import ImageFeatures
 from mjdash.ui.messages import TasksFinished, TasksPolled
 from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
 from mjdash.ui.status_line import PollView, render_status_line
@@ -87,13 +88,11 @@ class MjdashApp(App[None]):
         Binding("plus,equals_sign", "faster", "Faster", key_display="+", show=False, id="faster"),
         Binding("minus", "slower", "Slower", key_display="-", show=False, id="slower"),
         Binding("space", "toggle_collapse", "Fold", show=False, id="toggle_collapse"),
-        # The features' own keys follow, in this order: acting on tasks (ui/actions.py),
-        # then the batch at a glance (ui/batch.py). See `__getattr__` for how they are run.
+        # The features' own keys follow, in this order: acting on tasks (ui/actions.py), the
+        # batch at a glance (ui/batch.py), images (ui/images.py). `__getattr__` runs them.
         *Actions.BINDINGS,
         *BatchFeatures.BINDINGS,
-        # Images (ui/preview.py, ui/contact_sheet.py).
-        Binding("i", "cycle_preview", "Grid image U1-U4", show=False, id="cycle_preview"),
-        Binding("V", "contact_sheet", "Contact sheet", show=False, id="contact_sheet"),
+        *ImageFeatures.BINDINGS,
     ]
 
     def __init__(
@@ -142,7 +141,13 @@ class MjdashApp(App[None]):
         self._status_line_text: Text | None = None
         self.actions = Actions(self)
         self.batch = BatchFeatures(self, journal=journal)
-        self.features = (self.actions, self.batch)  # they run their own bindings' actions
+        self.images = ImageFeatures(
+            self,
+            press=self.actions.request_press,
+            select=self.actions.action_select_task,
+            download_dir=self.batch.download_dir,
+        )
+        self.features = (self.actions, self.batch, self.images)  # they run their bindings' actions
 
     # The board's state, read by the table, the detail pane and the features.
     @property
@@ -203,6 +208,7 @@ class MjdashApp(App[None]):
             self.board.load(self.cache.load(ids))
         self.poller.track(ids, known=self.tasks)
         self.batch.start()
+        self.images.start()
         self._apply_layout(self.size.width)
         self.rebuild_rows()
         self.table.focus()
@@ -699,22 +705,8 @@ class MjdashApp(App[None]):
                     return method
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    # Images (mjdash/ui/preview.py, mjdash/ui/contact_sheet.py).
-    def action_cycle_preview(self) -> None:
-        if not self.batch.preview.cycle():
-            self.say("This task has one image (a grid lists four when the server gives them).")
-
-    def action_contact_sheet(self) -> None:
-        def closed(task_id: str | None) -> None:
-            if task_id:
-                self.actions.action_select_task(task_id)
-
-        self.push_screen(ContactSheet.from_app(self), callback=closed)
-
     def on_contact_sheet_press_button(self, message: ContactSheet.PressButton) -> None:
-        button = find_button(self.tasks.get(message.task_id), message.name)
-        if button is not None:
-            self.actions.request_press(message.task_id, button)
+        self.images.press_from_sheet(message)  # mjdash/ui/images.py
 
     def action_toggle_collapse(self) -> None:
         task_id = self.selected_id

@@ -122,7 +122,9 @@ async def test_i_cycles_a_grid_through_its_four_images_and_d_saves_all_five(sim_
     assert all(sniff(path.read_bytes()) == "webp" for path in folder.iterdir())
 
 
-async def test_a_video_task_shows_its_thumbnail_labelled_and_d_saves_the_mp4(sim_factory, tmp_path):
+async def test_a_video_task_shows_its_thumbnail_labelled_and_d_saves_the_mp4s(
+    sim_factory, tmp_path
+):
     clock, sim = demo(sim_factory)
     video = sim.engine.place_video()
     folder = tmp_path / "shots"
@@ -147,8 +149,10 @@ async def test_a_video_task_shows_its_thumbnail_labelled_and_d_saves_the_mp4(sim
         assert preview.drawn is not None and set(preview.drawn.plain) == {"▀", "\n"}
         await pilot.press("D")
         await settle(app, pilot)
-    (saved,) = folder.iterdir()
-    assert saved.name == f"{video}-video.mp4" and sniff(saved.read_bytes()) == "mp4"
+    saved = sorted(folder.iterdir())
+    names = [f"{video}-video.mp4", *(f"{video}-video-{n}.mp4" for n in range(2, 5))]
+    assert [p.name for p in saved] == sorted(names)  # the four videoUrls, each once
+    assert all(sniff(p.read_bytes()) == "mp4" for p in saved)
 
 
 async def test_kitty_mode_mounts_the_graphics_widget_and_forgets_the_image_on_leaving(
