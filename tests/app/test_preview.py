@@ -3,9 +3,12 @@ JPEG / WebP, the thumbnail disk cache, a grid's four images, video thumbnails, K
 
 from __future__ import annotations
 
+import threading
+
 from mjdash.media.images import sniff
 from mjdash.sim.engine import ManualClock
-from mjdash.ui.preview import ImagePreview, graphics_widget
+from mjdash.ui import preview as preview_module
+from mjdash.ui.preview import ImagePreview, cell_pixels, graphics_widget
 from tests.app.test_app import poll
 from tests.app.test_insight_ui import by_prompt, clocked
 from tests.support.harness import make_app
@@ -60,7 +63,7 @@ async def test_a_2048_jpeg_grid_draws_near_the_top_with_labels_and_from_disk_nex
         assert len(lines) == 16 and lines[0].startswith("U1") and lines[8].startswith("U3")
         assert len(bg_colors(preview.drawn)) >= 4  # the four quadrants (and their shading)
         # Visible without scrolling in a 120x36 terminal: the whole image is on screen.
-        top, bottom = region_of(app, preview.query_one("#preview-blocks"))
+        top, bottom = region_of(app, preview.query_one("#preview-image"))
         assert top > 0 and bottom <= SIZE[1]
     # A restart draws from the thumbnail cache: no download.
     again = make_app(
@@ -172,6 +175,11 @@ async def test_kitty_mode_mounts_the_graphics_widget_and_forgets_the_image_on_le
         await settle(app, pilot)
         graphic = preview.query_one(graphics_widget("kitty"))
         assert graphic.display and graphic.image is not None
+        # Made in the worker at the exact pixel size textual-image draws: its own resize in
+        # `render` is a copy, only its PNG encode is left on the UI thread.
+        cell_w, cell_h = cell_pixels()
+        columns, rows = graphic.styles.width.value, graphic.styles.height.value
+        assert graphic.image.size == (columns * cell_w, rows * cell_h)
         # The labels sit on the image's edges in graphics modes.
         over = str(preview.query_one("#preview-blocks").render())
         under = str(preview.query_one("#preview-under").render())
@@ -205,3 +213,28 @@ async def test_off_turns_the_preview_off_and_v_turns_it_back_on(sim_factory, tmp
         await pilot.press("v")
         await settle(app, pilot)
         assert preview.enabled and preview.fetches == 1 and preview.drawn is not None
+
+
+async def test_the_half_block_rows_are_built_off_the_ui_thread(sim_factory, tmp_path, monkeypatch):
+    """The UI thread's share of a new preview is only wrapping rows made in the worker into
+    Text (the frame-gap target: no gap over 50 ms during a decode, tests/perf/bench.py)."""
+    built_on: list[str] = []
+    real = preview_module.half_block_rows
+
+    def recording(*args, **kwargs):
+        built_on.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(preview_module, "half_block_rows", recording)
+    clock, sim = demo(sim_factory, image_size=1024, image_format="png")
+    app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock), preview=True)
+    async with app.run_test(size=SIZE) as pilot:
+        preview = app.query_one(ImagePreview)
+        preview.delay = 0.05
+        await poll(app, pilot)
+        app.table.select(by_prompt(app, "paper boat"))
+        await settle(app, pilot)
+        lines = preview.drawn.plain.splitlines()
+        assert len(lines) == 16 and lines[0].startswith("U1")
+    main = threading.main_thread().name
+    assert built_on and main not in built_on, built_on
