@@ -174,11 +174,18 @@ def rows_text(rows: list[list[Segment]]) -> Text:
 
 def prepare_drawing(mode: str, image: Image, width: int, grid: bool) -> Any:
     """What the UI thread will draw, made in the worker: half-block rows as Strips, or for
-    Kitty / Sixel the image at the exact pixel size (see `graphic_pixels`). Run in a thread."""
+    Kitty / Sixel the image at the exact pixel size (see `graphic_pixels`); for Sixel also
+    quantized to 256 colours (textual-image's own method, fast octree), since its encoder skips
+    quantizing a palette image of at most 256 colours. Run in a thread."""
     if mode in ("kitty", "sixel"):
         from mjdash.media.images import cell_size
 
-        return graphic_pixels(image, *cell_size(image, min(width, MAX_COLUMNS), MAX_ROWS))
+        pixels = graphic_pixels(image, *cell_size(image, min(width, MAX_COLUMNS), MAX_ROWS))
+        if mode == "sixel":
+            from PIL import Image as PILImage
+
+            pixels = pixels.quantize(256, method=PILImage.Quantize.FASTOCTREE)
+        return pixels
     return block_strips(half_block_rows(image, min(width, MAX_COLUMNS), MAX_ROWS, grid=grid))
 
 

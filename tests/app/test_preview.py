@@ -238,3 +238,25 @@ async def test_the_half_block_rows_are_built_off_the_ui_thread(sim_factory, tmp_
         assert len(lines) == 16 and lines[0].startswith("U1")
     main = threading.main_thread().name
     assert built_on and main not in built_on, built_on
+
+
+def test_graphics_are_prepared_at_the_exact_pixel_size_and_sixel_with_a_palette():
+    """Kitty / Sixel: the worker hands textual-image the image at cells x cell pixels (its
+    resize in `render` is then a copy); for Sixel also quantized to 256 colours, which its
+    encoder takes as it is (no quantizing on the UI thread)."""
+    from mjdash.media.images import cell_size, decode
+    from mjdash.sim import images as sim_images
+    from mjdash.sim.png import palette
+    from mjdash.ui.preview import GRAPHICS_SIDE, MAX_COLUMNS, MAX_ROWS, prepare_drawing
+
+    picture = sim_images.picture(tuple(palette(7, 4)), 1024, 7, True)
+    image = decode(sim_images.encode(picture, "png"), GRAPHICS_SIDE)
+    columns, rows = cell_size(image, MAX_COLUMNS, MAX_ROWS)
+    cell_w, cell_h = cell_pixels()
+    kitty = prepare_drawing("kitty", image, 60, True)
+    sixel = prepare_drawing("sixel", image, 60, True)
+    assert kitty.size == sixel.size == (columns * cell_w, rows * cell_h)
+    assert kitty.mode == "RGB" and sixel.mode == "P"
+    assert len(set(sixel.tobytes())) <= 256
+    strips = prepare_drawing("halfblocks", image, 60, True)
+    assert len(strips) == rows and strips[0].cell_length == columns

@@ -122,7 +122,8 @@ async def frame_gaps() -> dict[str, float]:
 def graphics_first_draw(reps: int = 5) -> dict[str, float]:
     """UI-thread cost of the first draw of a preview in Kitty / Sixel mode: textual-image's
     renderable rendered at 48x16 cells (what its widget's `render` runs), given the decoded
-    768 px image (before) or the image the worker scaled to the exact pixel size (now). Kitty's
+    768 px image (before) or what the worker now makes (`prepare_drawing`: the exact pixel
+    size; for Sixel also quantized to 256 colours). Kitty's
     commands go to `sys.__stdout__`, swapped for a buffer here."""
     import io
     import sys
@@ -132,11 +133,12 @@ def graphics_first_draw(reps: int = 5) -> dict[str, float]:
     from textual_image.renderable.tgp import Image as TGPRenderable
 
     from mjdash.media.images import cell_size
-    from mjdash.ui.preview import GRAPHICS_SIDE, MAX_COLUMNS, MAX_ROWS, graphic_pixels, prepare
+    from mjdash.ui.preview import GRAPHICS_SIDE, MAX_COLUMNS, MAX_ROWS, prepare, prepare_drawing
 
     image = prepare(sample("png"), GRAPHICS_SIDE)
     columns, rows = cell_size(image, MAX_COLUMNS, MAX_ROWS)
-    sources = {"before": image.to_pil(), "now": graphic_pixels(image, columns, rows)}
+    before = image.to_pil()
+    now = {mode: prepare_drawing(mode, image, MAX_COLUMNS, True) for mode in ("kitty", "sixel")}
     console = Console(file=io.StringIO(), width=200, height=60, color_system="truecolor")
     options = console.options.update(width=columns, height=rows)
     out: dict[str, float] = {"columns": columns, "rows": rows}
@@ -144,7 +146,7 @@ def graphics_first_draw(reps: int = 5) -> dict[str, float]:
     sys.__stdout__ = io.StringIO()  # type: ignore[misc]
     try:
         for mode, renderable in (("kitty", TGPRenderable), ("sixel", SixelRenderable)):
-            for when, pil in sources.items():
+            for when, pil in (("before", before), ("now", now[mode])):
                 times = []
                 for _ in range(reps):
                     drawn = renderable(pil, width=columns, height=rows)
@@ -282,7 +284,7 @@ def images_table(images: dict[str, Any]) -> str:
             f"  first draw on the UI thread, {graphics['columns']:.0f}x{graphics['rows']:.0f} "
             f"cells: Kitty {ms(graphics['kitty_before_ms'])} -> {ms(graphics['kitty_now_ms'])}, "
             f"Sixel {ms(graphics['sixel_before_ms'])} -> {ms(graphics['sixel_now_ms'])} "
-            "(768 px image -> pre-scaled in the worker)"
+            "(768 px image -> prepared in the worker)"
         )
     sheet = images["sheet"]
     for run in ("network", "disk"):
