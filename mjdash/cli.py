@@ -271,6 +271,7 @@ def build_parser(command: str | None) -> _Parser:
             default="newapi",
             help="which server family the simulator answers like (default newapi, CometAPI's)",
         )
+        _add_image_arguments(parser)
     elif command == "status":
         parser.add_argument("ids", nargs="*", metavar="TASK_ID", help="ids (default: watchlist)")
         output = parser.add_mutually_exclusive_group()
@@ -365,20 +366,25 @@ def build_parser(command: str | None) -> _Parser:
             default="newapi",
             help="which server family the simulator answers like (default newapi, CometAPI's)",
         )
-        parser.add_argument(
-            "--image-size",
-            type=_bounded(int, 16, 4096, "a whole number of pixels"),
-            default=128,
-            metavar="PX",
-            help="image side in pixels (default 128; Midjourney's grids are 2048)",
-        )
-        parser.add_argument(
-            "--image-format",
-            choices=("png", "jpeg", "webp", "mixed"),
-            default="png",
-            help="image format (default png; mixed: one per task)",
-        )
+        _add_image_arguments(parser)
     return parser
+
+
+def _add_image_arguments(parser: _Parser) -> None:
+    """`sim` and `demo`: the size and format of the simulator's images."""
+    parser.add_argument(
+        "--image-size",
+        type=_bounded(int, 16, 4096, "a whole number of pixels"),
+        default=128,
+        metavar="PX",
+        help="image side in pixels (default 128; Midjourney's grids are 2048)",
+    )
+    parser.add_argument(
+        "--image-format",
+        choices=("png", "jpeg", "webp", "mixed"),
+        default="png",
+        help="image format (default png; mixed: one per task)",
+    )
 
 
 def _add_move_arguments(parser: _Parser, command: str) -> None:

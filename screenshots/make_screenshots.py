@@ -1,6 +1,6 @@
 """Regenerate the README's screenshots from the demo batch (fixed clock, fixed seed).
 
-    .venv/bin/python screenshots/make_screenshots.py
+    .venv/bin/python screenshots/make_screenshots.py [name ...]
 
 Run it whenever the UI changes; it writes the SVGs beside this file.
 """
@@ -8,6 +8,7 @@ Run it whenever the UI changes; it writes the SVGs beside this file.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -31,9 +32,19 @@ SHOTS = [
     ("detail-buttons", (120, 36), ("j", "enter", "down")),
     ("help", (100, 34), ("question_mark",)),
 ]
+# The image shots (issue 14): the preview of the first grid (half-blocks, U1-U4 over its
+# quadrants) and the contact sheet. Their images are downloaded from the simulator itself, so
+# its links stay on 127.0.0.1 (no public_url) and the detail pane hides nothing it would show.
+IMAGE_SHOTS = [
+    ("preview", (120, 36), ()),
+    ("contact-sheet", (120, 36), ("V",)),
+]
+IMAGE_SIZE = 512  # soft gradients, like a photograph (128 px would be flat quadrants)
 
 
-async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...]) -> Path:
+async def shoot(
+    name: str, size: tuple[int, int], keys: tuple[str, ...], *, images: bool = False
+) -> Path:
     clock = ManualClock()
     with (
         SimServer(
@@ -41,17 +52,21 @@ async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...]) -> Path
             clock=clock,
             speed=1.0,
             fail_rate=0.0,
-            public_url="https://api.cometapi.com",
+            public_url="" if images else "https://api.cometapi.com",
         ) as sim,
         tempfile.TemporaryDirectory() as folder,
     ):
+        if images:
+            sim.engine.image_size, sim.engine.image_format = IMAGE_SIZE, "mixed"
         watchlist = Watchlist.load(Path(folder) / "watchlist.toml")
         for task_id in sim.seeded_ids:  # as `mjdash demo` adds them: children under parents
             watchlist.add([task_id], parent=sim.engine.parent_of(task_id))
         config = Config(
             api=ApiConfig(base_url=sim.url, allow_http=True, timeout=5.0),
             poll=PollConfig(interval=0.5),
-            ui=UiConfig(theme="textual-dark", bell=False, preview=False),
+            ui=UiConfig(
+                theme="textual-dark", bell=False, preview="halfblocks" if images else False
+            ),
         )
         app = build_dashboard(
             config,
@@ -65,16 +80,33 @@ async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...]) -> Path
         async with app.run_test(size=size) as pilot:
             await app.poll(force=True).wait()
             await pilot.pause()
+            if images:  # the preview waits 0.3 s for the selection to settle, then downloads
+                await pilot.pause(0.5)
+                await app.workers.wait_for_complete()
+                await pilot.pause()
             if keys:
                 await pilot.press(*keys)
+                await pilot.pause()
+            if images:  # the sheet's thumbnails
+                await pilot.pause(0.2)
+                await app.workers.wait_for_complete()
                 await pilot.pause()
             path = app.save_screenshot(f"{name}.svg", str(HERE))
     return Path(path)
 
 
 async def main() -> None:
-    for name, size, keys in SHOTS:
-        print(await shoot(name, size, keys))
+    # The thumbnail cache and the journal go to a folder that is thrown away, not the user's.
+    with tempfile.TemporaryDirectory() as home:
+        for variable in ("XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
+            os.environ[variable] = str(Path(home) / variable.lower())
+        only = set(sys.argv[1:])  # names to make (default: all)
+        for name, size, keys in SHOTS:
+            if not only or name in only:
+                print(await shoot(name, size, keys))
+        for name, size, keys in IMAGE_SHOTS:
+            if not only or name in only:
+                print(await shoot(name, size, keys, images=True))
 
 
 if __name__ == "__main__":

@@ -102,6 +102,8 @@ def cmd_demo(args: argparse.Namespace, session: Session) -> int:
         except (OSError, RuntimeError) as exc:
             raise Fail(f"could not start the simulator: {exc}", EXIT_FAILED) from None
         stack.callback(sim.stop)
+        sim.engine.image_size = getattr(args, "image_size", 128)  # real-size images on demand
+        sim.engine.image_format = getattr(args, "image_format", "png")
         # Only new-api takes a Bearer header; the proxies read mj-api-secret.
         auth = "bearer" if args.flavor == "newapi" else "mj-api-secret"
         config = dataclasses.replace(

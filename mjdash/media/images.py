@@ -130,25 +130,34 @@ def save_image(folder: Path, task: Task, data: bytes, part: str = "") -> Path:
 
 
 def main_link(task: Task) -> str:
-    """What `D` saves first: a video task's first MP4 (`videoUrl` / `videoUrls`, every
-    flavor's shape), else the image."""
+    """The one file that stands for the task: a video's first MP4 (`videoUrl` / `videoUrls`,
+    every flavor's shape; its imageUrl is often that MP4 again, or a still), else its image."""
     videos = task.video_links
     return videos[0] if videos else task.image_url
 
 
 def extra_links(task: Task) -> list[tuple[str, str]]:
-    """(part name, URL) for what `D` saves beside the main file: a video task's other MP4s
-    (`video2`...), a grid's four images (`imageUrls`)."""
-    links = [(f"video{number}", url) for number, url in enumerate(task.video_links, start=1)]
-    links = links[1:]  # the first is the main file
+    """(part name, URL) for what `D` on a selected task saves beside the main file: a grid's
+    four images (`imageUrls`: parts 1-4), a video task's other MP4s (`videoUrls`, numbered by
+    their place in the list; the one that is the main file is not saved twice)."""
+    links: list[tuple[str, str]] = []
+    if task.action.upper() == "VIDEO" or task.video_links:
+        main = main_link(task)
+        links += [
+            (str(number), url)
+            for number, url in enumerate(task.video_links, start=1)
+            if url and url != main
+        ]
     if is_grid(task) and task.image_urls:
         links += [(str(number), url) for number, url in enumerate(task.image_urls[:4], start=1)]
     return links
 
 
-async def download(client: Any, task: Task, folder: Path) -> Path:
-    """Fetch the task's image (or its videos) with `client.download_image` and save it, then
-    the extra links (a grid's four images, a video's other MP4s); returns the main file's path.
+async def download(client: Any, task: Task, folder: Path, *, everything: bool = True) -> Path:
+    """Fetch the task's main file with `client.download_image` and save it; with `everything`,
+    the extra links too (a grid's four images, a video's other MP4s). Returns the main file's
+    path. Auto-download and `D` over a whole view save the main file only (one file a task);
+    `D` on a selected task saves everything.
 
     Raises the client's MjError subclasses (refused URL, HTTP errors), ImageError (the bytes
     are not an image or a video) or OSError.
@@ -157,8 +166,8 @@ async def download(client: Any, task: Task, folder: Path) -> Path:
     if not main:
         raise ImageError(f"task {task.id} has no image URL yet")
     path = save_image(folder, task, await client.download_image(main))
-    for part, url in extra_links(task):
-        if url != main:
+    if everything:
+        for part, url in extra_links(task):
             save_image(folder, task, await client.download_image(url), part)
     return path
 

@@ -51,11 +51,12 @@ from mjdash.ui.cells import (
     ticks,
 )
 from mjdash.ui.clipboard import copy_text
-from mjdash.ui.contact_sheet import ContactSheet, find_button
+from mjdash.ui.contact_sheet import ContactSheet
 from mjdash.ui.crash import PollFailed, redacted, secrets_of
 from mjdash.ui.detail import ButtonList, DetailModel, DetailPane
 from mjdash.ui.filterbar import FilterBar
 from mjdash.ui.footer import FittedFooter
+from mjdash.ui.images import ImageFeatures
 from mjdash.ui.keybind import bind
 from mjdash.ui.marks import Marks
 from mjdash.ui.messages import TasksFinished, TasksPolled
@@ -109,9 +110,8 @@ class MjdashApp(App[None]):
         # Marks and moves across them (ui/marks.py, ui/moves.py).
         *Marks.BINDINGS,
         *Moves.BINDINGS,
-        # Images (ui/preview.py, ui/contact_sheet.py).
-        bind("cycle_preview", footer="Grid image U1-U4"),
-        bind("contact_sheet", footer="Contact sheet"),
+        # Images: the preview, a grid's four images, the contact sheet (ui/images.py).
+        *ImageFeatures.BINDINGS,
     ]
 
     def __init__(
@@ -171,12 +171,18 @@ class MjdashApp(App[None]):
         self._auth_noted = False  # the "other header style worked" toast was shown
         self.actions = Actions(self)
         self.batch = BatchFeatures(self, journal=journal)
+        self.images = ImageFeatures(
+            self,
+            press=self.actions.request_press,
+            select=self.actions.action_select_task,
+            download_dir=self.batch.download_dir,
+        )
         # With marks, 1-4, C, E, x act on the marked tasks: marks and moves come first and
         # hand the key on to actions / batch when nothing is marked.
         self.marks = Marks(self, actions=self.actions, batch=self.batch)
         self.moves = Moves(self, marks=self.marks, actions=self.actions)
         # They run their own bindings' actions.
-        self.features = (self.marks, self.moves, self.actions, self.batch)
+        self.features = (self.marks, self.moves, self.actions, self.batch, self.images)
 
     # The board's state, read by the table, the detail pane and the features.
     @property
@@ -239,6 +245,7 @@ class MjdashApp(App[None]):
             self.board.load(self.cache.load(ids))
         self.poller.track(ids, known=self.tasks)
         self.batch.start()
+        self.images.start()
         self._apply_layout(self.size.width)
         self.rebuild_rows()
         self.table.focus()
@@ -1001,22 +1008,8 @@ class MjdashApp(App[None]):
                     return method
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    # Images (mjdash/ui/preview.py, mjdash/ui/contact_sheet.py).
-    def action_cycle_preview(self) -> None:
-        if not self.batch.preview.cycle():
-            self.say("This task has one image (a grid lists four when the server gives them).")
-
-    def action_contact_sheet(self) -> None:
-        def closed(task_id: str | None) -> None:
-            if task_id:
-                self.actions.action_select_task(task_id)
-
-        self.push_screen(ContactSheet.from_app(self), callback=closed)
-
     def on_contact_sheet_press_button(self, message: ContactSheet.PressButton) -> None:
-        button = find_button(self.tasks.get(message.task_id), message.name)
-        if button is not None:
-            self.actions.request_press(message.task_id, button)
+        self.images.press_from_sheet(message)  # mjdash/ui/images.py
 
     def action_toggle_collapse(self) -> None:
         task_id = self.selected_id

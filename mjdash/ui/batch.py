@@ -43,7 +43,6 @@ from mjdash.ui.terminal import write_escape
 if TYPE_CHECKING:
     from mjdash.ui.filterbar import FilterBar
     from mjdash.ui.host import Dashboard
-    from mjdash.ui.preview import ImagePreview
     from mjdash.ui.summary import SummaryLine
 
 DOWNLOAD_CONCURRENCY = 4
@@ -61,7 +60,8 @@ def export_folder(setting: str) -> Path:
 
 
 class BatchFeatures:
-    """The batch at a glance: the keys (filter, sort, images, export) and what they do."""
+    """The batch at a glance: the keys (filter, sort, downloads, export) and what they do.
+    The preview and the contact sheet are ImageFeatures' (ui/images.py)."""
 
     BINDINGS = [
         # Priority: keys typed right after "/" must reach the filter (action_filter skips
@@ -73,7 +73,6 @@ class BatchFeatures:
         Binding("s", "cycle_sort", "Sort", show=False, id="cycle_sort"),
         Binding("D", "download_images", "Download image(s)", show=False, id="download_images"),
         Binding("E", "export", "Export view", show=False, id="export"),
-        Binding("v", "toggle_preview", "Image preview", show=False, id="toggle_preview"),
     ]
 
     def __init__(self, app: Dashboard, journal: Journal | None = None) -> None:
@@ -122,12 +121,6 @@ class BatchFeatures:
 
         return self.app.query_one(FilterBar)
 
-    @property
-    def preview(self) -> ImagePreview:
-        from mjdash.ui.preview import ImagePreview
-
-        return self.app.query_one(ImagePreview)
-
     # --- start ------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -136,7 +129,6 @@ class BatchFeatures:
         ids = app.watchlist.ids
         latest = ((r.id, r.ts, r.new, r.progress) for r in self.journal.latest(ids).values())
         app.board.restore_clocks(latest, ids, self._now())
-        self.preview.enabled = app.config.ui.preview
         app.table.show_sort(self.view.sort)  # a sort saved by the last run
 
     # --- rows -------------------------------------------------------------------------------
@@ -245,7 +237,8 @@ class BatchFeatures:
             self._refresh_summary()
         succeeded = changes.succeeded
         if succeeded and app.config.ui.auto_download:
-            self._start_downloads([t for t in succeeded if t.image_url], quiet=True)
+            # One file a task (a grid's grid, a video's first MP4): D on a task saves the rest.
+            self._start_downloads([t for t in succeeded if images.main_link(t)], quiet=True)
 
     def _moves(self, task_id: str, task: Task | None, missing: bool) -> bool:
         """Does this change re-place rows (it enters or leaves the filter, or sorting is on)?"""
@@ -424,46 +417,37 @@ class BatchFeatures:
         view = self.view.next_sort()
         self.set_view(view, announce=f"Sorted by {SORT_LABELS[view.sort]}", counted=False)
 
-    # --- preview ----------------------------------------------------------------------------
-
-    def action_toggle_preview(self) -> None:
-        preview = self.preview
-        preview.set_enabled(not preview.enabled)
-        state = "on" if preview.enabled else "off"
-        self.app.say(f"Image preview {state} (v)", timeout=1.5)
-
     # --- downloads and export -------------------------------------------------------------
 
     def action_download_images(self) -> None:
-        """D: the selected task's image; with no image selected, every finished one in view."""
+        """D: everything the selected task has (a grid and its four images, a video's MP4s);
+        with no finished task selected, one file for each finished task in view."""
         app = self.app
         task = app.selected_task
-        if task is not None and task.status is Status.SUCCESS and images.main_link(task):
-            self._start_downloads([task], quiet=False, overwrite=True)  # a video: its MP4s
+        if _downloadable(task):
+            self._start_downloads([task], quiet=False, overwrite=True, everything=True)
             return
         ids = [row.id for row in app.rows] or list(self._member_order)
-        tasks = [
-            app.tasks[i]
-            for i in ids
-            if i in app.tasks
-            and app.tasks[i].status is Status.SUCCESS
-            and images.main_link(app.tasks[i])
-        ]
+        tasks = [app.tasks[i] for i in ids if _downloadable(app.tasks.get(i))]
         if not tasks:
             app.notify("No finished task with an image in view.", severity="warning")
             return
         app.say(f"Downloading {_count(len(tasks), 'image')} to {self.download_dir}")
         self._start_downloads(tasks, quiet=False)
 
-    def _start_downloads(self, tasks: list[Task], *, quiet: bool, overwrite: bool = False) -> None:
+    def _start_downloads(
+        self, tasks: list[Task], *, quiet: bool, overwrite: bool = False, everything: bool = False
+    ) -> None:
         if tasks:
             self.app.run_worker(
-                self._download_all(tasks, quiet=quiet, overwrite=overwrite),
+                self._download_all(tasks, quiet=quiet, overwrite=overwrite, everything=everything),
                 group="download",
                 exit_on_error=False,
             )
 
-    async def _download_all(self, tasks: list[Task], *, quiet: bool, overwrite: bool) -> None:
+    async def _download_all(
+        self, tasks: list[Task], *, quiet: bool, overwrite: bool, everything: bool
+    ) -> None:
         import asyncio
 
         app = self.app
@@ -477,7 +461,9 @@ class BatchFeatures:
                 if not overwrite and any(folder.glob(f"{task.id}-*")):
                     return  # saved before (a D over everything, or auto-download)
                 try:
-                    saved.append(await images.download(app.client, task, folder))
+                    saved.append(
+                        await images.download(app.client, task, folder, everything=everything)
+                    )
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # MjError, ImageError, OSError: one line each
@@ -495,6 +481,9 @@ class BatchFeatures:
             )
         if saved and not quiet:
             what = saved[0] if len(saved) == 1 else f"{len(saved)} images in {folder}"
+            extra = len(images.extra_links(tasks[0])) if everything and len(tasks) == 1 else 0
+            if len(saved) == 1 and extra:  # a grid's four images, a video's other MP4s
+                what = f"{what} and {extra} more beside it"
             app.say(f"Saved {what}", title="Download")
 
     def action_export(self) -> Path | None:
@@ -528,6 +517,10 @@ class BatchFeatures:
 def _count(number: int, word: str) -> str:
     """ "1 task", "3 tasks"."""
     return f"{number} {word}" if number == 1 else f"{number} {word}s"
+
+
+def _downloadable(task: Task | None) -> bool:
+    return task is not None and task.status is Status.SUCCESS and bool(images.main_link(task))
 
 
 def _one_line(exc: BaseException) -> str:

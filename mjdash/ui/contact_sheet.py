@@ -63,7 +63,22 @@ def short_id(task_id: str) -> str:
 
 
 class SheetGrid(ScrollView, can_focus=True):
-    """The tiles, drawn line by line (only what is on screen)."""
+    """The tiles, drawn line by line (only what is on screen).
+
+    The moving keys are bound here, on the focused widget: ScrollView's own bindings (arrows,
+    PageUp/PageDown: scroll without moving the selection) would otherwise answer first and
+    the screen's `right` would never run, while `l` (unbound by ScrollView) did."""
+
+    BINDINGS = [
+        Binding("left,h", "move(-1, 0)", "Left", show=False),
+        Binding("right,l", "move(1, 0)", "Right", show=False),
+        Binding("up,k", "move(0, -1)", "Up", show=False),
+        Binding("down,j", "move(0, 1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "select(0)", "First", show=False),
+        Binding("end", "select(-1)", "Last", show=False),
+    ]
 
     DEFAULT_CSS = """
     SheetGrid { height: 1fr; }
@@ -145,6 +160,15 @@ class SheetGrid(ScrollView, can_focus=True):
 
     def move(self, dx: int, dy: int) -> None:
         self.select(self.selected + dx + dy * self.columns)
+
+    def action_move(self, dx: int, dy: int) -> None:
+        self.move(dx, dy)
+
+    def action_page(self, direction: int) -> None:
+        self.move(0, direction * max(1, self.size.height // self.tile_height))
+
+    def action_select(self, index: int) -> None:
+        self.select(index if index >= 0 else len(self.ids) - 1)
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
@@ -267,15 +291,9 @@ class SheetGrid(ScrollView, can_focus=True):
 
 
 class ContactSheet(Screen[str | None]):
-    """Pushed by the app (key t, thumbnails); dismissed with the task id to open, or None."""
+    """Pushed by the app (key V, ui/images.py); dismissed with the task id to open, or None."""
 
     BINDINGS = [
-        Binding("left,h", "move(-1, 0)", "Left", show=False),
-        Binding("right,l", "move(1, 0)", "Right", show=False),
-        Binding("up,k", "move(0, -1)", "Up", show=False),
-        Binding("down,j", "move(0, 1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("1", "press(1)", "U1", show=False),
         Binding("2", "press(2)", "U2", show=False),
         Binding("3", "press(3)", "U3", show=False),
@@ -283,7 +301,7 @@ class ContactSheet(Screen[str | None]):
         Binding("enter", "open", "Open", show=False),
         Binding("n", "next_triage", "Next to triage", show=False),
         Binding("D", "download", "Download", show=False),
-        Binding("escape,q,t", "close", "Close", show=False),
+        Binding("escape,q,V", "close", "Close", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -321,21 +339,6 @@ class ContactSheet(Screen[str | None]):
         self.initial = selected
         self.saved: list[Path] = []
 
-    @classmethod
-    def from_app(cls, app: Any) -> ContactSheet:
-        """The finished tasks of the table's rows (its filter and sort), as the app holds them."""
-        rows = app.row_ids()
-        tasks = app.tasks
-        finished = [i for i in rows if i in tasks and tasks[i].is_terminal]
-        return cls(
-            finished,
-            tasks,
-            entries=lambda: {entry.id: entry for entry in app.watchlist.entries},
-            client=app.client,
-            download_dir=app.batch.download_dir,
-            selected=app.selected_id,
-        )
-
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="sheet-title")
         yield SheetGrid(self.ids, self.tasks, self.client, self.thumbs, id="sheet")
@@ -367,14 +370,6 @@ class ContactSheet(Screen[str | None]):
 
     def say(self, words: str, severity: str = "information") -> None:
         self.app.notify(words, severity=severity, timeout=3)
-
-    def action_move(self, dx: int, dy: int) -> None:
-        self.grid.move(dx, dy)
-
-    def action_page(self, direction: int) -> None:
-        grid = self.grid
-        rows = max(1, grid.size.height // grid.tile_height)
-        grid.move(0, direction * rows)
 
     def action_press(self, number: int) -> None:
         task_id = self.grid.selected_id

@@ -31,7 +31,9 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.containers import Vertical
+from textual.strip import Strip
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Static
 
 from mjdash.media import terminal
@@ -68,11 +70,33 @@ def graphics_widget(mode: str) -> Any:
         logging.getLogger("textual_image").addHandler(logging.NullHandler())
         try:
             from textual_image.widget import SixelImage, TGPImage
+            from textual_image.widget import get_cell_size as cell_pixels
         except Exception:  # not installed, or the terminal query failed: half-blocks it is
             _graphics[mode] = None
         else:
-            _graphics.update(kitty=TGPImage, sixel=SixelImage)
+            _graphics.update(kitty=TGPImage, sixel=SixelImage, cell_pixels=cell_pixels)
     return _graphics.get(mode)
+
+
+def cell_pixels() -> tuple[int, int]:
+    """The terminal's cell size in pixels, as textual-image measured it (asked once, before the
+    app started); (10, 20) when unknown."""
+    try:
+        size = _graphics["cell_pixels"]()
+        return max(1, int(size.width)), max(1, int(size.height))
+    except Exception:  # not loaded, or stdout closed
+        return 10, 20
+
+
+def graphic_pixels(image: Image, columns: int, rows: int) -> Any:
+    """The image as a PIL image of exactly the pixels textual-image draws `columns` x `rows`
+    cells with (cells x cell size). Made in the worker: textual-image's own resize in `render`
+    is then a copy, leaving only its encoding (Kitty: PNG + base64; Sixel: the sixel bytes) on
+    the UI thread. Run in a thread."""
+    cell_width, cell_height = cell_pixels()
+    size = (columns * cell_width, rows * cell_height)
+    pil = image.to_pil()
+    return pil if pil.size == size else pil.resize(size)
 
 
 def prepare(data: bytes, side: int = 256) -> Image:
@@ -134,15 +158,68 @@ def half_block_rows(image: Image, columns: int, rows: int, *, grid: bool) -> lis
 
 def render_image(image: Image, width: int, *, grid: bool = False, max_rows: int = MAX_ROWS) -> Text:
     """The image as lines of "▀" (upper pixel as foreground, lower as background)."""
+    return rows_text(half_block_rows(image, min(width, MAX_COLUMNS), max_rows, grid=grid))
+
+
+def rows_text(rows: list[list[Segment]]) -> Text:
+    """Segment rows (made in a thread by `half_block_rows`) as one Text: the UI thread's share."""
     out = Text(no_wrap=True, overflow="crop")
-    for y, segments in enumerate(
-        half_block_rows(image, min(width, MAX_COLUMNS), max_rows, grid=grid)
-    ):
+    for y, segments in enumerate(rows):
         if y:
             out.append("\n")
         for segment in segments:
             out.append(segment.text, style=segment.style)
     return out
+
+
+def prepare_drawing(mode: str, image: Image, width: int, grid: bool) -> Any:
+    """What the UI thread will draw, made in the worker: half-block rows as Strips, or for
+    Kitty / Sixel the image at the exact pixel size (see `graphic_pixels`); for Sixel also
+    quantized to 256 colours (textual-image's own method, fast octree), since its encoder skips
+    quantizing a palette image of at most 256 colours. Run in a thread."""
+    if mode in ("kitty", "sixel"):
+        from mjdash.media.images import cell_size
+
+        pixels = graphic_pixels(image, *cell_size(image, min(width, MAX_COLUMNS), MAX_ROWS))
+        if mode == "sixel":
+            from PIL import Image as PILImage
+
+            pixels = pixels.quantize(256, method=PILImage.Quantize.FASTOCTREE)
+        return pixels
+    return block_strips(half_block_rows(image, min(width, MAX_COLUMNS), MAX_ROWS, grid=grid))
+
+
+def block_strips(rows: list[list[Segment]]) -> list[Strip]:
+    """Segment rows as Strips, with their cell length: what BlockImage draws line by line."""
+    return [Strip(row, sum(len(segment.text) for segment in row)) for row in rows]
+
+
+class BlockImage(Widget):
+    """The half-block image, drawn with the Line API from Strips made in the worker.
+
+    A Static holding the same picture as Text costs the UI thread 20-30 ms to lay out and far
+    more to render (a photograph has a style per cell, ~500 spans); Strips are drawn as they
+    are, so a new preview costs the UI thread about a millisecond (tests/perf/bench.py)."""
+
+    DEFAULT_CSS = """
+    BlockImage { height: auto; width: 100%; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.strips: list[Strip] = []
+
+    def show(self, strips: list[Strip]) -> None:
+        same_height = len(strips) == len(self.strips)
+        self.strips = strips
+        self.display = bool(strips)
+        self.refresh(layout=not same_height)
+
+    def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+        return len(self.strips)
+
+    def render_line(self, y: int) -> Strip:
+        return self.strips[y] if 0 <= y < len(self.strips) else Strip.blank(self.size.width)
 
 
 def label_line(columns: int, left: str, right: str) -> Text:
@@ -189,14 +266,17 @@ class ImagePreview(Vertical):
         self.problems: dict[tuple[str, str], str] = {}
         self.fetches = 0  # downloads started (tests count them)
         self.disk_hits = 0  # images drawn from the thumbnail cache
-        self.drawn: Text | None = None  # the half-block image as last drawn
+        self.drawn_strips: list[Strip] | None = None  # the half-block image as last drawn
         self.thumbs = thumbs
         self._timer: Timer | None = None
         self._drawn: tuple | None = None
         self._graphic: Any = None  # the textual-image widget, in kitty / sixel modes
+        # (task id, label, width, mode) -> what `prepare_drawing` made in the worker
+        self.prepared: OrderedDict[tuple, Any] = OrderedDict()
 
     def compose(self):
         yield Static(Text(""), id="preview-caption")
+        yield BlockImage(id="preview-image")
         yield Static(Text(""), id="preview-blocks")
         yield Static(Text(""), id="preview-under")
 
@@ -304,8 +384,22 @@ class ImagePreview(Vertical):
             self._timer.stop()
             self._timer = None
 
+    @property
+    def drawn(self) -> Text | None:
+        """The half-block image as last drawn, as Text (made on demand: tests read it)."""
+        strips = self.drawn_strips
+        return None if strips is None else rows_text([list(strip) for strip in strips])
+
+    def _show_strips(self, strips: list[Strip] | None) -> None:
+        self.drawn_strips = strips
+        try:
+            self.query_one(BlockImage).show(strips or [])
+        except Exception:  # not composed yet
+            return
+
     def _say(self, words: str) -> None:
         self._drawn = None
+        self._show_strips(None)
         self._forget_graphic()
         self._set("#preview-caption", Text(words, style="grey62"))
         self._set("#preview-blocks", Text(""))
@@ -358,6 +452,12 @@ class ImagePreview(Vertical):
         except Exception as exc:  # MjError (HTTP, refused URL) and anything else: one line
             self.problems[key] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         else:
+            # The drawing for the pane's width is made here too, off the UI thread (the
+            # half-block rows; the graphics modes' exact-size pixels).
+            width, mode = self._width(), self.mode
+            grid = is_grid(task) and label == "grid"
+            drawing = await asyncio.to_thread(prepare_drawing, mode, image, width, grid)
+            self._keep_drawing((*key, width, mode), drawing)
             self.images[key] = image
             while len(self.images) > CACHE_SIZE:
                 self.images.popitem(last=False)
@@ -381,19 +481,45 @@ class ImagePreview(Vertical):
         width = self._width()
         if self._drawn == (key, width, self.mode):
             return
-        self._drawn = (key, width, self.mode)
         image = self.images[key]
         grid = is_grid(task) and key[1] == "grid"
+        prepared = self.prepared.get((*key, width, self.mode))
+        if prepared is None:
+            # The pane's width changed since the worker made the drawing (a resize, the pane's
+            # scrollbar), or it was dropped from memory: made again off the UI thread. A resize
+            # keeps the image on screen until then; another image is not left showing.
+            if self._drawn is None or self._drawn[0] != key:
+                self._say(f"{self._caption()}: loading…")
+            self.run_worker(
+                self._prepare(image, key, width, grid),
+                group="preview-draw",
+                exclusive=True,
+                exit_on_error=False,
+            )
+            return
+        self._drawn = (key, width, self.mode)
         self._set("#preview-caption", Text(self._caption(), style="grey62"))
         if self.mode in ("kitty", "sixel"):
-            self._draw_graphic(image, width, grid)
+            self._draw_graphic(image, width, grid, prepared)
             return
         self._forget_graphic()
-        self.drawn = render_image(image, width, grid=grid)
-        self._set("#preview-blocks", self.drawn)
+        self._show_strips(prepared)
+        self._set("#preview-blocks", Text(""))
         self._set("#preview-under", Text(""))
 
-    def _draw_graphic(self, image: Image, width: int, grid: bool) -> None:
+    async def _prepare(self, image: Image, key: tuple[str, str], width: int, grid: bool) -> None:
+        mode = self.mode
+        drawing = await asyncio.to_thread(prepare_drawing, mode, image, width, grid)
+        self._keep_drawing((*key, width, mode), drawing)
+        if self.key == key:
+            self._draw()
+
+    def _keep_drawing(self, key: tuple, drawing: Any) -> None:
+        self.prepared[key] = drawing
+        while len(self.prepared) > CACHE_SIZE:
+            self.prepared.popitem(last=False)
+
+    def _draw_graphic(self, image: Image, width: int, grid: bool, prepared: Any) -> None:
         from mjdash.media.images import cell_size
 
         columns, rows = cell_size(image, min(width, MAX_COLUMNS), MAX_ROWS)
@@ -405,8 +531,8 @@ class ImagePreview(Vertical):
         self._graphic.styles.width = columns
         self._graphic.styles.height = rows
         self._graphic.display = True
-        self._graphic.image = image.to_pil()
-        self.drawn = None
+        self._graphic.image = prepared
+        self._show_strips(None)
         self._set("#preview-blocks", label_line(columns, "U1", "U2") if grid else Text(""))
         self._set("#preview-under", label_line(columns, "U3", "U4") if grid else Text(""))
 

@@ -280,15 +280,21 @@ async def test_d_downloads_png_files_and_e_exports_the_view(sim_factory, tmp_pat
         app.table.select(grid)
         await pilot.press("D")
         await app.workers.wait_for_complete()
-        saved = folder / f"{grid}-imagine.png"
-        image = decode_png(saved.read_bytes())
+        # A selected grid: the grid and its four images (the server lists them).
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            [f"{grid}-imagine.png", *(f"{grid}-imagine-{n}.png" for n in range(1, 5))]
+        )
+        image = decode_png((folder / f"{grid}-imagine.png").read_bytes())
         assert (image.width, image.height) == (128, 128)
-        # A task with no image selected: every finished one in view.
+        quadrant = decode_png((folder / f"{grid}-imagine-4.png").read_bytes())
+        assert quadrant.pixel(2, 2) == image.pixel(126, 126)  # U4: the bottom-right quadrant
+        # A task with no image selected: one file for each finished one in view.
         app.table.select(by_prompt(app, "cozy library"))
         await pilot.press("D")
         await app.workers.wait_for_complete()
         finished = [i for i, t in app.tasks.items() if t.status is Status.SUCCESS and t.image_url]
-        assert sorted(p.name.split("-")[0] for p in folder.glob("*.png")) == sorted(finished)
+        stems = [p.name.split("-")[0] for p in folder.iterdir() if "-imagine-" not in p.name]
+        assert sorted(stems) == sorted(finished)
         await pilot.press("E")
         # Exports go to their own private folder, not among the images.
         assert not list(folder.glob("mjdash-*"))
@@ -321,7 +327,9 @@ async def test_auto_download_saves_images_as_tasks_succeed(sim_factory, tmp_path
         clock.advance(900)
         await poll(app, pilot)
         await app.workers.wait_for_complete()
+        # One file a task: the grid (its four images are D's, on the selected task).
         assert sorted(p.name for p in folder.iterdir()) == sorted(f"{i}-imagine.png" for i in ids)
+        assert all(app.tasks[i].image_urls for i in ids)  # there were four more to save
 
 
 # --- the preview -------------------------------------------------------------------------------

@@ -3,9 +3,12 @@ JPEG / WebP, the thumbnail disk cache, a grid's four images, video thumbnails, K
 
 from __future__ import annotations
 
+import threading
+
 from mjdash.media.images import sniff
 from mjdash.sim.engine import ManualClock
-from mjdash.ui.preview import ImagePreview, graphics_widget
+from mjdash.ui import preview as preview_module
+from mjdash.ui.preview import ImagePreview, cell_pixels, graphics_widget
 from tests.app.test_app import poll
 from tests.app.test_insight_ui import by_prompt, clocked
 from tests.support.harness import make_app
@@ -60,7 +63,7 @@ async def test_a_2048_jpeg_grid_draws_near_the_top_with_labels_and_from_disk_nex
         assert len(lines) == 16 and lines[0].startswith("U1") and lines[8].startswith("U3")
         assert len(bg_colors(preview.drawn)) >= 4  # the four quadrants (and their shading)
         # Visible without scrolling in a 120x36 terminal: the whole image is on screen.
-        top, bottom = region_of(app, preview.query_one("#preview-blocks"))
+        top, bottom = region_of(app, preview.query_one("#preview-image"))
         assert top > 0 and bottom <= SIZE[1]
     # A restart draws from the thumbnail cache: no download.
     again = make_app(
@@ -122,7 +125,9 @@ async def test_i_cycles_a_grid_through_its_four_images_and_d_saves_all_five(sim_
     assert all(sniff(path.read_bytes()) == "webp" for path in folder.iterdir())
 
 
-async def test_a_video_task_shows_its_thumbnail_labelled_and_d_saves_the_mp4(sim_factory, tmp_path):
+async def test_a_video_task_shows_its_thumbnail_labelled_and_d_saves_the_mp4s(
+    sim_factory, tmp_path
+):
     clock, sim = demo(sim_factory)
     video = sim.engine.place_video()
     folder = tmp_path / "shots"
@@ -147,10 +152,10 @@ async def test_a_video_task_shows_its_thumbnail_labelled_and_d_saves_the_mp4(sim
         assert preview.drawn is not None and set(preview.drawn.plain) == {"▀", "\n"}
         await pilot.press("D")
         await settle(app, pilot)
-    # Every MP4 the task lists (videoUrl / videoUrls): the first, then video2..4.
-    names = {path.name for path in folder.iterdir()}
-    assert names == {f"{video}-video.mp4"} | {f"{video}-video-video{n}.mp4" for n in range(2, 5)}
-    assert all(sniff(path.read_bytes()) == "mp4" for path in folder.iterdir())
+    saved = sorted(folder.iterdir())
+    names = [f"{video}-video.mp4", *(f"{video}-video-{n}.mp4" for n in range(2, 5))]
+    assert [p.name for p in saved] == sorted(names)  # the four videoUrls, each once
+    assert all(sniff(p.read_bytes()) == "mp4" for p in saved)
 
 
 async def test_kitty_mode_mounts_the_graphics_widget_and_forgets_the_image_on_leaving(
@@ -170,6 +175,11 @@ async def test_kitty_mode_mounts_the_graphics_widget_and_forgets_the_image_on_le
         await settle(app, pilot)
         graphic = preview.query_one(graphics_widget("kitty"))
         assert graphic.display and graphic.image is not None
+        # Made in the worker at the exact pixel size textual-image draws: its own resize in
+        # `render` is a copy, only its PNG encode is left on the UI thread.
+        cell_w, cell_h = cell_pixels()
+        columns, rows = graphic.styles.width.value, graphic.styles.height.value
+        assert graphic.image.size == (columns * cell_w, rows * cell_h)
         # The labels sit on the image's edges in graphics modes.
         over = str(preview.query_one("#preview-blocks").render())
         under = str(preview.query_one("#preview-under").render())
@@ -203,3 +213,50 @@ async def test_off_turns_the_preview_off_and_v_turns_it_back_on(sim_factory, tmp
         await pilot.press("v")
         await settle(app, pilot)
         assert preview.enabled and preview.fetches == 1 and preview.drawn is not None
+
+
+async def test_the_half_block_rows_are_built_off_the_ui_thread(sim_factory, tmp_path, monkeypatch):
+    """The UI thread's share of a new preview is only wrapping rows made in the worker into
+    Text (the frame-gap target: no gap over 50 ms during a decode, tests/perf/bench.py)."""
+    built_on: list[str] = []
+    real = preview_module.half_block_rows
+
+    def recording(*args, **kwargs):
+        built_on.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(preview_module, "half_block_rows", recording)
+    clock, sim = demo(sim_factory, image_size=1024, image_format="png")
+    app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock), preview=True)
+    async with app.run_test(size=SIZE) as pilot:
+        preview = app.query_one(ImagePreview)
+        preview.delay = 0.05
+        await poll(app, pilot)
+        app.table.select(by_prompt(app, "paper boat"))
+        await settle(app, pilot)
+        lines = preview.drawn.plain.splitlines()
+        assert len(lines) == 16 and lines[0].startswith("U1")
+    main = threading.main_thread().name
+    assert built_on and main not in built_on, built_on
+
+
+def test_graphics_are_prepared_at_the_exact_pixel_size_and_sixel_with_a_palette():
+    """Kitty / Sixel: the worker hands textual-image the image at cells x cell pixels (its
+    resize in `render` is then a copy); for Sixel also quantized to 256 colours, which its
+    encoder takes as it is (no quantizing on the UI thread)."""
+    from mjdash.media.images import cell_size, decode
+    from mjdash.sim import images as sim_images
+    from mjdash.sim.png import palette
+    from mjdash.ui.preview import GRAPHICS_SIDE, MAX_COLUMNS, MAX_ROWS, prepare_drawing
+
+    picture = sim_images.picture(tuple(palette(7, 4)), 1024, 7, True)
+    image = decode(sim_images.encode(picture, "png"), GRAPHICS_SIDE)
+    columns, rows = cell_size(image, MAX_COLUMNS, MAX_ROWS)
+    cell_w, cell_h = cell_pixels()
+    kitty = prepare_drawing("kitty", image, 60, True)
+    sixel = prepare_drawing("sixel", image, 60, True)
+    assert kitty.size == sixel.size == (columns * cell_w, rows * cell_h)
+    assert kitty.mode == "RGB" and sixel.mode == "P"
+    assert len(set(sixel.tobytes())) <= 256
+    strips = prepare_drawing("halfblocks", image, 60, True)
+    assert len(strips) == rows and strips[0].cell_length == columns

@@ -209,7 +209,7 @@ async def test_a_video_lists_its_links_o_opens_the_first_d_saves_the_mp4s(
         await pilot.press("D")
         await settle(app, pilot)
     names = {path.name for path in folder.iterdir()}
-    assert names == {f"{task.id}-video.mp4"} | {f"{task.id}-video-video{n}.mp4" for n in (2, 3, 4)}
+    assert names == {f"{task.id}-video.mp4"} | {f"{task.id}-video-{n}.mp4" for n in (2, 3, 4)}
     assert all(sniff(path.read_bytes()) == "mp4" for path in folder.iterdir())
 
 

@@ -1,6 +1,7 @@
-"""End to end in tmux at 120x36: a real-size JPEG grid's preview is on screen (half-blocks, the
-only drawing tmux passes without setup) within a few seconds of selecting it, and the contact
-sheet opens on the batch."""
+"""End to end in tmux at 120x36: a real-size grid's preview is on screen (half-blocks, the only
+drawing tmux passes without setup) within a few seconds of selecting it, the contact sheet
+opens on the batch and presses U1 on a grid after the confirm; `mjdash demo --image-size 2048
+--image-format ...` draws its first grid."""
 
 from __future__ import annotations
 
@@ -42,13 +43,43 @@ def test_a_2048_jpeg_preview_is_on_screen_soon_after_selecting_it(tmp_path):
             assert any("U1" in line and "U2" in line for line in lines), "grid labels"
             assert any("U3" in line and "U4" in line for line in lines)
             assert sim.stats()["routes"]["image"] >= 1
-            # Keys answer: the contact sheet opens and closes.
+            # Keys answer: the contact sheet opens on the selected grid, and 1 presses U1 on it
+            # after the usual confirm.
             term.keys("V")
             sheet = term.wait_for(lambda s: "Contact sheet" in s, what="the contact sheet")
             term.wait_for(lambda s: s.count("▀" * 10) >= 6, timeout=15, what="thumbnails")
             assert "finished tasks in view" in sheet
+            actions = sim.stats()["routes"]["action"]
+            term.keys("1")
+            term.wait_for(lambda s: "Press (y)" in s, what="the confirm")
+            assert sim.stats()["routes"]["action"] == actions  # nothing sent before the yes
+            term.keys("y")
+            term.wait_for(lambda s: "U1 on" in s and "new task" in s, what="the press's answer")
+            assert sim.stats()["routes"]["action"] == actions + 1
+            assert "Contact sheet" in term.screen()  # still on the sheet
             term.keys("Escape")
             screen = term.wait_for(lambda s: "Contact sheet" not in s, what="the table again")
             assert not TRACEBACK.search(screen), screen
         finally:
             term.close()
+
+
+@pytest.mark.parametrize("fmt", ["png", "webp"])
+def test_mjdash_demo_with_real_size_images_draws_the_first_grid(tmp_path, fmt):
+    env = terminal_env(tmp_path)
+    term = TmuxTerminal(
+        mjdash_command("demo", "--image-size", "2048", "--image-format", fmt),
+        width=120,
+        height=36,
+        env=env,
+    )
+    try:
+        # The first row (selected at start) is a finished grid: its preview, labelled.
+        screen = term.wait_for(lambda s: len(image_lines(s)) >= 12, timeout=20, what="preview")
+        lines = image_lines(screen)
+        assert any("U1" in line and "U2" in line for line in lines), screen
+        assert not TRACEBACK.search(screen), screen
+        term.keys("q")
+        term.wait_for(lambda s: "EXITED-0" in s, what="a clean exit")
+    finally:
+        term.close()

@@ -312,7 +312,7 @@ def test_names_are_id_dash_action_and_the_sniffed_extension():
     for fmt, ext in (("JPEG", "jpg"), ("WEBP", "webp"), ("GIF", "gif"), ("PNG", "png")):
         assert image_name(task, encoded(grid_image(8), fmt)) == f"1773314942177001-imagine.{ext}"
     mp4 = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"
-    assert image_name(task, mp4, "video2") == "1773314942177001-imagine-video2.mp4"
+    assert image_name(task, mp4, "2") == "1773314942177001-imagine-2.mp4"
 
 
 @pytest.mark.parametrize(
@@ -369,6 +369,40 @@ async def test_download_writes_real_files_named_by_content(sim, tmp_path):
             corners = {image.pixel(5, 5), image.pixel(w - 5, 5), image.pixel(5, h - 5)}
             assert len(corners) == 3
     assert (folder.stat().st_mode & 0o777) == 0o700
+
+
+async def test_a_grid_saves_five_files_a_video_four_mp4s_and_the_main_file_alone_is_one(
+    sim, tmp_path
+):
+    """`D` on a selected task saves everything (a grid and its four images; a video's four
+    MP4s); auto-download and `D` over a view save the main file alone (`everything=False`)."""
+    grid_id = sim.engine.seed_demo()[0]
+    video_id = sim.engine.place_video()
+    grid = parse_task(sim.engine.task_json(grid_id))
+    video = parse_task(sim.engine.task_json(video_id))
+    assert is_grid(grid) and len(grid.image_urls) == 4 and len(video.video_urls) == 4
+    async with MidjourneyClient(sim.url, Secret("k"), timeout=5.0) as client:
+        await images.download(client, grid, tmp_path / "all")
+        await images.download(client, video, tmp_path / "all")
+        await images.download(client, grid, tmp_path / "one", everything=False)
+        await images.download(client, video, tmp_path / "one", everything=False)
+    stem, vstem = f"{grid_id}-{grid.action.lower()}", f"{video_id}-video"
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == sorted(
+        [
+            f"{stem}.png",
+            *(f"{stem}-{n}.png" for n in range(1, 5)),
+            f"{vstem}.mp4",
+            *(f"{vstem}-{n}.mp4" for n in range(2, 5)),
+        ]
+    )
+    assert sorted(p.name for p in (tmp_path / "one").iterdir()) == sorted(
+        [f"{stem}.png", f"{vstem}.mp4"]
+    )
+    quadrant = decode_png((tmp_path / "all" / f"{stem}-2.png").read_bytes())
+    whole = decode_png((tmp_path / "all" / f"{stem}.png").read_bytes())
+    assert quadrant.pixel(5, 5) == whole.pixel(whole.width - 5, 5)  # U2 is the top-right
+    for n in range(2, 5):
+        assert sniff((tmp_path / "all" / f"{vstem}-{n}.mp4").read_bytes()) == "mp4"
 
 
 async def test_download_of_a_task_without_an_image_says_so(sim, tmp_path):
