@@ -435,6 +435,11 @@ class MjdashApp(App[None]):
             return None
         return max(0.0, self._poll_due - time.monotonic())
 
+    @property
+    def poll_in_flight(self) -> bool:
+        """A poll was started and its answer is not applied yet."""
+        return self._polling
+
     def poll(self, force: bool = False) -> Worker[None] | None:
         """Poll now (unless a poll is in flight: then once more right after it)."""
         self._force_next = self._force_next or force
