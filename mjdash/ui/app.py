@@ -264,6 +264,7 @@ class MjdashApp(App[None]):
 
     def on_resize(self, event) -> None:
         self._apply_layout(event.size.width)
+        self.render_status_line()  # what fits the new width
 
     def _apply_layout(self, width: int) -> None:
         wide = width >= WIDE
@@ -591,6 +592,7 @@ class MjdashApp(App[None]):
             triage=triage,
             marked=len(self.marks),
             note=self.moves.progress,
+            width=self.size.width,
         )
         if text != self._status_line_text:
             self._status_line_text = text

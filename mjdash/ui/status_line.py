@@ -8,6 +8,7 @@ from datetime import timedelta
 from rich.text import Text
 
 from mjdash.net.poller import PollerState
+from mjdash.ui.cells import fit_parts
 
 
 @dataclass(frozen=True)
@@ -56,38 +57,46 @@ def render_status_line(
     triage: int = 0,
     marked: int = 0,
     note: str = "",
+    width: int = 0,
 ) -> Text:
     """Health first (it is what a narrow pane must not cut off), then the watchlist's size.
 
     `key_source` names where the key came from (the variable's name or the key file's path),
-    for the key-rejected hint; never the key.
+    for the key-rejected hint; never the key. `width` (0: no limit): parts that do not fit are
+    left out whole, the least needed first (the request rate, the poll clock, ...), never
+    cut mid-word.
 
     The per-state counts live in the summary line below, so they are not repeated here.
     """
-    line = Text()
-    line.append(" mjdash ", style="bold reverse")
-    line.append(" ")
+    head = Text()
+    head.append(" mjdash ", style="bold reverse")
+    head.append(" ")
     saving = save_note(view)
     if saving is not None:
-        line.append_text(saving)
-        line.append(" │ ", style="grey50")
-    line.append_text(_state_text(view, key_source))
+        head.append_text(saving)
+        head.append(" │ ", style="grey50")
+    head.append_text(_state_text(view, key_source))
+    # (part, keep priority): the highest stays longest in a narrow pane.
+    parts: list[tuple[Text, int]] = [(head, 9)]
     if view.auth_hint:
-        line.append(f' · save auth = "{view.auth_hint}"', style="yellow")
+        parts.append((Text(f' · save auth = "{view.auth_hint}"', style="yellow"), 6))
     if note:  # a batch move being sent: "sending 3 of 20 · Esc stops"
-        line.append(f" │ {note}", style="bold yellow")
+        parts.append((Text(f" │ {note}", style="bold yellow"), 8))
     if marked:
-        line.append(f" │ {marked} marked", style="bold magenta")
+        parts.append((Text(f" │ {marked} marked", style="bold magenta"), 7))
     if view.polled_ago is not None:
-        line.append(f" · polled {format_ago(view.polled_ago)}", style="grey62")
-    line.append(f" · every {view.interval:g}s · {view.requests_per_minute:.0f} req/min", "grey62")
-    line.append(" │ ", style="grey50")
-    line.append(f"{total} tasks")
+        parts.append((Text(f" · polled {format_ago(view.polled_ago)}", style="grey62"), 2))
+    parts.append((Text(f" · every {view.interval:g}s", style="grey62"), 3))
+    parts.append((Text(f" · {view.requests_per_minute:.0f} req/min", style="grey62"), 1))
+    count = Text()
+    count.append(" │ ", style="grey50")
+    count.append(f"{total} task{'' if total == 1 else 's'}")
+    parts.append((count, 5))
     if missing:
-        line.append(f" ?{missing} not found", style="grey50")
+        parts.append((Text(f" ?{missing} not found", style="grey50"), 4))
     if triage:
-        line.append(f" ⚑{triage} to triage", style="bold cyan")
-    return line
+        parts.append((Text(f" ⚑{triage} to triage", style="bold cyan"), 4))
+    return fit_parts(parts, width)
 
 
 def save_note(view: PollView) -> Text | None:

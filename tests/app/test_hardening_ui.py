@@ -117,7 +117,7 @@ def test_A5_the_terminal_says_what_was_not_saved_after_the_dashboard_closes(tmp_
         argv = ["--base-url", sim.url, "--watchlist", str(path), first]
         env = child_env(home, COMETAPI_KEY="sk-a5-cli")
         with PtyProcess.python(_CLI, *argv, env=env, size=(150, 40)) as app:
-            app.wait_for("1 tasks")
+            app.wait_for("1 task ")
             break_the_watchlist(path)
             app.send("a")
             app.wait_for("Add tasks")

@@ -66,7 +66,7 @@ def test_ids_added_and_removed_in_another_shell_show_in_the_open_dashboard(sim, 
     open_dashboard, run = shared
     first = imagine(sim, "a kite over the dunes")
     term = open_dashboard(first)
-    term.wait_for(lambda s: "● ok" in s and "1 tasks" in s, what="the dashboard polling")
+    term.wait_for(lambda s: "● ok" in s and "│ 1 task " in s, what="the dashboard polling")
     second = imagine(sim, "a lantern in the fog")
     run("add", second)  # another process, the same watchlist file
     screen = term.wait_for(lambda s: tail(second) in s and "2 tasks" in s, what="the added id")
