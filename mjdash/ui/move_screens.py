@@ -66,10 +66,12 @@ class MoveConfirmScreen(ModalScreen["bool | None"]):
     def _show(self) -> None:
         question = self.question
         text = Text(question.text, style="bold")
-        for line in question.details[:8]:
+        # As many detail lines as leave the yes/no buttons on screen (a 20-line pane: 5).
+        room = max(1, min(8, self.app.size.height - 15))
+        for line in question.details[:room]:
             text.append("\n  " + line, style="grey62")
-        if len(question.details) > 8:
-            text.append(f"\n  … {len(question.details) - 8} more", style="grey62")
+        if len(question.details) > room:
+            text.append(f"\n  … {len(question.details) - room} more", style="grey62")
         if self.can_again:
             if self.again:
                 text.append("\nButtons pressed before are pressed again (a: skip them).", "yellow")
