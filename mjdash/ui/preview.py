@@ -499,6 +499,9 @@ class ImagePreview(Vertical):
             return
         self._drawn = (key, width, self.mode)
         self._set("#preview-caption", Text(self._caption(), style="grey62"))
+        # The drawing pushes what is under it down: a focused sibling (the button list the
+        # user just entered) is kept in view once the new layout is made.
+        self.call_after_refresh(self._keep_focused_sibling_visible)
         if self.mode in ("kitty", "sixel"):
             self._draw_graphic(image, width, grid, prepared)
             return
@@ -506,6 +509,11 @@ class ImagePreview(Vertical):
         self._show_strips(prepared)
         self._set("#preview-blocks", Text(""))
         self._set("#preview-under", Text(""))
+
+    def _keep_focused_sibling_visible(self) -> None:
+        focused = self.screen.focused if self.is_attached else None
+        if focused is not None and focused.parent is self.parent:
+            focused.scroll_visible(animate=False)
 
     async def _prepare(self, image: Image, key: tuple[str, str], width: int, grid: bool) -> None:
         mode = self.mode
