@@ -636,9 +636,12 @@ class MjdashApp(App[None]):
         if refresh.removed:
             self.poller.untrack(refresh.removed)
             self.board.forget(refresh.removed)
+        shown = self.selected_id
         self.rebuild_rows()
         self.sync_rows(refresh.changed)  # labels, used marks, dismissals drawn again
-        if self.selected_id is None or self.selected_id in {*refresh.changed, *refresh.removed}:
+        # The detail follows the cursor: it moved off a removed row, or its task changed.
+        selected = self.selected_id
+        if selected is None or selected != shown or selected in refresh.changed:
             self.show_selected()
         self.render_status_line()
 

@@ -340,7 +340,7 @@ async def test_preview_draws_half_blocks_with_u_labels_and_v_turns_it_off(sim_fa
     app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock), preview=True)
     async with app.run_test(size=WIDE) as pilot:
         preview = app.query_one(ImagePreview)
-        preview.delay = 0.05
+        preview.delay = 30  # the first row (the grid) must not be fetched while polling
         await poll(app, pilot)
         grid = by_prompt(app, "paper boat")
         running = by_prompt(app, "cozy library")
@@ -348,6 +348,7 @@ async def test_preview_draws_half_blocks_with_u_labels_and_v_turns_it_off(sim_fa
         await pilot.pause(0.2)
         assert not preview.display or not preview.has_class("-shown")  # nothing to draw
         # Moving across rows fetches only where the cursor settles.
+        preview.delay = 0.05
         app.table.select(grid)
         app.table.select(running)
         app.table.select(grid)
