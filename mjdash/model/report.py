@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import string
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -19,6 +18,8 @@ from mjdash.model.buckets import FORMAT_FIELDS, SETTLED, bucket, tally
 from mjdash.model.durations import format_duration
 from mjdash.model.export import result_fields
 from mjdash.model.task import Status, Task
+from mjdash.model.wrap import cell_width
+from mjdash.model.wrap import cut as fit  # one line, cut by terminal cells
 
 NOT_FOUND = "not found"
 __all__ = [
@@ -204,30 +205,9 @@ _ELAPSED_WIDTH = 7
 _MIN_PROMPT = 8  # narrower than this, the prompt column is left out
 
 
-def char_width(ch: str) -> int:
-    if unicodedata.combining(ch):
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
-def fit(text: str, width: int) -> str:
-    """One line of at most `width` terminal cells, cut with an ellipsis."""
-    flat = " ".join(text.split())
-    if sum(char_width(ch) for ch in flat) <= width:
-        return flat
-    out, used = [], 0
-    for ch in flat:
-        cells = char_width(ch)
-        if used + cells > width - 1:
-            break
-        out.append(ch)
-        used += cells
-    return "".join(out) + "…" if width > 0 else ""
-
-
 def _pad(text: str, width: int) -> str:
     text = fit(text, width)
-    return text + " " * (width - sum(char_width(ch) for ch in text))
+    return text + " " * (width - cell_width(text))
 
 
 def render_table(rows: Sequence[Row], *, width: int, now: datetime, color: bool) -> list[str]:
@@ -255,9 +235,9 @@ def render_table(rows: Sequence[Row], *, width: int, now: datetime, color: bool)
             (task.id, task.action, task.status_text, progress, elapsed, prompt, task.status)
         )
     widths = [
-        max(_width(fit(line[0], 20)) for line in cells),
-        min(max(_width(line[1]) for line in cells), _MAX_ACTION),
-        min(max(_width(line[2]) for line in cells), _MAX_STATUS),
+        max(cell_width(fit(line[0], 20)) for line in cells),
+        min(max(cell_width(line[1]) for line in cells), _MAX_ACTION),
+        min(max(cell_width(line[2]) for line in cells), _MAX_STATUS),
         _PROGRESS_WIDTH,
         _ELAPSED_WIDTH,
     ]
@@ -265,10 +245,6 @@ def render_table(rows: Sequence[Row], *, width: int, now: datetime, color: bool)
     if prompt_width < _MIN_PROMPT:
         prompt_width = 0
     return [_line(line, widths, prompt_width, color) for line in cells]
-
-
-def _width(text: str) -> int:
-    return sum(char_width(ch) for ch in text)
 
 
 def _line(
