@@ -19,16 +19,16 @@ Exit status 0 when it passes.
 
 "Start", the sample growth is measured from, comes once the app has settled: after the warm-up
 (the first full poll of every task fills the screen, the cache and the connection pool) AND once
-the task table's cell render cache is full. That cache is Textual's DataTable LRU of rendered
-cells, bounded at 10,000 entries (~1.5 KiB each with their rich Segments and Styles, ~15 MiB in
-all); every changed cell (progress, clocks, new rows) adds entries, so on a busy watchlist it
-fills over the first minute or two, and RSS climbs with it in lockstep, then stops. Measured
-(2026-12-01, this machine, 420 s run, a sample every 10 s): cell cache 1,247 / 4,592 / 8,211 /
-9,999 / 10,000 entries at 10 / 30 / 50 / 70 / 80 s, RSS 86.5 / 92.9 / 98.9 / 103.3 / 103.6 MiB,
-then 103.6 -> 104.1 MiB from 80 to 130 s with the cache full (see the report of the soak helper).
-A start sampled while that cache fills counts its one-time fill as growth (the 5-minute soak on
-a loaded 2-core machine said +24% that way). The wait for the cache is capped at half the run:
-if it is not full by then, start is sampled anyway and the report says how full it was.
+the task table's render caches (DataTable's LRUs of rendered cells, rows and lines) are full.
+Adding, removing or reordering a row changes every key in them, so on a busy watchlist they fill
+with dead entries and RSS climbs in lockstep until they reach their bound, then stops. With
+Textual's bounds (10,000 cells, 1,000 rows) that was ~20 MiB over the first 60-80 s on this
+loaded 2-core machine (cells 1,247 / 4,592 / 8,211 / 9,999 at 10 / 30 / 50 / 70 s, RSS 86.5 /
+92.9 / 98.9 / 103.3 MiB), after the old 30 s warm-up: the 5-minute soak said +24%. ui/table.py
+now bounds them at two screens (3,000 cells, 400 rows), full within ~30 s. A start sampled while
+they fill counts a one-time fill as growth; growth after they are full is counted. The wait is
+capped at half the run: if they are not full by then, start is sampled anyway and the report
+says how full they were.
 """
 
 from __future__ import annotations
@@ -226,13 +226,18 @@ class SimProcess:
                 self.process.wait()
 
 
-def cell_cache_fill(app: object) -> tuple[int, int]:
-    """(entries, bound) of the task table's cell render cache (Textual's DataTable LRU)."""
+RENDER_CACHES = ("_cell_render_cache", "_row_render_cache", "_line_cache")
+
+
+def render_cache_fill(app: object) -> tuple[int, int, bool]:
+    """(entries, bound, all full) over the task table's render caches (DataTable LRUs). They
+    flicker just under their bound (changed cells are dropped), so 98% counts as full."""
     try:
-        cache = app.table._cell_render_cache  # type: ignore[attr-defined]
-        return len(cache), cache.maxsize
-    except Exception:  # another screen on top, or Textual renamed it: treat as not full
-        return 0, 1
+        caches = [getattr(app.table, name) for name in RENDER_CACHES]  # type: ignore[attr-defined]
+    except Exception:  # another screen on top, or Textual renamed them: not full
+        return 0, 1, False
+    full = all(len(cache) >= 0.98 * cache.maxsize for cache in caches)
+    return sum(len(cache) for cache in caches), sum(cache.maxsize for cache in caches), full
 
 
 def sample() -> Sample:
@@ -320,13 +325,13 @@ async def soak(
                     if report.start is None and now >= began + warmup:
                         # Settled: the table's render cache has reached its bound (or half the
                         # run has gone): its one-time fill is not growth (see the docstring).
-                        cells, bound = cell_cache_fill(app)
-                        if cells >= bound or now >= began + settle_limit:
+                        cached, bound, full = render_cache_fill(app)
+                        if full or now >= began + settle_limit:
                             report.start = sample()
                             report.start_after = now - began
                             report.start_note = (
-                                f"warm-up {warmup:g}s; cell render cache {cells} of {bound}"
-                                + (" (full)" if cells >= bound else ", NOT full: capped wait")
+                                f"warm-up {warmup:g}s; table render caches {cached} of {bound}"
+                                + (" (full)" if full else ", NOT full: capped wait")
                             )
                     if now >= next_add:  # like a user: new tasks every few seconds
                         next_add = now + 2.0
@@ -354,7 +359,7 @@ async def soak(
                                 f"{now - began:6.0f}s rss {current.rss_kib / 1024:.1f} MiB,"
                                 f" fds {current.fds}, tasks {current.tasks},"
                                 f" requests {client.request_count},"
-                                f" cell cache {cell_cache_fill(app)[0]}:"
+                                f" render caches {render_cache_fill(app)[0]}:"
                                 f" {app.poller.status_line()}",
                                 file=sys.stderr,
                             )
