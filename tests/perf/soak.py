@@ -251,14 +251,26 @@ def sample() -> Sample:
 
 
 async def _submit(http: httpx.AsyncClient, url: str, prompt: str) -> str | None:
-    """One imagine on the (faulty) simulator; None when this attempt met a fault."""
+    """One imagine on the (faulty) simulator; None when this attempt met a fault.
+
+    The soak's own requests run in the measured process, so a fault must not cost memory here:
+    an `inflate` answer (256 MiB of zeros, gzipped) is refused unread, not decoded by httpx
+    (which took RSS to 363 MiB for a moment and left the heap fragmented)."""
     try:
-        answer = await http.post(
+        async with http.stream(
+            "POST",
             url + "/mj/submit/imagine",
             json={"prompt": prompt},
-            headers={"Authorization": f"Bearer {SOAK_KEY}"},
-        )
-        data = answer.json()
+            headers={"Authorization": f"Bearer {SOAK_KEY}", "Accept-Encoding": "identity"},
+        ) as answer:
+            if answer.headers.get("content-encoding", "identity") != "identity":
+                return None
+            body = b""
+            async for chunk in answer.aiter_raw():
+                body += chunk
+                if len(body) > 64 * 1024:
+                    return None
+        data = json.loads(body)
     except (httpx.HTTPError, ValueError):
         return None
     if isinstance(data, dict) and data.get("code") == 1 and isinstance(data.get("result"), str):
