@@ -134,18 +134,6 @@ def _invalid_url(request: Request) -> Response:
     return json_response(body, 404)
 
 
-def _caller_key(request: Request) -> str:
-    """Bearer token, or mj-api-secret when Authorization is empty (new-api's rule)."""
-    value = request.headers.get("authorization", "").strip()
-    if not value:
-        value = request.headers.get("mj-api-secret", "").strip()
-    if value.lower() == "bearer":
-        return ""
-    if value[:7].lower() == "bearer ":
-        value = value[7:].strip()
-    return value
-
-
 async def _json_object(request: Request) -> dict[str, Any]:
     body = await request.body()
     if len(body) > MAX_BODY:
