@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import time
 from dataclasses import replace
 
 from textual.pilot import Pilot
@@ -61,6 +62,19 @@ def actions_sent(sim) -> int:
 
 def submit_ms(sim, task_id: str) -> int:
     return sim.engine.task_json(task_id)["submitTime"]
+
+
+def record_action_starts(app: MjdashApp) -> list[float]:
+    """The monotonic time each /submit/action call starts, on the client."""
+    starts: list[float] = []
+    original = app.client.submit_action
+
+    async def submit_action(task_id: str, custom_id: str):
+        starts.append(time.monotonic())
+        return await original(task_id, custom_id)
+
+    app.client.submit_action = submit_action  # type: ignore[method-assign]
+    return starts
 
 
 def notes_of(app: MjdashApp) -> list[str]:
@@ -128,6 +142,7 @@ async def test_u1_on_20_marked_grids_makes_20_upscales_each_under_its_parent_pac
     app.moves.pace = PACE
     async with app.run_test(size=WIDE) as pilot:
         await poll(app, pilot)
+        starts = record_action_starts(app)
         await pilot.press("T", "1")
         assert isinstance(app.screen, MoveConfirmScreen)
         assert app.screen.question.text.startswith("press U1: 20 jobs on 20 tasks")
@@ -143,11 +158,16 @@ async def test_u1_on_20_marked_grids_makes_20_upscales_each_under_its_parent_pac
             assert sim.engine.parent_of(child) == parent
             assert app.table.get_row_index(child) == app.table.get_row_index(parent) + 1
             assert app.watchlist.get(parent).used == [app.tasks[parent].buttons[0].custom_id]
-        # Spaced by the pace (start to start), seen in the simulator's own submit times. The
-        # network between the two adds jitter either way: the exact pacing is tested on a
-        # manual clock in tests/unit/test_batch_press.py; here, no two requests come together.
-        gaps = [submit_ms(sim, b) - submit_ms(sim, a) for a, b in itertools.pairwise(kids)]
-        assert min(gaps) >= PACE * 1000 / 2
+        # Spaced by the pace, start to start, where the pace is kept: when each request left.
+        # (The simulator's own submit times add the loopback's jitter under a loaded machine:
+        # one late request followed by one on time once measured 124 ms then 6 ms.) The exact
+        # pacing on a manual clock is in tests/unit/test_batch_press.py.
+        assert len(starts) == 20
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        assert min(gaps) >= PACE * 0.95
+        # The server took them one after another, in the order sent.
+        received = [submit_ms(sim, k) for k in kids]
+        assert received == sorted(received)
         await poll(app, pilot)
         assert {app.tasks[k].action for k in kids} == {"UPSCALE"}
         # Pressed before: skipped unless `a` in the confirm.
