@@ -9,18 +9,23 @@ from typing import Any
 # of this many characters of the key is as good as the key to a thief who knows the prefix.
 FRAGMENT = 8
 MASK = "***"
+# What raw JSON may hold between two characters of a string that the shown text drops or
+# joins: escapes (\n, \u200b, ...), raw DEL and any non-ASCII byte (U+200B and kin arrive as
+# UTF-8). Removing them all can only join more, so a look at what is left misses no fragment.
+_BETWEEN = re.compile(rb'\\u[0-9a-fA-F]{4}|\\[nrtbf"\\/]|[\x00-\x1f\x7f-\xff]+')
 
 
 class Secret:
     """A string that shows as *** in repr, str, f-strings, tracebacks and crash screens."""
 
-    __slots__ = ("_byte_probes", "_escapes", "_pattern", "_probes", "_value")
+    __slots__ = ("_byte_grams", "_byte_probes", "_escapes", "_pattern", "_probes", "_value")
 
     def __init__(self, value: str) -> None:
         self._value = value
         self._pattern: re.Pattern[str] | None = None
         self._probes: tuple[str, ...] = ()
         self._byte_probes: tuple[bytes, ...] | None = None
+        self._byte_grams: re.Pattern[bytes] | None = None
         self._escapes: re.Pattern[bytes] | None = None
         if value:
             size = min(FRAGMENT, len(value))
@@ -37,6 +42,7 @@ class Secret:
             )
             if value.isascii() and value.isprintable() and not set(value) & set('"\\/'):
                 self._byte_probes = tuple(p.encode() for p in self._probes)
+                self._byte_grams = re.compile("|".join(map(re.escape, grams)).encode())
                 # In raw JSON a key character may also be spelled \u00XX.
                 codes = "|".join(sorted({f"{ord(c):02x}" for c in value}))
                 self._escapes = re.compile(rb"\\u00(?:" + codes.encode() + rb")", re.IGNORECASE)
@@ -69,14 +75,25 @@ class Secret:
         return "".join(parts)
 
     def may_appear_in(self, body: bytes) -> bool:
-        """A cheap first look at raw JSON: False only when no fragment can be in its strings."""
+        """A look at raw JSON: False only when no fragment can be in its strings, even once
+        invisible characters between the key's characters are dropped. Walking every string of
+        a 1,000-task answer costs far more than this, so a probe hit is checked on the spot."""
         if self._pattern is None:
             return False
-        if self._byte_probes is None or self._escapes is None:
+        if self._byte_probes is None or self._byte_grams is None or self._escapes is None:
             return True  # a key JSON must escape: only the parsed strings tell
         if self._escapes.search(body):
             return True  # \u0073k-...: spelled so that no byte search finds it
-        return any(probe in body for probe in self._byte_probes)
+        if not body.isascii() or b"\\" in body or b"\x7f" in body:
+            body = _BETWEEN.sub(b"", body)
+        size = min(FRAGMENT, len(self._value))
+        for probe in self._byte_probes:
+            at = body.find(probe)
+            while at != -1:
+                if self._byte_grams.search(body, max(0, at - size), at + size + len(probe)):
+                    return True
+                at = body.find(probe, at + 1)
+        return False
 
     def _redact_hidden(self, text: str) -> str:
         """Server text is cleaned later (controls and format characters dropped): a key split

@@ -503,6 +503,34 @@ async def test_A4_a_key_spelled_with_json_escapes_is_still_redacted() -> None:
     assert task.fail_reason == "bad token ***"
 
 
+@pytest.mark.parametrize("hider", ["\u200b", "\x7f", "\u00ad"], ids=["zwsp", "del", "shy"])
+async def test_A4_a_key_split_by_invisible_characters_in_an_answer_is_redacted(hider) -> None:
+    # Two characters, then an invisible one: no run of the key survives in the raw bytes, yet
+    # the shown text (cleaned of invisible characters) would join it up again.
+    split = hider.join(KEY[i : i + 2] for i in range(0, len(KEY), 2))
+    answer = {**task_json(ID1, "FAILURE", "0%"), "failReason": f"bad token {split}"}
+    async with FaultServer() as server:
+        server.script(respond(200, json.dumps(answer, ensure_ascii=False).encode()))
+        client = MidjourneyClient(server.url, Secret(KEY), timeout=5.0)
+        try:
+            task = await client.fetch(ID1)
+        finally:
+            await client.aclose()
+    assert_no_key("".join(ch for ch in task.fail_reason if ch.isprintable()))
+    assert task.fail_reason.startswith("bad token ***")
+
+
+def test_A4_the_raw_answer_look_is_definitive_not_only_a_prefilter() -> None:
+    # A prompt sharing a few characters with the key is not a reason to walk the whole answer;
+    # a real fragment (8 characters) is, and so is one spelled with escapes.
+    secret = Secret(KEY)
+    body = json.dumps([{"prompt": f"{KEY[:4]} and {KEY[4:8]} apart {n}"} for n in range(50)])
+    assert not secret.may_appear_in(body.encode())
+    assert secret.may_appear_in(f'{{"p": "x{KEY[5:13]}y"}}'.encode())
+    assert secret.may_appear_in(json.dumps({"p": KEY[9:17]}, ensure_ascii=True).encode())
+    assert secret.may_appear_in(('{"p": "\\u0073' + KEY[1:8] + '"}').encode())  # s, escaped
+
+
 async def test_A4_a_key_after_160_characters_of_error_is_redacted_before_the_cut() -> None:
     async with FaultServer() as server:
         server.script(echo_key(lambda task_id: None, pad=160))
