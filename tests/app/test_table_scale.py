@@ -138,6 +138,41 @@ async def test_the_fast_row_render_draws_what_datatable_draws(sim_factory, tmp_p
         table._pass_style = None
 
 
+async def test_a_changed_cell_repaints_the_region_datatable_would(sim_factory, tmp_path):
+    """TaskTable._refresh_cell works out a cell's region from one-line rows instead of adding
+    up every row above it: the same region as DataTable.refresh_coordinate's, scrolled or not,
+    and nothing for a cell out of view (DataTable repaints the header for the row just above
+    the first one shown)."""
+    from textual.coordinate import Coordinate
+    from textual.widgets import DataTable
+
+    sim = sim_factory(tasks=60, clock=ManualClock())
+    app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.poll(force=True).wait()
+        await pilot.pause()
+        table = app.table
+        regions: list[object] = []
+        table.refresh = lambda *r, **kw: regions.extend(r) or table  # type: ignore[method-assign]
+        compared = 0
+        for scroll in (0, 20):
+            table.scroll_to(y=scroll, animate=False, immediate=True)
+            await pilot.pause()
+            assert int(table.scroll_y) == scroll
+            for row in (0, 5, 19, 25, 45, 59):
+                for column in range(len(table.columns)):
+                    regions.clear()
+                    table._refresh_cell(row, column)
+                    ours = list(regions)
+                    regions.clear()
+                    DataTable.refresh_coordinate(table, Coordinate(row, column))
+                    # DataTable also repaints the header line for the row scrolled under it.
+                    theirs = [r for r in regions if r.y >= table.header_height]
+                    assert ours == theirs, (scroll, row, column)
+                    compared += bool(ours)
+        assert compared > 20  # some were on screen, some were not
+
+
 def test_a_tick_next_to_a_poll_is_left_to_it():
     """A tick just before a due poll, or during a poll that just started, is left to the poll;
     a slow poll does not hold the clocks back."""
