@@ -15,14 +15,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from rich.padding import Padding
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.coordinate import Coordinate
 from textual.geometry import Region
+from textual.renderables.styled import Styled
 from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, CellType, ColumnKey, Row, RowKey
@@ -45,6 +48,10 @@ WIDE_ID_WIDTH = 16  # a wide table shows more of the id (ids differ in their tai
 # (7 columns) keep every hit.
 CELL_CACHE_CELLS = 3000
 ROW_CACHE_ROWS = 400
+# Rendered cells by what they show (text, styles, width), whichever row they are on: the
+# elapsed and progress cells that change every second repeat the same few values ("54s",
+# "██▌··· 45%"), and rich's render of one costs ~150 us. Bounded like the caches above.
+LOOK_CACHE_CELLS = 2000
 COLUMNS = {
     "id": Column("id", "Task", ID_WIDTH),
     "action": Column("action", "Action", 9),
@@ -141,6 +148,7 @@ class TaskTable(DataTable, inherit_bindings=True):
         for cache in (self._row_render_cache, self._row_renderable_cache, self._line_cache):
             cache.maxsize = ROW_CACHE_ROWS
         self.cell_source = cell_source
+        self._looks: LRUCache[tuple, list[list[Segment]]] = LRUCache(LOOK_CACHE_CELLS)
         self._cells: dict[str, Cells] = {}  # the cells each built row shows
         self._stale: set[str] = set()  # rows whose cells must be (re)built before being seen
         self._order: list[str] = []
@@ -354,6 +362,92 @@ class TaskTable(DataTable, inherit_bindings=True):
         row_pair = ([], scrollable_row)
         cache[cache_key] = row_pair
         return row_pair
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """DataTable's, with a second cache by the cell's look: a cell showing what another
+        showed (same text, styles, width) reuses its render; only the row/column meta (for
+        the mouse) differs, and it is added on top. Same segments (tested against it)."""
+        row_key = self._row_locations.get_key(row_index) if row_index >= 0 else None
+        column_key = self._column_locations.get_key(column_index)
+        cache_key = (
+            row_key or self._header_row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        cache = self._cell_render_cache
+        lines = cache.get(cache_key)
+        if lines is not None:
+            return lines  # DataTable's own key: whoever rendered it, it is the same
+        cell = self._data.get(row_key, {}).get(column_key)
+        if (
+            row_key is None
+            or column_index < 0
+            or not isinstance(cell, Text)
+            or self.fixed_rows
+            or self.fixed_columns
+            or self.rows[row_key].height != 1
+        ):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        look = (
+            cell.plain,
+            cell.style,
+            tuple(cell.spans),
+            cell.justify,
+            cell.overflow,
+            cell.no_wrap,
+            cell.end,
+            base_style,
+            component_style,
+            post_style,
+            width,
+            self.cell_padding,
+        )
+        plain = self._looks.get(look)
+        if plain is None:
+            options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
+            plain = self.app.console.render_lines(
+                Styled(
+                    Padding(cell, (0, self.cell_padding)),
+                    pre_style=base_style + component_style,
+                    post_style=post_style,
+                ),
+                options,
+            )
+            self._looks[look] = plain
+        meta = Style.from_meta({"row": row_index, "column": column_index})
+        lines = [
+            [
+                Segment(text, None if style is None else style + meta, control)
+                for text, style, control in line
+            ]
+            for line in plain
+        ]
+        cache[cache_key] = lines
+        return lines
 
     def _forget_changed_cells(self) -> None:
         """Drop the render cache entries of the changed cells, their rows and lines."""

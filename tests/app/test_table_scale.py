@@ -138,6 +138,42 @@ async def test_the_fast_row_render_draws_what_datatable_draws(sim_factory, tmp_p
         table._pass_style = None
 
 
+async def test_a_cell_rendered_by_its_look_draws_what_datatable_draws(sim_factory, tmp_path):
+    """TaskTable._render_cell reuses the render of a cell that looked the same on another row
+    and adds this cell's row/column meta: the very same segments as DataTable's own, for every
+    column of plain, cursor and hovered rows, first render or reused."""
+    from textual.widgets import DataTable
+
+    sim = sim_factory(tasks=30, clock=ManualClock())
+    app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.poll(force=True).wait()
+        await pilot.pause()
+        table = app.table
+        table.move_cursor(row=3)
+        await pilot.pause()
+        style = table.rich_style
+        table._pseudo_class_state = table.get_pseudo_class_state()
+        widths = [c.get_render_width(table) for c in table.ordered_columns]
+        compared = reused = 0
+        for _round in range(2):  # the second round finds every look in the look cache
+            for row in range(8):
+                for column, width in enumerate(widths):
+                    for cursor, hover in ((False, False), (True, False), (False, True)):
+                        looks = len(table._looks)
+                        table._cell_render_cache.clear()
+                        fast = table._render_cell(row, column, style, width, cursor, hover)
+                        reused += len(table._looks) == looks
+                        table._cell_render_cache.clear()
+                        slow = DataTable._render_cell(
+                            table, row, column, style, width, cursor, hover
+                        )
+                        assert fast == slow, (row, column, cursor, hover)
+                        compared += 1
+        assert compared == 2 * 8 * len(widths) * 3
+        assert reused >= compared // 2  # the whole second round, and repeats in the first
+
+
 async def test_a_changed_cell_repaints_the_region_datatable_would(sim_factory, tmp_path):
     """TaskTable._refresh_cell works out a cell's region from one-line rows instead of adding
     up every row above it: the same region as DataTable.refresh_coordinate's, scrolled or not,
