@@ -20,6 +20,8 @@ import subprocess
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
+from mjdash.model.task import short_id
+
 EVENTS = ("done", "failed", "modal", "stalled", "batch_complete")
 APP_NAME = "mjdash"
 _UNSAFE_RE = re.compile(r"[\x00-\x1f\x7f-\x9f;]")
@@ -27,10 +29,6 @@ _OSC9_TERMINALS = {"iTerm.app", "WezTerm", "ghostty", "vscode"}
 MAX_IDS_SHOWN = 3
 # notify-send needs a desktop session to talk to (over SSH it has none: use the terminal's OSC).
 _SESSION_VARS = ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")
-
-
-def short_id(task_id: str) -> str:
-    return task_id if len(task_id) <= 9 else "…" + task_id[-8:]
 
 
 @dataclass(frozen=True)

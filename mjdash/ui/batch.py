@@ -23,6 +23,7 @@ from textual.widgets import Input, TextArea
 from mjdash.media import images
 from mjdash.model import export, notify
 from mjdash.model.board import Changes
+from mjdash.model.durations import format_age
 from mjdash.model.insight import BatchStats, Summary, task_part
 from mjdash.model.task import Status, Task
 from mjdash.model.view import (
@@ -197,7 +198,7 @@ class BatchFeatures:
     def stall_cell(self, task_id: str, now: float) -> Text:
         stall = self.stalls.stall(task_id, now)
         seconds = stall.seconds if stall else 0.0
-        return Text(f"⚠ stalled {_minutes(seconds)}", style="bold yellow")
+        return Text(f"⚠ stalled {format_age(seconds)}", style="bold yellow")
 
     # --- polls ------------------------------------------------------------------------------
 
@@ -526,10 +527,3 @@ def _downloadable(task: Task | None) -> bool:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
-
-
-def _minutes(seconds: float) -> str:
-    """ "12m", or "3h" past an hour: the status column is 13 cells."""
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m"
-    return f"{int(seconds // 3600)}h"

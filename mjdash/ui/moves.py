@@ -31,6 +31,7 @@ from mjdash.model.moves import (
     plan_retry,
     press_question,
 )
+from mjdash.model.task import short_id
 from mjdash.net.batch_press import (
     BatchAborted,
     BatchRun,
@@ -42,7 +43,7 @@ from mjdash.net.batch_press import (
     run_jobs,
 )
 from mjdash.net.submit import DEFAULT_PACE
-from mjdash.ui.cells import one_line, short_id
+from mjdash.ui.cells import one_line
 from mjdash.ui.marks import Marks, button_names
 from mjdash.ui.modal_prompt import ChoiceScreen
 from mjdash.ui.move_screens import MoveConfirmScreen, MoveQuestion, TypedCountScreen
