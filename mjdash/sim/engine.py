@@ -706,6 +706,14 @@ class Engine:
         task.finish_at += shift
         task.fail_at += shift
 
+    def _new_task(
+        self, action: str, kind: str, prompt: str, owner: str | None, submit: float, **fields: Any
+    ) -> SimTask:
+        """A task with a new id and its own random seed (the caller schedules and keeps it)."""
+        task_id = self._new_id(submit)  # first: the random draws stay in their order
+        seed = self._rng.getrandbits(64)
+        return SimTask(task_id, action, kind, prompt, owner, submit, seed, **fields)
+
     def _create(
         self,
         action: str,
@@ -721,16 +729,7 @@ class Engine:
         **fields: Any,
     ) -> SimTask:
         submit = self.clock() if submit is None else submit
-        task = SimTask(
-            self._new_id(submit),
-            action,
-            kind,
-            prompt,
-            owner,
-            submit,
-            self._rng.getrandbits(64),
-            **fields,
-        )
+        task = self._new_task(action, kind, prompt, owner, submit, **fields)
         self._schedule(task, submit, render, outcome, queue)
         if queue_extra:
             self._delay_queue(task, queue_extra)
@@ -747,14 +746,12 @@ class Engine:
         submit: float | None = None,
     ) -> SimTask:
         submit = self.clock() if submit is None else submit
-        task = SimTask(
-            self._new_id(submit),
+        task = self._new_task(
             action,
             btn.GRID,
             prompt,
             owner,
             submit,
-            self._rng.getrandbits(64),
             custom_id=custom_id,
             parent=parent,
             description=MODAL_DESCRIPTION,
