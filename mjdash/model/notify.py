@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mjdash.model.task import short_id
@@ -85,6 +85,48 @@ class Digest:
     def complete_line(self) -> str:
         failed = f", {self.failed_total} failed" if self.failed_total else ""
         return f"Batch complete: {self.total} task{'s' if self.total != 1 else ''}{failed}"
+
+
+class DigestKeeper:
+    """What the next digest holds beyond a poll's done/failed/modal: the tasks flagged stalled
+    since the last one (those still stalled), and "batch complete" once, when every watched
+    task has finished and this poll finished something (not at start, not again)."""
+
+    def __init__(self) -> None:
+        self._stalled: list[str] = []
+        self._complete = False
+
+    def stalled(self, ids: Iterable[str]) -> None:
+        """Tasks newly flagged stalled (by a poll or by the tick)."""
+        self._stalled += ids
+
+    def digest(
+        self,
+        done: Sequence[str],
+        failed: Sequence[str],
+        modal: Sequence[str],
+        *,
+        still_stalled: Container[str],
+        finished: bool,
+        total: int,
+        failed_total: int,
+    ) -> Digest | None:
+        """This poll's one digest; None when there is nothing to tell. `finished`: every
+        watched task has finished; `total` and `failed_total` count them for its line."""
+        stalled = tuple(i for i in self._stalled if i in still_stalled)
+        self._stalled = []
+        complete = finished and not self._complete and bool(done or failed)
+        self._complete = finished
+        digest = Digest(
+            tuple(done),
+            tuple(failed),
+            tuple(modal),
+            stalled,
+            batch_complete=complete,
+            total=total,
+            failed_total=failed_total,
+        )
+        return digest if digest else None
 
 
 @dataclass(frozen=True)

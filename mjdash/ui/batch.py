@@ -83,8 +83,7 @@ class BatchFeatures:
         )
         self.download_dir = download_folder(ui.download_dir)
         self.export_dir = export_folder(ui.export_dir)
-        self._new_stalls: list[str] = []
-        self._complete = False
+        self.digests = notify.DigestKeeper()  # new stalls and "batch complete", once
         self.sent_osc: list[str] = []  # escape strings sent (or, headless, that would be)
         self.desktop_sent: list[str] = []
         self.downloads: list[Path] = []
@@ -174,7 +173,7 @@ class BatchFeatures:
             )  # written off the UI thread
         new = changes.new_stalls
         if new:
-            self._new_stalls += new
+            self.digests.stalled(new)
             replace = replace or self.shown.shows_stalled_only
             app.sync_rows(new)
         if replace:
@@ -189,22 +188,27 @@ class BatchFeatures:
 
     def digest(self, done: list[str], failed: list[str], modal: list[str]) -> TasksFinished | None:
         """The one digest of this poll: the app's done/failed/modal plus new stalls and, once,
-        "batch complete"."""
-        stalled = [i for i in self._new_stalls if i in self.stalls.stalled]
-        self._new_stalls = []
-        finished = self.everything.finished
-        complete = finished and not self._complete and bool(done or failed)
-        self._complete = finished
-        if not (done or failed or modal or stalled or complete):
-            return None
-        return TasksFinished(
+        "batch complete" (model/notify.py DigestKeeper decides)."""
+        everything = self.everything
+        digest = self.digests.digest(
             done,
             failed,
             modal,
-            stalled=stalled,
-            complete=complete,
-            total=len(self.everything),
-            failed_total=self.everything.count("failed"),
+            still_stalled=self.stalls.stalled,
+            finished=everything.finished,
+            total=len(everything),
+            failed_total=everything.count("failed"),
+        )
+        if digest is None:
+            return None
+        return TasksFinished(
+            list(digest.done),
+            list(digest.failed),
+            list(digest.modal),
+            stalled=list(digest.stalled),
+            complete=digest.batch_complete,
+            total=digest.total,
+            failed_total=digest.failed_total,
         )
 
     def announce(self, message: TasksFinished) -> None:
@@ -245,7 +249,7 @@ class BatchFeatures:
         now = now_dt.timestamp()
         new = self.stalls.check(now)
         if new:
-            self._new_stalls += new
+            self.digests.stalled(new)
             if self.shown.shows_stalled_only:
                 app.rebuild_rows()
             else:
