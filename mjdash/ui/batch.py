@@ -71,8 +71,8 @@ class BatchFeatures:
     def __init__(self, app: Dashboard, journal: Journal | None = None) -> None:
         self.app = app
         ui = app.config.ui
-        self.shown = app.board.view  # the view, the tasks that pass it, their counts
-        self.shown.set_state(ViewState.from_dict(app.watchlist.view))  # saved by the last run
+        self.board_view = app.board.view  # the view, the tasks that pass it, their counts
+        self.board_view.set_state(ViewState.from_dict(app.watchlist.view))  # saved last run
         self.everything = app.board.everything  # every watched task: "batch complete"
         self.stalls = app.board.stalls
         self.journal = journal if journal is not None else Journal()
@@ -96,12 +96,12 @@ class BatchFeatures:
     @property
     def view(self) -> ViewState:
         """The view in use (filter text, quick filter, sort)."""
-        return self.shown.state
+        return self.board_view.state
 
     @property
     def summary(self) -> Summary:
         """The summary line's numbers, as last counted."""
-        return self.shown.summary
+        return self.board_view.summary
 
     @property
     def summary_line(self) -> SummaryLine | None:
@@ -133,14 +133,14 @@ class BatchFeatures:
 
     def arrange(self, entries, collapsed) -> list[TreeRow]:
         """The rows for the table (app.rebuild_rows), and the summary recounted."""
-        rows = self.shown.arrange(entries, collapsed, self.app.now())
+        rows = self.board_view.arrange(entries, collapsed, self.app.now())
         self._refresh_summary()
         return rows
 
     @property
     def arranged_ids(self) -> set[str]:
         """The watchlist ids the last `arrange` placed (filtered-out and folded ones too)."""
-        return self.shown.arranged_ids
+        return self.board_view.arranged_ids
 
     def decorate_row(self, task_id: str, cells: dict[str, Text], now: datetime) -> dict[str, Text]:
         if task_id in self.stalls.stalled:
@@ -165,7 +165,7 @@ class BatchFeatures:
             entry = watchlist.get(task_id)
             return entry.label if entry else ""
 
-        replace = self.shown.count_changes(changed, label_of)
+        replace = self.board_view.count_changes(changed, label_of)
         if changes.transitions:
             now = self._now()
             self.journal_writer.put(
@@ -174,7 +174,7 @@ class BatchFeatures:
         new = changes.new_stalls
         if new:
             self.digests.stalled(new)
-            replace = replace or self.shown.shows_stalled_only
+            replace = replace or self.board_view.shows_stalled_only
             app.sync_rows(new)
         if replace:
             app.rebuild_rows()
@@ -250,7 +250,7 @@ class BatchFeatures:
         new = self.stalls.check(now)
         if new:
             self.digests.stalled(new)
-            if self.shown.shows_stalled_only:
+            if self.board_view.shows_stalled_only:
                 app.rebuild_rows()
             else:
                 app.sync_rows(new)
@@ -272,7 +272,7 @@ class BatchFeatures:
 
     def _refresh_summary(self) -> None:
         now = self._now()
-        summary = self.shown.recount(now)
+        summary = self.board_view.recount(now)
         line = self.summary_line
         if line is not None:
             line.set_summary(summary, now, self.view.describe(), self.view.show)
@@ -294,7 +294,7 @@ class BatchFeatures:
     # --- view: filter and sort ------------------------------------------------------------
 
     def set_view(self, view: ViewState, *, announce: str = "", counted: bool = True) -> None:
-        if not self.shown.set_state(view):
+        if not self.board_view.set_state(view):
             return
         app = self.app
         app.table.show_sort(view.sort)
@@ -304,14 +304,15 @@ class BatchFeatures:
             app.watchlist.view = {**app.watchlist.view, **view.to_dict()}
             app.save_soon()
         if announce and counted:
-            app.say(f"{announce} ({self.shown.shown} of {self.shown.total} tasks)", timeout=2)
+            shown, total = self.board_view.shown, self.board_view.total
+            app.say(f"{announce} ({shown} of {total} tasks)", timeout=2)
         elif announce:
             app.say(announce, timeout=2)
 
     def empty_view_text(self) -> str:
         """What the detail pane says when no row is selected: nothing is watched, or the view
         (a filter typed now or saved by the last run) hides every row, and how to undo it."""
-        return self.shown.hides_everything(len(self.app.rows)) or NO_TASK
+        return self.board_view.hides_everything(len(self.app.rows)) or NO_TASK
 
     def action_filter(self) -> None:
         """/ opens the filter bar; while typing somewhere (or in a dialog) "/" is just a "/"."""
@@ -330,7 +331,8 @@ class BatchFeatures:
         if view == self.view:
             return
         self.set_view(view)
-        self.app.say(show_announcement(view.show, self.shown.shown, self.shown.total), timeout=2)
+        shown, total = self.board_view.shown, self.board_view.total
+        self.app.say(show_announcement(view.show, shown, total), timeout=2)
 
     def action_cycle_sort(self) -> None:
         view = self.view.next_sort()
@@ -346,7 +348,7 @@ class BatchFeatures:
         if _downloadable(task):
             self._start_downloads([task], quiet=False, overwrite=True, everything=True)
             return
-        ids = [row.id for row in app.rows] or list(self.shown.member_order)
+        ids = [row.id for row in app.rows] or list(self.board_view.member_order)
         tasks = [app.tasks[i] for i in ids if _downloadable(app.tasks.get(i))]
         if not tasks:
             app.notify("No finished task with an image in view.", severity="warning")
@@ -407,7 +409,7 @@ class BatchFeatures:
 
     def action_export(self) -> Path | None:
         """E: the rows in view (filter and sort applied) to a file in the export folder."""
-        return self.export_ids(self.shown.export_order([row.id for row in self.app.rows]))
+        return self.export_ids(self.board_view.export_order([row.id for row in self.app.rows]))
 
     def export_ids(self, order: list[str]) -> Path | None:
         """These tasks (the view, or the marked ones) to a file in the download folder."""
