@@ -265,13 +265,7 @@ def build_parser(command: str | None) -> _Parser:
             metavar="X",
             help=f"simulated time per real second (default {DEMO_SPEED:g})",
         )
-        parser.add_argument(
-            "--flavor",
-            choices=("newapi", "trueai", "novicezk"),
-            default="newapi",
-            help="which server family the simulator answers like (default newapi, CometAPI's)",
-        )
-        _add_image_arguments(parser)
+        _add_simulator_arguments(parser)
     elif command == "status":
         parser.add_argument("ids", nargs="*", metavar="TASK_ID", help="ids (default: watchlist)")
         output = parser.add_mutually_exclusive_group()
@@ -360,18 +354,18 @@ def build_parser(command: str | None) -> _Parser:
         parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         parser.add_argument("--demo", action="store_true", help="seed the demo batch")
         parser.add_argument("--hostile", action="store_true", help="seed hostile-text tasks")
-        parser.add_argument(
-            "--flavor",
-            choices=("newapi", "trueai", "novicezk"),
-            default="newapi",
-            help="which server family the simulator answers like (default newapi, CometAPI's)",
-        )
-        _add_image_arguments(parser)
+        _add_simulator_arguments(parser)
     return parser
 
 
-def _add_image_arguments(parser: _Parser) -> None:
-    """`sim` and `demo`: the size and format of the simulator's images."""
+def _add_simulator_arguments(parser: _Parser) -> None:
+    """`sim` and `demo`: the server family the simulator answers like, and its images."""
+    parser.add_argument(
+        "--flavor",
+        choices=("newapi", "trueai", "novicezk"),
+        default="newapi",
+        help="which server family the simulator answers like (default newapi, CometAPI's)",
+    )
     parser.add_argument(
         "--image-size",
         type=_bounded(int, 16, 4096, "a whole number of pixels"),

@@ -2,10 +2,11 @@
 
 It holds what the server said about each watched id (`tasks`), which ids it does not know
 (`not_found`), which answers were unusable and why (`stale`), which lineages are folded
-(`collapsed`), the stall clocks (`stalls`) and the counts over every watched task
-(`everything`). `apply(poll_result)` merges one poll answer and returns `Changes`: which rows to
-redraw and which events to announce. The dashboard (mjdash/ui/) and the headless
-`mjdash status` (mjdash/commands/status.py) both merge through it.
+(`collapsed`), the stall clocks (`stalls`), the counts over every watched task
+(`everything`) and the view (`view`: filter and sort, the tasks that pass it, their counts).
+`apply(poll_result)` merges one poll answer and returns `Changes`: which rows to redraw and
+which events to announce. The dashboard (mjdash/ui/) and the headless `mjdash status`
+(mjdash/commands/status.py) both merge through it.
 
 The watchlist (which ids, their lineage, labels, used buttons) lives in mjdash.store; the board
 is handed the watched ids and the entries it needs, so it imports nothing above mjdash.model.
@@ -29,6 +30,7 @@ from mjdash.model.insight import (
 from mjdash.model.report import NOT_FOUND, Row
 from mjdash.model.task import Status, Task
 from mjdash.model.triage import Entry, triage_count
+from mjdash.model.view import BoardView
 
 
 class PollAnswer(Protocol):
@@ -74,7 +76,8 @@ class Changes:
 
 
 class Board:
-    """Watched tasks by id, not-found ids, unusable answers, folds, stall clocks, counts."""
+    """Watched tasks by id, not-found ids, unusable answers, folds, stall clocks, counts, the
+    view."""
 
     def __init__(
         self,
@@ -96,6 +99,14 @@ class Board:
         self.modal_since: dict[str, datetime] = {}
         # parent id -> children that name it as their parentId (trueai), for hand-added ids.
         self._server_children: dict[str, dict[str, None]] = {}
+        # The view (filter, quick filter, sort), the tasks that pass it and their counts.
+        self.view = BoardView(
+            tasks=self.tasks,
+            not_found=self.not_found,
+            stalls=self.stalls,
+            everything=self.everything,
+            elapsed=self.elapsed,
+        )
 
     # --- what is known ------------------------------------------------------------------------
 

@@ -66,29 +66,19 @@ def task_record(task_id: str, task: Task | None) -> dict[str, Any]:
         for name in ("buttons", "suggestions", "shortened", "videoUrls"):
             record[name] = []
         return record
+    return task_fields(task)
+
+
+def task_fields(task: Task, *, button_name: str = "label") -> dict[str, Any]:
+    """One task as a record, the fields in FIELDS' order: the one builder of the export's
+    records and of `status --json`'s objects. Each keeps its documented name for a button's
+    name: `button_name` ("label" in an export, "name" in `status --json`)."""
     return {
         "id": task.id,
         "action": task.action,
         "status": task.status_text,
         "progress": task.progress,
         "prompt": task.prompt,
-        **result_fields(task),
-        "imageUrl": task.image_url,
-        "failReason": task.fail_reason,
-        "submitTime": _iso(task.submit_time),
-        "startTime": _iso(task.start_time),
-        "finishTime": _iso(task.finish_time),
-        "queueSeconds": _secs(task.queue_wait),
-        "renderSeconds": _secs(task.render_time),
-        "buttons": [{"label": b.name, "customId": b.custom_id} for b in task.buttons],
-    }
-
-
-def result_fields(task: Task) -> dict[str, Any]:
-    """What a task produced beside its image: describe suggestions, shortened prompts, videos.
-
-    Shared by export and `status --json`."""
-    return {
         "promptEn": task.prompt_en,
         "finalPrompt": task.final_prompt,
         "description": task.description,
@@ -96,6 +86,14 @@ def result_fields(task: Task) -> dict[str, Any]:
         "shortened": kinds.shorten_results(task),
         "videoUrls": list(task.video_links),
         "parentId": task.parent_id or None,
+        "imageUrl": task.image_url,
+        "failReason": task.fail_reason,
+        "submitTime": _iso(task.submit_time),
+        "startTime": _iso(task.start_time),
+        "finishTime": _iso(task.finish_time),
+        "queueSeconds": _secs(task.queue_wait),
+        "renderSeconds": _secs(task.render_time),
+        "buttons": [{button_name: b.name, "customId": b.custom_id} for b in task.buttons],
     }
 
 

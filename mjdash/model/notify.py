@@ -17,8 +17,10 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+from mjdash.model.task import short_id
 
 EVENTS = ("done", "failed", "modal", "stalled", "batch_complete")
 APP_NAME = "mjdash"
@@ -27,10 +29,6 @@ _OSC9_TERMINALS = {"iTerm.app", "WezTerm", "ghostty", "vscode"}
 MAX_IDS_SHOWN = 3
 # notify-send needs a desktop session to talk to (over SSH it has none: use the terminal's OSC).
 _SESSION_VARS = ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")
-
-
-def short_id(task_id: str) -> str:
-    return task_id if len(task_id) <= 9 else "…" + task_id[-8:]
 
 
 @dataclass(frozen=True)
@@ -87,6 +85,48 @@ class Digest:
     def complete_line(self) -> str:
         failed = f", {self.failed_total} failed" if self.failed_total else ""
         return f"Batch complete: {self.total} task{'s' if self.total != 1 else ''}{failed}"
+
+
+class DigestKeeper:
+    """What the next digest holds beyond a poll's done/failed/modal: the tasks flagged stalled
+    since the last one (those still stalled), and "batch complete" once, when every watched
+    task has finished and this poll finished something (not at start, not again)."""
+
+    def __init__(self) -> None:
+        self._stalled: list[str] = []
+        self._complete = False
+
+    def stalled(self, ids: Iterable[str]) -> None:
+        """Tasks newly flagged stalled (by a poll or by the tick)."""
+        self._stalled += ids
+
+    def digest(
+        self,
+        done: Sequence[str],
+        failed: Sequence[str],
+        modal: Sequence[str],
+        *,
+        still_stalled: Container[str],
+        finished: bool,
+        total: int,
+        failed_total: int,
+    ) -> Digest | None:
+        """This poll's one digest; None when there is nothing to tell. `finished`: every
+        watched task has finished; `total` and `failed_total` count them for its line."""
+        stalled = tuple(i for i in self._stalled if i in still_stalled)
+        self._stalled = []
+        complete = finished and not self._complete and bool(done or failed)
+        self._complete = finished
+        digest = Digest(
+            tuple(done),
+            tuple(failed),
+            tuple(modal),
+            stalled,
+            batch_complete=complete,
+            total=total,
+            failed_total=failed_total,
+        )
+        return digest if digest else None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from mjdash.model.buckets import FORMAT_FIELDS, SETTLED, bucket, tally
 from mjdash.model.durations import format_duration
-from mjdash.model.export import result_fields
+from mjdash.model.export import task_fields
 from mjdash.model.task import Status, Task
 from mjdash.model.wrap import cell_width
 from mjdash.model.wrap import cut as fit  # one line, cut by terminal cells
@@ -154,29 +154,13 @@ def render_template(template: str, counts: Counts) -> str:
 # --- JSON lines -----------------------------------------------------------------------------
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def row_json(row: Row) -> dict[str, Any]:
-    """The task as JSON; "error" is set for a missing or unreadable one (kept: last good data)."""
+    """The task as JSON (model/export.py's record, buttons by "name"); "error" is set for a
+    missing or unreadable one (kept: last good data)."""
     task = row.task
     if task is None:
         return {"id": row.id, "error": row.error or NOT_POLLED}
-    obj = {
-        "id": task.id,
-        "status": task.status_text,
-        "progress": task.progress,
-        "action": task.action,
-        "prompt": task.prompt,
-        **result_fields(task),
-        "imageUrl": task.image_url,
-        "failReason": task.fail_reason,
-        "submitTime": _iso(task.submit_time),
-        "startTime": _iso(task.start_time),
-        "finishTime": _iso(task.finish_time),
-        "buttons": [{"name": b.name, "customId": b.custom_id} for b in task.buttons],
-    }
+    obj = task_fields(task, button_name="name")
     if row.error:
         obj["error"] = row.error
     return obj

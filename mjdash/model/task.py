@@ -550,6 +550,12 @@ _EXACT_ID_RE = re.compile(r"[0-9]{16,20}")
 _ID_EPOCH_MS = (1_420_070_400_000, 4_102_444_800_000)  # 2015-01-01 .. 2100-01-01
 
 
+def short_id(task_id: str) -> str:
+    """The tail of the id for messages ("…12345678"): ids start with the submit time, so the
+    tail is what differs."""
+    return task_id if len(task_id) <= 9 else "…" + task_id[-8:]
+
+
 def is_task_id(text: str) -> bool:
     """16-20 digits whose first 13 read as a submit time in 2015..2100 (not 0000000000000000)."""
     return bool(_EXACT_ID_RE.fullmatch(text)) and _plausible_time(text)

@@ -1,4 +1,5 @@
-"""Which watchlist rows are shown, in which order: the lineage tree, filters, sorts. No UI here."""
+"""Which watchlist rows are shown, in which order: the lineage tree, filters, sorts, and the
+board's view (`BoardView`: the view state, the rows that pass it and their counts). No UI here."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from mjdash.model.insight import BatchStats, StallTracker, Summary, task_part
 from mjdash.model.task import Status, Task
 
 
@@ -371,3 +373,177 @@ def arrange(
         ),
     )
     return [TreeRow(task_id, 0, False, True) for task_id in ordered], members
+
+
+# --- the board's view: its state, the rows that pass it and their counts --------------------
+
+
+class BoardView:
+    """The view of the watched tasks: its state (filter text, quick filter, sort), the ids that
+    pass it (`members`: the batch the summary line counts, folded ones too) and their counts
+    (`stats`, a BatchStats). The dashboard binds the keys and renders; this decides.
+
+    Cost rules: a poll costs O(tasks that changed) unless a filter or a sort other than
+    "added" must re-place rows; a filter that hides a few rows of 10,000 recounts a few rows.
+    With nothing filtered out, `stats` *is* the board's `everything` (counted once a poll).
+    """
+
+    def __init__(
+        self,
+        *,
+        tasks: Mapping[str, Task],
+        not_found: Container[str],
+        stalls: StallTracker,
+        everything: BatchStats,
+        elapsed: Elapsed = _plain_elapsed,
+    ) -> None:
+        self.state = ViewState()
+        self.stats = BatchStats()  # the members' counts: the summary line
+        self.members: set[str] = set()
+        self.member_order: list[str] = []  # the members in watchlist order
+        self.arranged_ids: set[str] = set()  # every id the last `arrange` placed
+        self.summary = Summary()
+        self._tasks, self._not_found, self._stalls = tasks, not_found, stalls
+        self._everything, self._elapsed = everything, elapsed
+
+    @property
+    def shown(self) -> int:
+        """How many tasks pass the view (folded children too)."""
+        return len(self.members)
+
+    @property
+    def total(self) -> int:
+        return len(self.arranged_ids)
+
+    def set_state(self, state: ViewState) -> bool:
+        """Use `state`; False when it is the one in use (nothing to re-place)."""
+        if state == self.state:
+            return False
+        self.state = state
+        return True
+
+    # --- placing rows ---------------------------------------------------------------------
+
+    def arrange(
+        self, entries: Sequence[HasLabel], collapsed: Iterable[str], now: datetime
+    ) -> list[TreeRow]:
+        """The rows to show for the watchlist `entries`; counts the members when they moved
+        (call `recount` after it for the summary)."""
+        rows, members = arrange(
+            entries,
+            collapsed,
+            self.state,
+            tasks=self._tasks,
+            stalled=self._stalls.stalled,
+            not_found=self._not_found,
+            now=now,
+            elapsed=self._elapsed,
+        )
+        everything = self._everything
+        all_ids = {entry.id for entry in entries}
+        if all_ids != self.arranged_ids:
+            gone = self.arranged_ids - all_ids
+            self._update(everything, self.arranged_ids, all_ids)
+            self.arranged_ids = all_ids
+            if gone:
+                self._stalls.forget(gone)
+        aliased = self.stats is everything
+        if members != self.member_order or (aliased and len(members) != len(all_ids)):
+            new = set(members)
+            if new == all_ids:
+                # Nothing filtered out: the summary counts what "batch complete" counts, and a
+                # poll updates one BatchStats, not two.
+                peak = max(self.stats.peak_running, everything.peak_running)
+                self.stats = everything
+                self.stats.peak_running = peak
+            elif aliased:
+                self.stats = BatchStats(peak_running=everything.peak_running)
+                self.stats.reset(new, self._tasks, self._not_found)
+            else:
+                self._update(self.stats, self.members, new)
+            self.member_order = members
+            self.members = new
+        return rows
+
+    def _update(self, stats: BatchStats, old: set[str], new: set[str]) -> None:
+        """Make `new` the members: from scratch the first time, then only the difference."""
+        if not old or len(old ^ new) > len(new) // 2:
+            stats.reset(new, self._tasks, self._not_found)
+            return
+        for task_id in old - new:
+            stats.discard(task_id)
+        for task_id in new - old:
+            stats.put(task_id, self._tasks.get(task_id), task_id in self._not_found)
+
+    # --- a poll -----------------------------------------------------------------------------
+
+    def count_changes(self, changed: Iterable[str], label_of: Callable[[str], str]) -> bool:
+        """After the board merged a poll: recount the changed members (the board counted
+        `everything` already). True when a change re-places rows (it enters or leaves the
+        filter, or a sort is on): then `arrange` again."""
+        put_member = None if self.stats is self._everything else self.stats.put_part
+        placed = not self.state.is_default
+        if put_member is None and not placed:
+            return False
+        replace = False
+        tasks, not_found, members = self._tasks, self._not_found, self.members
+        for task_id in changed:  # 10,000 on a big poll: the lookups are hoisted
+            task = tasks.get(task_id)
+            missing = task_id in not_found
+            if put_member is not None and task_id in members:
+                put_member(task_id, task_part(task, missing))
+            if placed and not replace:
+                replace = self._moves(task_id, task, missing, label_of)
+        return replace
+
+    def _moves(
+        self, task_id: str, task: Task | None, missing: bool, label_of: Callable[[str], str]
+    ) -> bool:
+        """Does this change re-place rows (it enters or leaves the filter, or sorting is on)?"""
+        state = self.state
+        if state.sort != "added" and (task_id in self.members or state.filtering):
+            return True
+        if not state.filtering:
+            return False
+        passes = matches(
+            state,
+            task_id,
+            task,
+            label=label_of(task_id),
+            stalled=task_id in self._stalls.stalled,
+            not_found=missing,
+        )
+        return passes != (task_id in self.members)
+
+    @property
+    def shows_stalled_only(self) -> bool:
+        """A new stall re-places rows only in the "only stalled" view."""
+        return self.state.show == "stalled"
+
+    def recount(self, now: float) -> Summary:
+        """The summary line's numbers for the members at `now` (epoch seconds)."""
+        stalled = sum(1 for task_id in self._stalls.stalled if task_id in self.members)
+        self.summary = self.stats.summary(now, stalled=stalled)
+        return self.summary
+
+    # --- words and orders -------------------------------------------------------------------
+
+    def hides_everything(self, rows_shown: int) -> str:
+        """What to say when no row is shown although tasks are watched: the view hides them
+        all, and how to undo it ("" when something is shown or nothing is watched)."""
+        hidden = len(self.arranged_ids)
+        if not hidden or rows_shown:
+            return ""
+        state = self.state
+        tasks = f"{hidden} task{'s' if hidden != 1 else ''}"
+        lines = [f"The view hides all {tasks}: {state.describe()}."]
+        if state.words:
+            lines.append("Esc clears the filter; / changes it.")
+        if state.show != "all":
+            lines.append(f"f shows another set ({SHOW_LABELS[state.show]} now).")
+        return "\n".join(lines)
+
+    def export_order(self, shown: Sequence[str]) -> list[str]:
+        """The ids in view for an export: the rows `shown`, then members folded away."""
+        seen = set(shown)
+        return [*shown, *(i for i in self.member_order if i not in seen)]

@@ -9,36 +9,22 @@ Setting `cancel` (an asyncio.Event) stops what is not sent yet; a job already se
 reports its answer. `record_result` puts a result into the watchlist (child under its parent,
 a retry linked to the task it replaces).
 
-Planning (which tasks have the button, what to retry) is mjdash.model.moves.
+Planning (which tasks have the button, what to retry) is mjdash.model.moves; the sending
+itself (pacing, 429 waits, when to stop) is net/submit.py's `send_paced`, as `mjdash submit`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mjdash.model.moves import Press, Retry
 from mjdash.model.task import clean
-from mjdash.net.client import (
-    ACTION_PATH,
-    IMAGINE_PATH,
-    AuthError,
-    MjError,
-    RateLimited,
-    SubmitResult,
-    TransientError,
-)
-from mjdash.net.submit import (
-    DEFAULT_PACE,
-    MAX_PROMPT,
-    MAX_RATE_LIMIT_WAIT,
-    RATE_LIMIT_RETRIES,
-    answer_problem,
-    queue_note,
-)
+from mjdash.net.client import ACTION_PATH, IMAGINE_PATH, SubmitResult
+from mjdash.net.submit import DEFAULT_PACE, Sent, Sleep, Stopped, send_paced
 from mjdash.store.watchlist import Watchlist
 
 RETRY_BUTTON = "retry"  # the `button` of a retry job in lines and JSON
@@ -74,18 +60,10 @@ def retry_jobs(retries: Iterable[Retry]) -> list[Job]:
 
 
 @dataclass(frozen=True)
-class JobResult:
+class JobResult(Sent):
     """What happened to one job: `task_id` the new task, or `error` (with the answer `code`)."""
 
     job: Job
-    task_id: str | None = None
-    code: int | None = None
-    note: str = ""  # "queued, 3 ahead"
-    error: str = ""  # "24 banned: badword", "23 queue full, try again later"
-
-    @property
-    def ok(self) -> bool:
-        return self.task_id is not None and not self.error
 
     def line(self) -> str:
         """`<new id>  <parent>  <button>`, or `error (<refusal>)  <parent>  <button>`."""
@@ -148,72 +126,6 @@ class _Submitter(Protocol):
     async def submit_imagine(self, prompt: str, *, bot_type: str = ...) -> SubmitResult: ...
 
 
-Sleep = Callable[[float], Awaitable[None]]
-
-
-async def _send(client: _Submitter, job: Job) -> SubmitResult:
-    if job.is_retry:
-        return await client.submit_imagine(job.prompt, bot_type=job.bot_type)
-    return await client.submit_action(job.parent, job.custom_id)
-
-
-class _Cancelled(Exception):
-    """The cancel came while a job waited out a 429: the job was not taken."""
-
-
-async def _run_one(
-    client: _Submitter, job: Job, pause: Sleep, pace: float, cancel: asyncio.Event | None
-) -> JobResult:
-    """One job; 429 is retried (nothing was taken), other refusals are the job's result."""
-    if job.is_retry and len(job.prompt) > MAX_PROMPT:
-        return JobResult(job, error=f"prompt longer than {MAX_PROMPT} characters; not sent")
-    for attempt in range(RATE_LIMIT_RETRIES + 1):
-        try:
-            result = await _send(client, job)
-        except RateLimited as exc:
-            if attempt == RATE_LIMIT_RETRIES:
-                return JobResult(job, error=f"rate limited: {exc}")
-            wait = exc.retry_after if exc.retry_after is not None else max(pace, 2.0) * 2**attempt
-            await pause(min(wait, MAX_RATE_LIMIT_WAIT))
-            if cancel is not None and cancel.is_set():
-                raise _Cancelled from None
-            continue
-        problem = answer_problem(result)
-        if problem:
-            return JobResult(job, code=result.code, error=problem)
-        return JobResult(job, result.task_id, result.code, note=queue_note(result))
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-async def _pause(seconds: float, sleep: Sleep, cancel: asyncio.Event | None) -> None:
-    """Sleep, but wake at once when `cancel` is set."""
-    if cancel is None:
-        await sleep(seconds)
-        return
-    sleeper = asyncio.ensure_future(sleep(seconds))
-    waiter = asyncio.ensure_future(cancel.wait())
-    try:
-        await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for pending in (sleeper, waiter):
-            pending.cancel()
-
-
-def _was_refused(exc: TransientError) -> bool:
-    """A refused connection took nothing; silence or a cut after sending may have."""
-    text = str(exc)
-    return "cannot connect" in text or "did not accept a connection" in text
-
-
-def _unreachable_message(exc: TransientError, job: Job, done: int) -> str:
-    text = str(exc)
-    if not _was_refused(exc):
-        return f"{text}; stopped: {job.button} on {job.parent} may have been taken (check first)"
-    if done:
-        return f"{text}; stopped after {done} job{'s' if done != 1 else ''}"
-    return f"{text}; nothing was submitted"
-
-
 async def run_jobs(
     client: _Submitter,
     jobs: Iterable[Job],
@@ -231,44 +143,30 @@ async def run_jobs(
     Returns the results and, when `cancel` was set, the jobs not sent. Raises BatchAborted
     when the key is rejected or the server cannot be reached.
     """
-    run = BatchRun()
-    pending = list(jobs)
-    last_start: float | None = None
 
-    async def pause(seconds: float) -> None:
-        await _pause(seconds, sleep, cancel)
+    async def send(job: Job) -> SubmitResult:
+        if job.is_retry:
+            return await client.submit_imagine(job.prompt, bot_type=job.bot_type)
+        return await client.submit_action(job.parent, job.custom_id)
 
-    for index, job in enumerate(pending):
-        if last_start is not None and pace > 0:
-            wait = last_start + pace - clock()
-            if wait > 0:
-                await pause(wait)
-        if cancel is not None and cancel.is_set():
-            run.unsent = pending[index:]
-            return run
-        last_start = clock()
-        if sending is not None:
-            sending(job, index)
-        try:
-            result = await _run_one(client, job, pause, pace, cancel)
-        except _Cancelled:
-            run.unsent = pending[index:]
-            return run
-        except AuthError as exc:
-            run.unsent = pending[index:]
-            raise BatchAborted(str(exc), "key", run) from None
-        except TransientError as exc:
-            if exc.status is None:  # not reached, or it went silent: the rest would fail too
-                run.unsent = pending[index if _was_refused(exc) else index + 1 :]
-                message = _unreachable_message(exc, job, len(run.results))
-                raise BatchAborted(message, "unreachable", run) from None
-            result = JobResult(job, error=str(exc))
-        except MjError as exc:
-            result = JobResult(job, error=str(exc))
-        run.results.append(result)
-        if report is not None:
-            report(result)
-    return run
+    try:
+        results, unsent = await send_paced(
+            list(jobs),
+            send,
+            lambda job, sent: JobResult(job, **sent.fields()),
+            prompt_of=lambda job: job.prompt if job.is_retry else None,
+            describe=lambda job: f"{job.button} on {job.parent}",
+            unit="job",
+            pace=pace,
+            report=report,
+            sending=sending,
+            cancel=cancel,
+            sleep=sleep,
+            clock=clock,
+        )
+    except Stopped as stop:
+        raise BatchAborted(stop.message, stop.kind, BatchRun(stop.results, stop.unsent)) from None
+    return BatchRun(results, unsent)
 
 
 def record_result(watchlist: Watchlist, result: JobResult) -> bool:

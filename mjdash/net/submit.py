@@ -6,15 +6,17 @@ prompt's outcome and the rest continue; a rejected key or an unreachable server 
 (`SubmitAborted`), since every later prompt would fail the same way.
 
 `answer_problem` is shared with the dashboard's button presses: one wording for every code.
+`send_paced` (pacing, 429 waits, when to stop) is shared with the batch moves
+(net/batch_press.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from mjdash.model.task import clean
 from mjdash.net.client import AuthError, MjError, RateLimited, SubmitResult, TransientError
@@ -26,6 +28,10 @@ MAX_PROMPT = 8000
 # Answer codes (docs/api.md, "Endpoints mjdash uses": the submit answer).
 OK, NOT_FOUND, VALIDATION, SYSTEM_ERROR = 1, 3, 4, 9
 EXISTS_OR_MODAL, QUEUED, QUEUE_FULL, BANNED = 21, 22, 23, 24
+
+T = TypeVar("T")  # what is sent: a prompt, a batch move's job
+R = TypeVar("R")  # its result: an Outcome, a JobResult
+Sleep = Callable[[float], Awaitable[None]]
 
 _CODE_WORDS = {
     NOT_FOUND: "not found",
@@ -97,19 +103,29 @@ def read_prompts(text: str) -> list[str]:
     return prompts
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one prompt."""
+@dataclass(frozen=True, kw_only=True)
+class Sent:
+    """What one request got: the new task's id, or the refusal (`error`, with the answer's
+    `code`). `mjdash submit`'s Outcome and a batch move's JobResult add what was sent."""
 
-    prompt: str
     task_id: str | None = None
     code: int | None = None
     note: str = ""  # "queued, 3 ahead"
-    error: str = ""  # "24 banned: badword"
+    error: str = ""  # "24 banned: badword", "23 queue full, try again later"
 
     @property
     def ok(self) -> bool:
         return self.task_id is not None and not self.error
+
+    def fields(self) -> dict[str, Any]:
+        return {"task_id": self.task_id, "code": self.code, "note": self.note, "error": self.error}
+
+
+@dataclass(frozen=True)
+class Outcome(Sent):
+    """What happened to one prompt."""
+
+    prompt: str
 
     def line(self) -> str:
         """`<id>  <prompt>`, `<id>  (queued, 3 ahead)  <prompt>` or `error (...)  <prompt>`."""
@@ -135,73 +151,174 @@ class _Imagine(Protocol):
     async def submit_imagine(self, prompt: str) -> SubmitResult: ...
 
 
-async def _submit_one(
-    client: _Imagine, prompt: str, sleep: Callable[[float], Awaitable[None]], pace: float
-) -> Outcome:
-    """One prompt; 429 is retried (nothing was taken), other errors are the prompt's outcome."""
-    if len(prompt) > MAX_PROMPT:
-        return Outcome(prompt, error=f"prompt longer than {MAX_PROMPT} characters; not sent")
-    for attempt in range(RATE_LIMIT_RETRIES + 1):
-        try:
-            result = await client.submit_imagine(prompt)
-        except RateLimited as exc:
-            if attempt == RATE_LIMIT_RETRIES:
-                return Outcome(prompt, error=f"rate limited: {exc}")
-            wait = exc.retry_after if exc.retry_after is not None else max(pace, 2.0) * 2**attempt
-            await sleep(min(wait, MAX_RATE_LIMIT_WAIT))
-            continue
-        problem = answer_problem(result)
-        if problem:
-            return Outcome(prompt, code=result.code, error=problem)
-        return Outcome(prompt, result.task_id, result.code, note=queue_note(result))
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 async def submit_prompts(
     client: _Imagine,
     prompts: Iterable[str],
     *,
     pace: float = DEFAULT_PACE,
     report: Callable[[Outcome], None] | None = None,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    sleep: Sleep = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> list[Outcome]:
     """Submit each prompt, `pace` seconds apart (start to start); report and return outcomes.
 
     Raises SubmitAborted when the key is rejected or the server cannot be reached.
     """
-    outcomes: list[Outcome] = []
+    try:
+        outcomes, _ = await send_paced(
+            list(prompts),
+            client.submit_imagine,
+            lambda prompt, sent: Outcome(prompt, **sent.fields()),
+            prompt_of=lambda prompt: prompt,
+            describe=lambda prompt: repr(clean(prompt, 60, single_line=True)),
+            unit="prompt",
+            pace=pace,
+            report=report,
+            sleep=sleep,
+            clock=clock,
+        )
+    except Stopped as stop:
+        raise SubmitAborted(stop.message, stop.kind, stop.results) from None
+    return outcomes
+
+
+# --- sending paced requests: `mjdash submit` and the batch moves (net/batch_press.py) -------
+
+
+class Stopped(Exception, Generic[T, R]):
+    """The requests stopped: `kind` "key" or "unreachable"; the `results` so far and the
+    items not sent (`unsent`)."""
+
+    def __init__(self, message: str, kind: str, results: list[R], unsent: list[T]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.results = results
+        self.unsent = unsent
+
+
+class _Cancelled(Exception):
+    """The cancel came while a request waited out a 429: the request was not taken."""
+
+
+async def send_paced(
+    items: Sequence[T],
+    request: Callable[[T], Awaitable[SubmitResult]],
+    result: Callable[[T, Sent], R],
+    *,
+    prompt_of: Callable[[T], str | None],
+    describe: Callable[[T], str],
+    unit: str,
+    pace: float = DEFAULT_PACE,
+    report: Callable[[R], None] | None = None,
+    sending: Callable[[T, int], None] | None = None,
+    cancel: asyncio.Event | None = None,
+    sleep: Sleep = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[list[R], list[T]]:
+    """`request` each item, `pace` seconds apart (start to start); `report` each result (made
+    by `result`) as it lands. A refusal is that item's result and the rest go on; a 429 is
+    waited out and asked again (nothing was taken). `prompt_of(item)` is checked for length
+    before sending (None: no prompt); `sending(item, index)` is called just before an item
+    goes out ("sending 4 of 20").
+
+    Returns the results and, when `cancel` was set, the items not sent. Raises Stopped when
+    the key is rejected or the server cannot be reached (`describe(item)` names what may
+    have been taken; `unit` counts what went out: "stopped after 3 prompts").
+    """
+    results: list[R] = []
     last_start: float | None = None
-    for prompt in prompts:
+
+    async def pause(seconds: float) -> None:
+        await _pause(seconds, sleep, cancel)
+
+    for index, item in enumerate(items):
         if last_start is not None and pace > 0:
             wait = last_start + pace - clock()
             if wait > 0:
-                await sleep(wait)
+                await pause(wait)
+        if cancel is not None and cancel.is_set():
+            return results, list(items[index:])
         last_start = clock()
+        if sending is not None:
+            sending(item, index)
         try:
-            outcome = await _submit_one(client, prompt, sleep, pace)
+            sent = await _send_one(request, item, prompt_of(item), pause, pace, cancel)
+        except _Cancelled:
+            return results, list(items[index:])
         except AuthError as exc:
-            raise SubmitAborted(str(exc), "key", outcomes) from None
+            raise Stopped(str(exc), "key", results, list(items[index:])) from None
         except TransientError as exc:
             if exc.status is None:  # not reached, or it went silent: the rest would fail too
-                text, done = str(exc), len(outcomes)
-                # A refused connection took nothing; silence or a cut after sending may have.
-                maybe = "cannot connect" not in text and "did not accept a connection" not in text
-                if maybe:
-                    shown = clean(prompt, 60, single_line=True)
-                    message = f"{text}; stopped: {shown!r} may have been taken (check first)"
-                elif done:
-                    message = f"{text}; stopped after {_plural(done, 'prompt')}"
-                else:
-                    message = f"{text}; nothing was submitted"
-                raise SubmitAborted(message, "unreachable", outcomes) from None
-            outcome = Outcome(prompt, error=str(exc))
+                refused = _was_refused(exc)
+                message = _unreachable_message(exc, describe(item), len(results), unit)
+                unsent = list(items[index if refused else index + 1 :])
+                raise Stopped(message, "unreachable", results, unsent) from None
+            sent = Sent(error=str(exc))
         except MjError as exc:
-            outcome = Outcome(prompt, error=str(exc))
-        outcomes.append(outcome)
+            sent = Sent(error=str(exc))
+        results.append(result(item, sent))
         if report is not None:
-            report(outcome)
-    return outcomes
+            report(results[-1])
+    return results, []
+
+
+async def _send_one(
+    request: Callable[[T], Awaitable[SubmitResult]],
+    item: T,
+    prompt: str | None,
+    pause: Sleep,
+    pace: float,
+    cancel: asyncio.Event | None,
+) -> Sent:
+    """One request; 429 is retried (nothing was taken), other refusals are its result."""
+    if prompt is not None and len(prompt) > MAX_PROMPT:
+        return Sent(error=f"prompt longer than {MAX_PROMPT} characters; not sent")
+    for attempt in range(RATE_LIMIT_RETRIES + 1):
+        try:
+            answer = await request(item)
+        except RateLimited as exc:
+            if attempt == RATE_LIMIT_RETRIES:
+                return Sent(error=f"rate limited: {exc}")
+            wait = exc.retry_after if exc.retry_after is not None else max(pace, 2.0) * 2**attempt
+            await pause(min(wait, MAX_RATE_LIMIT_WAIT))
+            if cancel is not None and cancel.is_set():
+                raise _Cancelled from None
+            continue
+        problem = answer_problem(answer)
+        if problem:
+            return Sent(code=answer.code, error=problem)
+        return Sent(task_id=answer.task_id, code=answer.code, note=queue_note(answer))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _pause(seconds: float, sleep: Sleep, cancel: asyncio.Event | None) -> None:
+    """Sleep, but wake at once when `cancel` is set."""
+    if cancel is None:
+        await sleep(seconds)
+        return
+    sleeper = asyncio.ensure_future(sleep(seconds))
+    waiter = asyncio.ensure_future(cancel.wait())
+    try:
+        await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for pending in (sleeper, waiter):
+            pending.cancel()
+
+
+def _was_refused(exc: TransientError) -> bool:
+    """A refused connection took nothing; silence or a cut after sending may have."""
+    text = str(exc)
+    return "cannot connect" in text or "did not accept a connection" in text
+
+
+def _unreachable_message(exc: TransientError, what: str, done: int, unit: str) -> str:
+    text = str(exc)
+    if not _was_refused(exc):
+        return f"{text}; stopped: {what} may have been taken (check first)"
+    if done:
+        return f"{text}; stopped after {_plural(done, unit)}"
+    return f"{text}; nothing was submitted"
 
 
 def _plural(count: int, word: str) -> str:

@@ -164,6 +164,14 @@ def _answer(
     }
 
 
+def _accepted(task_id: str, ahead: int = 0) -> dict[str, Any]:
+    """A submit taken: code 1, or (a test switch) 22 "queued" with `ahead` tasks before it."""
+    if not ahead:
+        return _answer(OK, "Submit success", task_id, dict(_INSTANCE))
+    properties = {"numberOfQueues": ahead, **_INSTANCE}
+    return _switched(_answer(QUEUED, f"排队中，前面还有{ahead}个任务", task_id, properties))
+
+
 @dataclass(frozen=True)
 class _Outcome:
     """How a scheduled task ends: success, a failure (quick or mid-render), or stuck."""
@@ -499,12 +507,7 @@ class Engine:
                 bot_type=bot_type if isinstance(bot_type, str) else "",
                 state=state if isinstance(state, str) else "",
             )
-            if queued:
-                ahead = self._rng.randint(1, 5)
-                properties = {"numberOfQueues": ahead, **_INSTANCE}
-                answer = _answer(QUEUED, f"排队中，前面还有{ahead}个任务", task.id, properties)
-                return _switched(answer)
-            return _answer(OK, "Submit success", task.id, dict(_INSTANCE))
+            return _accepted(task.id, self._rng.randint(1, 5) if queued else 0)
 
     def action(
         self,
@@ -535,7 +538,7 @@ class Engine:
             if custom_id not in {b.get("customId") for b in self._buttons(parent)}:
                 return _answer(VALIDATION, "Validation error: customId is not among the buttons")
             if custom_id == btn.BOOKMARK:  # older trueai: "ok", and the parent's own id
-                return _answer(OK, "Submit success", parent.id, dict(_INSTANCE))
+                return _accepted(parent.id)
             press = btn.press_for(custom_id)
             if press is None:
                 return _answer(VALIDATION, "Validation error: unsupported customId")
@@ -568,9 +571,7 @@ class Engine:
             queued = self.force_code == QUEUED
             if queued:
                 self._delay_queue(child, self._rng.uniform(*QUEUED_EXTRA))
-                properties = {"numberOfQueues": 1, **_INSTANCE}
-                return _switched(_answer(QUEUED, "排队中，前面还有1个任务", child.id, properties))
-            return _answer(OK, "Submit success", child.id, dict(_INSTANCE))
+            return _accepted(child.id, 1 if queued else 0)
 
     def modal(
         self,
@@ -598,7 +599,7 @@ class Engine:
             elif task.action == "INPAINT" and not (mask and prompt.strip()):
                 return _answer(VALIDATION, "Validation error: maskBase64 and prompt are required")
             self._continue_modal(task, prompt, mask, self.clock(), self._rng.uniform(*GRID_RENDER))
-            return _answer(OK, "Submit success", task.id, dict(_INSTANCE))
+            return _accepted(task.id)
 
     def _continue_modal(
         self,
@@ -705,6 +706,14 @@ class Engine:
         task.finish_at += shift
         task.fail_at += shift
 
+    def _new_task(
+        self, action: str, kind: str, prompt: str, owner: str | None, submit: float, **fields: Any
+    ) -> SimTask:
+        """A task with a new id and its own random seed (the caller schedules and keeps it)."""
+        task_id = self._new_id(submit)  # first: the random draws stay in their order
+        seed = self._rng.getrandbits(64)
+        return SimTask(task_id, action, kind, prompt, owner, submit, seed, **fields)
+
     def _create(
         self,
         action: str,
@@ -720,16 +729,7 @@ class Engine:
         **fields: Any,
     ) -> SimTask:
         submit = self.clock() if submit is None else submit
-        task = SimTask(
-            self._new_id(submit),
-            action,
-            kind,
-            prompt,
-            owner,
-            submit,
-            self._rng.getrandbits(64),
-            **fields,
-        )
+        task = self._new_task(action, kind, prompt, owner, submit, **fields)
         self._schedule(task, submit, render, outcome, queue)
         if queue_extra:
             self._delay_queue(task, queue_extra)
@@ -746,14 +746,12 @@ class Engine:
         submit: float | None = None,
     ) -> SimTask:
         submit = self.clock() if submit is None else submit
-        task = SimTask(
-            self._new_id(submit),
+        task = self._new_task(
             action,
             btn.GRID,
             prompt,
             owner,
             submit,
-            self._rng.getrandbits(64),
             custom_id=custom_id,
             parent=parent,
             description=MODAL_DESCRIPTION,

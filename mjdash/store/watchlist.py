@@ -659,16 +659,21 @@ class Watchlist:
         fingerprint = _fingerprint(data)
         if data is not None and fingerprint == self._synced:
             return self._state, None, fingerprint  # nobody else wrote: memory is the merge
-        if data is None:
-            merged, warnings = _State(), []
-        else:
-            try:
-                merged, warnings = _parse_document(data, str(self.path))
-            except _BadFile as bad:
-                raise self._refuse(target, data, bad) from None
+        try:
+            merged, warnings = self._replayed(data)
+        except _BadFile as bad:
+            raise self._refuse(target, data, bad) from None
+        return merged, warnings, fingerprint
+
+    def _replayed(self, data: bytes | None) -> tuple[_State, list[str]]:
+        """The file's state (empty when there is no file) with this object's pending operations
+        replayed on top, and the file's warnings. Raises _BadFile."""
+        merged, warnings = (
+            _parse_document(data, str(self.path)) if data is not None else (_State(), [])
+        )
         for op in self._ops:
             merged.apply(op)
-        return merged, warnings, fingerprint
+        return merged, warnings
 
     def save(self, *, on_wait: Callable[[], None] | None = None) -> None:
         """Merge with the file on disk and write it atomically; no-op when nothing changed.
@@ -825,21 +830,16 @@ class Watchlist:
             fingerprint = _fingerprint(data)
             if fingerprint == self._synced:
                 return WatchlistRefresh([], [], [])  # our own save, or a touch
-            if data is None:
-                merged, warnings = _State(), []
-            else:
-                try:
-                    merged, warnings = _parse_document(data, str(self.path))
-                except _BadFile as bad:
-                    raise WatchlistError(
-                        f"{bad.message} (other processes' changes are not shown until it is "
-                        "fixed; mjdash will not save over it)",
-                        path=self.path,
-                        line=bad.line,
-                        col=bad.col,
-                    ) from None
-            for op in self._ops:
-                merged.apply(op)
+            try:
+                merged, warnings = self._replayed(data)
+            except _BadFile as bad:
+                raise WatchlistError(
+                    f"{bad.message} (other processes' changes are not shown until it is "
+                    "fixed; mjdash will not save over it)",
+                    path=self.path,
+                    line=bad.line,
+                    col=bad.col,
+                ) from None
             change = _difference(self._state, merged)
             self._state = merged
             self._version += 1

@@ -20,11 +20,11 @@ from textual.binding import Binding
 
 from mjdash.model import kinds
 from mjdash.model.api import ACTION_PATH, action_payload, auth_header, is_env_name
-from mjdash.model.task import Button, Status, Task, describe_custom_id
+from mjdash.model.task import Button, Status, Task, describe_custom_id, short_id
 from mjdash.model.triage import next_to_triage, triaged, waits_for_triage
 from mjdash.net.client import MjError, SubmitResult
 from mjdash.net.submit import action_outcome, answer_problem, queue_note
-from mjdash.ui.cells import one_line, short_id, triage_mark
+from mjdash.ui.cells import one_line, triage_mark
 from mjdash.ui.modal_prompt import ChoiceScreen, ModalAnswer, ModalPromptScreen, dialog_kind
 from mjdash.ui.screens import ConfirmScreen
 

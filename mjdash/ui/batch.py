@@ -1,10 +1,10 @@
 """Batch features wired into the app: summary and ETA, stalls, the journal, notifications,
 filter and sort, image downloads and export.
 
-The app keeps thin hooks (`arrange`, `on_poll`, `digest`, `announce`, `tick`, `decorate_row`)
-and thin `action_*` methods; the work is here and in the UI-free modules (insight, journal,
-notify, view, images, export). Cost rules: a poll costs O(tasks that changed) unless a filter
-or a sort other than "added" must re-place rows; the tick costs O(rows on screen).
+The app keeps thin hooks (`arrange`, `on_poll`, `digest`, `announce`, `tick`, `decorate_row`);
+this module binds the keys and renders. The decisions are in the UI-free model: the view, its
+members and their counts are the board's (`Board.view`, model/view.py `BoardView`), the rest is
+in insight, journal, notify, images and export. The tick costs O(rows on screen).
 """
 
 from __future__ import annotations
@@ -23,17 +23,10 @@ from textual.widgets import Input, TextArea
 from mjdash.media import images
 from mjdash.model import export, notify
 from mjdash.model.board import Changes
-from mjdash.model.insight import BatchStats, Summary, task_part
+from mjdash.model.durations import format_age
+from mjdash.model.insight import Summary
 from mjdash.model.task import Status, Task
-from mjdash.model.view import (
-    SHOW_LABELS,
-    SORT_LABELS,
-    TreeRow,
-    ViewState,
-    arrange,
-    matches,
-    show_announcement,
-)
+from mjdash.model.view import SORT_LABELS, TreeRow, ViewState, show_announcement
 from mjdash.store import atomic, paths
 from mjdash.store.journal import Journal, JournalWriter, Record
 from mjdash.ui.detail import NO_TASK
@@ -78,8 +71,8 @@ class BatchFeatures:
     def __init__(self, app: Dashboard, journal: Journal | None = None) -> None:
         self.app = app
         ui = app.config.ui
-        self.view = ViewState.from_dict(app.watchlist.view)
-        self.stats = BatchStats()  # the rows that pass the filter: the summary line
+        self.board_view = app.board.view  # the view, the tasks that pass it, their counts
+        self.board_view.set_state(ViewState.from_dict(app.watchlist.view))  # saved last run
         self.everything = app.board.everything  # every watched task: "batch complete"
         self.stalls = app.board.stalls
         self.journal = journal if journal is not None else Journal()
@@ -90,12 +83,7 @@ class BatchFeatures:
         )
         self.download_dir = download_folder(ui.download_dir)
         self.export_dir = export_folder(ui.export_dir)
-        self.members: set[str] = set()
-        self._member_order: list[str] = []
-        self._all_ids: set[str] = set()
-        self._new_stalls: list[str] = []
-        self._complete = False
-        self.summary = Summary()
+        self.digests = notify.DigestKeeper()  # new stalls and "batch complete", once
         self.sent_osc: list[str] = []  # escape strings sent (or, headless, that would be)
         self.desktop_sent: list[str] = []
         self.downloads: list[Path] = []
@@ -104,6 +92,16 @@ class BatchFeatures:
 
     def _now(self) -> float:
         return self.app.now().timestamp()
+
+    @property
+    def view(self) -> ViewState:
+        """The view in use (filter text, quick filter, sort)."""
+        return self.board_view.state
+
+    @property
+    def summary(self) -> Summary:
+        """The summary line's numbers, as last counted."""
+        return self.board_view.summary
 
     @property
     def summary_line(self) -> SummaryLine | None:
@@ -134,60 +132,15 @@ class BatchFeatures:
     # --- rows -------------------------------------------------------------------------------
 
     def arrange(self, entries, collapsed) -> list[TreeRow]:
-        """The rows for the table (app.rebuild_rows); recounts the summary when members moved."""
-        app = self.app
-        rows, members = arrange(
-            entries,
-            collapsed,
-            self.view,
-            tasks=app.tasks,
-            stalled=self.stalls.stalled,
-            not_found=app.not_found,
-            now=app.now(),
-            elapsed=app.board.elapsed,
-        )
-        all_ids = {entry.id for entry in entries}
-        if all_ids != self._all_ids:
-            gone = self._all_ids - all_ids
-            self._update(self.everything, self._all_ids, all_ids)
-            self._all_ids = all_ids
-            if gone:
-                self.stalls.forget(gone)
-        aliased = self.stats is self.everything
-        if members != self._member_order or (aliased and len(members) != len(all_ids)):
-            new = set(members)
-            if new == all_ids:
-                # Nothing filtered out: the summary counts what "batch complete" counts, and a
-                # poll updates one BatchStats, not two.
-                peak = max(self.stats.peak_running, self.everything.peak_running)
-                self.stats = self.everything
-                self.stats.peak_running = peak
-            elif aliased:
-                self.stats = BatchStats(peak_running=self.everything.peak_running)
-                self.stats.reset(new, app.tasks, app.not_found)
-            else:
-                self._update(self.stats, self.members, new)
-            self._member_order = members
-            self.members = new
+        """The rows for the table (app.rebuild_rows), and the summary recounted."""
+        rows = self.board_view.arrange(entries, collapsed, self.app.now())
         self._refresh_summary()
         return rows
-
-    def _update(self, stats: BatchStats, old: set[str], new: set[str]) -> None:
-        """Make `new` the members: from scratch the first time, then only the difference (a
-        filter that hides a few rows of 10,000 costs a few rows)."""
-        app = self.app
-        if not old or len(old ^ new) > len(new) // 2:
-            stats.reset(new, app.tasks, app.not_found)
-            return
-        for task_id in old - new:
-            stats.discard(task_id)
-        for task_id in new - old:
-            stats.put(task_id, app.tasks.get(task_id), task_id in app.not_found)
 
     @property
     def arranged_ids(self) -> set[str]:
         """The watchlist ids the last `arrange` placed (filtered-out and folded ones too)."""
-        return self._all_ids
+        return self.board_view.arranged_ids
 
     def decorate_row(self, task_id: str, cells: dict[str, Text], now: datetime) -> dict[str, Text]:
         if task_id in self.stalls.stalled:
@@ -197,7 +150,7 @@ class BatchFeatures:
     def stall_cell(self, task_id: str, now: float) -> Text:
         stall = self.stalls.stall(task_id, now)
         seconds = stall.seconds if stall else 0.0
-        return Text(f"⚠ stalled {_minutes(seconds)}", style="bold yellow")
+        return Text(f"⚠ stalled {format_age(seconds)}", style="bold yellow")
 
     # --- polls ------------------------------------------------------------------------------
 
@@ -206,20 +159,13 @@ class BatchFeatures:
         member counts, the journal, new stalls, re-placing rows under a filter or a sort."""
         app = self.app
         changed = changes.changed
-        replace = False
-        # With nothing filtered out the summary's stats are the board's `everything`, already
-        # counted (see `arrange`); per changed task (10,000 on a big poll) lookups are hoisted.
-        put_member = None if self.stats is self.everything else self.stats.put_part
-        placed = not self.view.is_default  # a filter or a sort: changes may re-place rows
-        if put_member is not None or placed:
-            tasks, not_found, members = app.tasks, app.not_found, self.members
-            for task_id in changed:
-                task = tasks.get(task_id)
-                missing = task_id in not_found
-                if put_member is not None and task_id in members:
-                    put_member(task_id, task_part(task, missing))
-                if placed and not replace:
-                    replace = self._moves(task_id, task, missing)
+        watchlist = app.watchlist
+
+        def label_of(task_id: str) -> str:
+            entry = watchlist.get(task_id)
+            return entry.label if entry else ""
+
+        replace = self.board_view.count_changes(changed, label_of)
         if changes.transitions:
             now = self._now()
             self.journal_writer.put(
@@ -227,8 +173,8 @@ class BatchFeatures:
             )  # written off the UI thread
         new = changes.new_stalls
         if new:
-            self._new_stalls += new
-            replace = replace or self.view.show == "stalled"
+            self.digests.stalled(new)
+            replace = replace or self.board_view.shows_stalled_only
             app.sync_rows(new)
         if replace:
             app.rebuild_rows()
@@ -240,41 +186,29 @@ class BatchFeatures:
             # One file a task (a grid's grid, a video's first MP4): D on a task saves the rest.
             self._start_downloads([t for t in succeeded if images.main_link(t)], quiet=True)
 
-    def _moves(self, task_id: str, task: Task | None, missing: bool) -> bool:
-        """Does this change re-place rows (it enters or leaves the filter, or sorting is on)?"""
-        if self.view.sort != "added" and (task_id in self.members or self.view.filtering):
-            return True
-        if not self.view.filtering:
-            return False
-        entry = self.app.watchlist.get(task_id)
-        passes = matches(
-            self.view,
-            task_id,
-            task,
-            label=entry.label if entry else "",
-            stalled=task_id in self.stalls.stalled,
-            not_found=missing,
-        )
-        return passes != (task_id in self.members)
-
     def digest(self, done: list[str], failed: list[str], modal: list[str]) -> TasksFinished | None:
         """The one digest of this poll: the app's done/failed/modal plus new stalls and, once,
-        "batch complete"."""
-        stalled = [i for i in self._new_stalls if i in self.stalls.stalled]
-        self._new_stalls = []
-        finished = self.everything.finished
-        complete = finished and not self._complete and bool(done or failed)
-        self._complete = finished
-        if not (done or failed or modal or stalled or complete):
-            return None
-        return TasksFinished(
+        "batch complete" (model/notify.py DigestKeeper decides)."""
+        everything = self.everything
+        digest = self.digests.digest(
             done,
             failed,
             modal,
-            stalled=stalled,
-            complete=complete,
-            total=len(self.everything),
-            failed_total=self.everything.count("failed"),
+            still_stalled=self.stalls.stalled,
+            finished=everything.finished,
+            total=len(everything),
+            failed_total=everything.count("failed"),
+        )
+        if digest is None:
+            return None
+        return TasksFinished(
+            list(digest.done),
+            list(digest.failed),
+            list(digest.modal),
+            stalled=list(digest.stalled),
+            complete=digest.batch_complete,
+            total=digest.total,
+            failed_total=digest.failed_total,
         )
 
     def announce(self, message: TasksFinished) -> None:
@@ -315,8 +249,8 @@ class BatchFeatures:
         now = now_dt.timestamp()
         new = self.stalls.check(now)
         if new:
-            self._new_stalls += new
-            if self.view.show == "stalled":
+            self.digests.stalled(new)
+            if self.board_view.shows_stalled_only:
                 app.rebuild_rows()
             else:
                 app.sync_rows(new)
@@ -337,12 +271,11 @@ class BatchFeatures:
             line.tick(now)
 
     def _refresh_summary(self) -> None:
-        stalled = sum(1 for task_id in self.stalls.stalled if task_id in self.members)
         now = self._now()
-        self.summary = self.stats.summary(now, stalled=stalled)
+        summary = self.board_view.recount(now)
         line = self.summary_line
         if line is not None:
-            line.set_summary(self.summary, now, self.view.describe(), self.view.show)
+            line.set_summary(summary, now, self.view.describe(), self.view.show)
 
     # --- the detail pane ------------------------------------------------------------------
 
@@ -361,10 +294,9 @@ class BatchFeatures:
     # --- view: filter and sort ------------------------------------------------------------
 
     def set_view(self, view: ViewState, *, announce: str = "", counted: bool = True) -> None:
-        if view == self.view:
+        if not self.board_view.set_state(view):
             return
         app = self.app
-        self.view = view
         app.table.show_sort(view.sort)
         app.rebuild_rows()
         app.show_selected()
@@ -372,8 +304,7 @@ class BatchFeatures:
             app.watchlist.view = {**app.watchlist.view, **view.to_dict()}
             app.save_soon()
         if announce and counted:
-            shown = len(self.members)
-            total = len(self._all_ids)
+            shown, total = self.board_view.shown, self.board_view.total
             app.say(f"{announce} ({shown} of {total} tasks)", timeout=2)
         elif announce:
             app.say(announce, timeout=2)
@@ -381,17 +312,7 @@ class BatchFeatures:
     def empty_view_text(self) -> str:
         """What the detail pane says when no row is selected: nothing is watched, or the view
         (a filter typed now or saved by the last run) hides every row, and how to undo it."""
-        if not self._all_ids or self.app.rows:
-            return NO_TASK
-        hidden = len(self._all_ids)
-        lines = [
-            f"The view hides all {hidden} task{'s' if hidden != 1 else ''}: {self.view.describe()}."
-        ]
-        if self.view.words:
-            lines.append("Esc clears the filter; / changes it.")
-        if self.view.show != "all":
-            lines.append(f"f shows another set ({SHOW_LABELS[self.view.show]} now).")
-        return "\n".join(lines)
+        return self.board_view.hides_everything(len(self.app.rows)) or NO_TASK
 
     def action_filter(self) -> None:
         """/ opens the filter bar; while typing somewhere (or in a dialog) "/" is just a "/"."""
@@ -410,7 +331,7 @@ class BatchFeatures:
         if view == self.view:
             return
         self.set_view(view)
-        shown, total = len(self.members), len(self._all_ids)
+        shown, total = self.board_view.shown, self.board_view.total
         self.app.say(show_announcement(view.show, shown, total), timeout=2)
 
     def action_cycle_sort(self) -> None:
@@ -427,7 +348,7 @@ class BatchFeatures:
         if _downloadable(task):
             self._start_downloads([task], quiet=False, overwrite=True, everything=True)
             return
-        ids = [row.id for row in app.rows] or list(self._member_order)
+        ids = [row.id for row in app.rows] or list(self.board_view.member_order)
         tasks = [app.tasks[i] for i in ids if _downloadable(app.tasks.get(i))]
         if not tasks:
             app.notify("No finished task with an image in view.", severity="warning")
@@ -488,10 +409,7 @@ class BatchFeatures:
 
     def action_export(self) -> Path | None:
         """E: the rows in view (filter and sort applied) to a file in the export folder."""
-        order = [row.id for row in self.app.rows]
-        shown = set(order)
-        order += [i for i in self._member_order if i not in shown]  # folded children too
-        return self.export_ids(order)
+        return self.export_ids(self.board_view.export_order([row.id for row in self.app.rows]))
 
     def export_ids(self, order: list[str]) -> Path | None:
         """These tasks (the view, or the marked ones) to a file in the download folder."""
@@ -526,10 +444,3 @@ def _downloadable(task: Task | None) -> bool:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
-
-
-def _minutes(seconds: float) -> str:
-    """ "12m", or "3h" past an hour: the status column is 13 cells."""
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m"
-    return f"{int(seconds // 3600)}h"

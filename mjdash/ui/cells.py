@@ -49,14 +49,20 @@ def status_text(task: Task | None, *, not_found: bool = False, stale: bool = Fal
     return text
 
 
+def bar_cells(fraction: float, width: int, *, round_down: bool = False) -> str:
+    """The filled part of a bar of eighth-blocks `width` cells long (`fraction` 0..1): 58% of 6
+    cells is 3 full cells and a partial one. Rounded to the nearest eighth (a task's percent),
+    or down (`round_down`: a batch's bar is full only when all of it is)."""
+    scaled = min(max(fraction, 0.0), 1.0) * width * 8
+    full, part = divmod(int(scaled) if round_down else round(scaled), 8)
+    return "█" * full + (_BAR_CELLS[part] if part and full < width else "")
+
+
 def progress_bar(progress: int | None, width: int = BAR_WIDTH) -> str:
-    """A bar of eighth-blocks: 58% of 8 cells is 4 full cells and a partial one."""
+    """A task's percent as a bar `width` cells wide (blank when it has none)."""
     if progress is None:
         return " " * width
-    eighths = round(progress / 100 * width * 8)
-    full, part = divmod(eighths, 8)
-    bar = "█" * full + (_BAR_CELLS[part] if part and full < width else "")
-    return bar.ljust(width)
+    return bar_cells(progress / 100, width).ljust(width)
 
 
 def progress_text(task: Task | None) -> Text:
@@ -65,10 +71,9 @@ def progress_text(task: Task | None) -> Text:
     if task.progress == 100 and task.status in (Status.FAILURE, Status.CANCEL):
         return Text("")  # proxies send "100%" on failure: it finished nothing
     style = STATUS_LOOK[task.status][2]
-    bar = progress_bar(task.progress)
-    filled = bar.rstrip(" ")
+    filled = bar_cells(task.progress / 100, BAR_WIDTH)
     text = Text(filled, style=style)
-    text.append("·" * (len(bar) - len(filled)), style="grey35")
+    text.append("·" * (BAR_WIDTH - len(filled)), style="grey35")
     text.append(f"{task.progress:>4}%")
     return text
 
@@ -100,11 +105,6 @@ def prompt_cell(task: Task | None) -> str:
     if task is None:
         return ""
     return "describe" if task.action == "DESCRIBE" else task.shown_prompt
-
-
-def short_id(task_id: str) -> str:
-    """The tail of the id: ids start with the submit time, so the tail is what differs."""
-    return task_id if len(task_id) <= 9 else "…" + task_id[-8:]
 
 
 def one_line(text: str, width: int) -> str:

@@ -31,6 +31,7 @@ from mjdash.model.moves import (
     plan_retry,
     press_question,
 )
+from mjdash.model.task import short_id
 from mjdash.net.batch_press import (
     BatchAborted,
     BatchRun,
@@ -42,7 +43,7 @@ from mjdash.net.batch_press import (
     run_jobs,
 )
 from mjdash.net.submit import DEFAULT_PACE
-from mjdash.ui.cells import one_line, short_id
+from mjdash.ui.cells import one_line
 from mjdash.ui.marks import Marks, button_names
 from mjdash.ui.modal_prompt import ChoiceScreen
 from mjdash.ui.move_screens import MoveConfirmScreen, MoveQuestion, TypedCountScreen
@@ -83,17 +84,16 @@ class Moves:
         return True
 
     def _targets(self) -> list[str]:
-        """The marked tasks, or the selected one."""
+        """What a new move acts on: the marked tasks, or the selected one; none while a move
+        is being sent (one at a time: it says so)."""
+        if self.running:
+            self.app.say("A move is being sent; Esc stops it.", severity="warning")
+            return []
         marked = self.marks.ids
         if marked:
             return marked
         selected = self.app.selected_id
         return [selected] if selected else []
-
-    def _busy(self) -> bool:
-        if self.running:
-            self.app.say("A move is being sent; Esc stops it.", severity="warning")
-        return self.running
 
     # --- pressing -------------------------------------------------------------------------
 
@@ -110,9 +110,9 @@ class Moves:
 
     def action_press_named(self) -> None:
         """b: a button by name, from those the marked (or selected) tasks have."""
-        if self._busy():
-            return
         ids = self._targets()
+        if self.running:  # (said so)
+            return
         found = button_names(ids, self.app.tasks)
         if not found:
             self.app.say("No buttons on these tasks (yet).", severity="warning")
@@ -133,12 +133,10 @@ class Moves:
 
     def press(self, names: list[str], *, shown: str = "") -> None:
         """Plan `names` on the targets, confirm, send."""
-        if self._busy():
-            return
-        app = self.app
         ids = self._targets()
         if not ids:
             return
+        app = self.app
         shown_names = [shown] if shown else names
 
         def used(task_id: str) -> list[str]:
@@ -165,12 +163,10 @@ class Moves:
 
     def action_resubmit(self) -> None:
         """R: failed and stalled tasks (marked, or the selected one) submitted again."""
-        if self._busy():
-            return
-        app = self.app
         ids = self._targets()
         if not ids:
             return
+        app = self.app
         stalled = set(app.board.stalls.stalled)
         retried = {e.retry_of for e in app.watchlist.entries if e.retry_of}
 

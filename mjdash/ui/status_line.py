@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from rich.text import Text
 
+from mjdash.model.durations import format_age
 from mjdash.net.poller import PollerState
 from mjdash.ui.cells import fit_parts
 
@@ -85,7 +85,7 @@ def render_status_line(
     if marked:
         parts.append((Text(f" │ {marked} marked", style="bold magenta"), 7))
     if view.polled_ago is not None:
-        parts.append((Text(f" · polled {format_ago(view.polled_ago)}", style="grey62"), 2))
+        parts.append((Text(f" · polled {format_age(view.polled_ago)} ago", style="grey62"), 2))
     parts.append((Text(f" · every {view.interval:g}s", style="grey62"), 3))
     parts.append((Text(f" · {view.requests_per_minute:.0f} req/min", style="grey62"), 1))
     count = Text()
@@ -114,10 +114,3 @@ def unusable_text(count: int) -> Text | None:
     if not count:
         return None
     return Text(f"● {count} answer{'s' if count != 1 else ''} unusable", style="bold yellow")
-
-
-def format_ago(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s ago"
-    return f"{int(timedelta(seconds=seconds).total_seconds() // 60)}m ago"

@@ -14,19 +14,9 @@ from textual.widgets import Static
 from mjdash.model.insight import Summary
 from mjdash.model.summary_text import Phrase, done_percent, outcome_phrase
 from mjdash.model.task import Status
-from mjdash.ui.cells import STATUS_LOOK, fit_parts, format_duration
+from mjdash.ui.cells import STATUS_LOOK, bar_cells, fit_parts, format_duration
 
 BAR_WIDTH = 16
-_EIGHTHS = " ▏▎▍▌▋▊▉"
-
-
-def bar(fraction: float, width: int = BAR_WIDTH) -> tuple[str, str]:
-    """(filled part, empty part) of an eighth-block bar."""
-    fraction = min(max(fraction, 0.0), 1.0)
-    eighths = int(fraction * width * 8)
-    full, part = divmod(eighths, 8)
-    filled = "█" * full + (_EIGHTHS[part] if part and full < width else "")
-    return filled, "·" * (width - len(filled))
 
 
 def _seconds(value: float | None) -> str:
@@ -90,7 +80,8 @@ def _parts(
         if view:
             parts.append((Text(f" │ {view}", style="bold cyan"), _KEEP_VIEW))
         return parts
-    filled, empty = bar(summary.progress, 6 if compact else BAR_WIDTH)
+    width = 6 if compact else BAR_WIDTH
+    filled = bar_cells(summary.progress, width, round_down=True)
     # The bar shows how far the batch is toward finished; the percent how much of it succeeded
     # (done/total: a failed task is finished, not done).
     all_done = summary.done == summary.total
@@ -98,7 +89,7 @@ def _parts(
     gap = " " if compact else "  "
     head = Text(" ")
     head.append(filled, style=style)
-    head.append(empty, style="grey35")
+    head.append("·" * (width - len(filled)), style="grey35")
     head.append(f" {done_percent(summary.done, summary.total):3d}%")
     parts.append((head, _KEEP_BAR))
     parts.append((Text(f"{gap}{summary.done}/{summary.total} done", style="bold"), _KEEP_DONE))

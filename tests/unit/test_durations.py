@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from mjdash.model.durations import format_duration
+from mjdash.model.durations import format_age, format_duration
 from mjdash.net.poller import PollerState, PollResult
 
 
@@ -29,6 +29,24 @@ def test_format_duration(seconds: float, shown: str) -> None:
 
 def test_no_duration_is_blank() -> None:
     assert format_duration(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (-3, "0s"),
+        (0, "0s"),
+        (59.9, "59s"),
+        (60, "1m"),
+        (3599, "59m"),
+        (3600, "1h"),
+        (47 * 3600 + 3599, "47h"),
+        (2 * 86_400 + 5 * 3600, "2d"),
+    ],
+)
+def test_format_age_keeps_the_largest_whole_unit(seconds: float, shown: str) -> None:
+    """The poll clock ("polled 3m ago") and a stall's age ("⚠ stalled 12m", 13 cells)."""
+    assert format_age(seconds) == shown
 
 
 @pytest.mark.parametrize(

@@ -140,3 +140,27 @@ def test_markdown_has_the_same_columns_as_csv(tasks):
     assert md_header == csv_header == list(FIELDS)
     first = dict(zip(md_header, split_md_row(render(records, "md").splitlines()[2]), strict=True))
     assert first["renderSeconds"] == str(records[0]["renderSeconds"] or "")
+
+
+def test_status_json_is_the_export_record_with_buttons_by_name(tasks):
+    """One record builder: `status --json` holds the export's fields, each button's name under
+    its documented key ("name"; the export's is "label"), plus "error" when the last answer
+    was unusable."""
+    from mjdash.model.report import Row, row_json
+
+    for task in tasks:
+        record = export.task_record(task.id, task)
+        line = row_json(Row(task.id, task))
+        assert list(line) == list(FIELDS)
+        assert {k: v for k, v in line.items() if k != "buttons"} == {
+            k: v for k, v in record.items() if k != "buttons"
+        }
+        assert [(b["name"], b["customId"]) for b in line["buttons"]] == [
+            (b["label"], b["customId"]) for b in record["buttons"]
+        ]
+    stale = row_json(Row(tasks[0].id, tasks[0], error="answer too large"))
+    assert stale["error"] == "answer too large" and stale["status"] == tasks[0].status_text
+    assert row_json(Row("1773314942177000")) == {
+        "id": "1773314942177000",
+        "error": "not polled yet",
+    }
