@@ -18,14 +18,16 @@ _BETWEEN = re.compile(rb'\\u[0-9a-fA-F]{4}|\\[nrtbf"\\/]|[\x00-\x1f\x7f-\xff]+')
 class Secret:
     """A string that shows as *** in repr, str, f-strings, tracebacks and crash screens."""
 
-    __slots__ = ("_byte_grams", "_byte_probes", "_escapes", "_pattern", "_probes", "_value")
+    __slots__ = ("_byte_probes", "_escapes", "_pattern", "_probe_grams", "_probes", "_value")
 
     def __init__(self, value: str) -> None:
         self._value = value
         self._pattern: re.Pattern[str] | None = None
         self._probes: tuple[str, ...] = ()
         self._byte_probes: tuple[bytes, ...] | None = None
-        self._byte_grams: re.Pattern[bytes] | None = None
+        # For each byte probe: (how far before the probe a fragment may start, the fragment),
+        # for every FRAGMENT-long run of the key that holds the probe where the key has it.
+        self._probe_grams: dict[bytes, tuple[tuple[int, bytes], ...]] = {}
         self._escapes: re.Pattern[bytes] | None = None
         if value:
             size = min(FRAGMENT, len(value))
@@ -42,7 +44,7 @@ class Secret:
             )
             if value.isascii() and value.isprintable() and not set(value) & set('"\\/'):
                 self._byte_probes = tuple(p.encode() for p in self._probes)
-                self._byte_grams = re.compile("|".join(map(re.escape, grams)).encode())
+                self._probe_grams = _grams_around(value.encode(), self._byte_probes, size)
                 # In raw JSON a key character may also be spelled \u00XX.
                 codes = "|".join(sorted({f"{ord(c):02x}" for c in value}))
                 self._escapes = re.compile(rb"\\u00(?:" + codes.encode() + rb")", re.IGNORECASE)
@@ -80,18 +82,21 @@ class Secret:
         a 1,000-task answer costs far more than this, so a probe hit is checked on the spot."""
         if self._pattern is None:
             return False
-        if self._byte_probes is None or self._byte_grams is None or self._escapes is None:
+        if self._byte_probes is None or self._escapes is None:
             return True  # a key JSON must escape: only the parsed strings tell
         if self._escapes.search(body):
             return True  # \u0073k-...: spelled so that no byte search finds it
         if not body.isascii() or b"\\" in body or b"\x7f" in body:
             body = _BETWEEN.sub(b"", body)
-        size = min(FRAGMENT, len(self._value))
+        # Every fragment holds one of the probes at the place the key has it: a probe found
+        # is a fragment only if one of the key's runs around it is there too.
         for probe in self._byte_probes:
+            around = self._probe_grams[probe]
             at = body.find(probe)
             while at != -1:
-                if self._byte_grams.search(body, max(0, at - size), at + size + len(probe)):
-                    return True
+                for before, gram in around:
+                    if at >= before and body.startswith(gram, at - before):
+                        return True
                 at = body.find(probe, at + 1)
         return False
 
@@ -137,3 +142,20 @@ class Secret:
 
     def __reduce__(self):  # never pickled with its value
         raise TypeError("a Secret cannot be pickled")
+
+
+def _grams_around(
+    key: bytes, probes: tuple[bytes, ...], size: int
+) -> dict[bytes, tuple[tuple[int, bytes], ...]]:
+    """probe -> (offset of the run's start before the probe, run) for every `size`-long run of
+    `key` that holds the probe at one of the places the key has it."""
+    around: dict[bytes, tuple[tuple[int, bytes], ...]] = {}
+    for probe in probes:
+        found: dict[tuple[int, bytes], None] = {}
+        at = key.find(probe)
+        while at != -1:
+            for start in range(max(0, at + len(probe) - size), min(at, len(key) - size) + 1):
+                found[(at - start, key[start : start + size])] = None
+            at = key.find(probe, at + 1)
+        around[probe] = tuple(found)
+    return around

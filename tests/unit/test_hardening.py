@@ -531,6 +531,37 @@ def test_A4_the_raw_answer_look_is_definitive_not_only_a_prefilter() -> None:
     assert secret.may_appear_in(('{"p": "\\u0073' + KEY[1:8] + '"}').encode())  # s, escaped
 
 
+def test_A4_the_raw_answer_look_never_misses_what_the_full_walk_redacts() -> None:
+    # Seeded random answers: pieces of the key (some long enough), split by invisible
+    # characters or not, among text that shares short runs with it. Whenever walking the
+    # parsed answer would redact something, the look at the raw bytes must have said so.
+    import random
+
+    rng = random.Random(7)
+    hiders = ["", "", "\u200b", "\x7f", "\u00ad", "\n", "é"]
+    redacted = 0
+    for _ in range(1500):
+        key = rng.choice([KEY, "bench-key", "abab-abab-abab", "sk-" + "x1" * rng.randint(3, 20)])
+        secret = Secret(key)
+        words = []
+        for _ in range(rng.randint(1, 6)):
+            start = rng.randrange(len(key))
+            piece = key[start : start + rng.randint(2, 12)]
+            hider = rng.choice(hiders)
+            words.append(
+                hider.join(piece[i : i + rng.randint(1, 4)] for i in range(0, len(piece), 4))
+            )
+            words.append(rng.choice(["bench", "a boat", "", "sk-", "abab"]))
+        answer = {"prompt": " ".join(words), "id": "1"}
+        for ascii_only in (True, False):
+            body = json.dumps(answer, ensure_ascii=ascii_only).encode()
+            walked = secret.redact_all(json.loads(body))
+            if walked != json.loads(body):
+                redacted += 1
+                assert secret.may_appear_in(body), (key, answer)
+    assert redacted > 50  # the answers did hold the key, often
+
+
 async def test_A4_a_key_after_160_characters_of_error_is_redacted_before_the_cut() -> None:
     async with FaultServer() as server:
         server.script(echo_key(lambda task_id: None, pad=160))
