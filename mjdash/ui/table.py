@@ -149,6 +149,7 @@ class TaskTable(DataTable, inherit_bindings=True):
             cache.maxsize = ROW_CACHE_ROWS
         self.cell_source = cell_source
         self._looks: LRUCache[tuple, list[list[Segment]]] = LRUCache(LOOK_CACHE_CELLS)
+        self._column_spans: list[tuple[int, int]] = []
         self._cells: dict[str, Cells] = {}  # the cells each built row shows
         self._stale: set[str] = set()  # rows whose cells must be (re)built before being seen
         self._order: list[str] = []
@@ -169,6 +170,7 @@ class TaskTable(DataTable, inherit_bindings=True):
         self.column_keys = keys
         self.prompt_width = prompt_width
         self.id_width = id_width(keys)
+        self._column_spans = []
         with self.app.batch_update():
             order = self._order
             self._clear_rows()
@@ -273,11 +275,20 @@ class TaskTable(DataTable, inherit_bindings=True):
         y = row - scroll_y + header
         if row < scroll_y or y >= self.size.height:
             return  # scrolled out of view: rendered when it comes back
-        x = self._row_label_column_width - scroll_x
-        columns = self.ordered_columns
-        for before in columns[:column]:
-            x += before.get_render_width(self)
-        self.refresh(Region(x, y, columns[column].get_render_width(self), 1))
+        spans = self._column_spans
+        if len(spans) != len(self.columns):  # the columns changed (set_layout)
+            spans = self._column_spans = self._spans_of_columns()
+        x, width = spans[column]
+        self.refresh(Region(x - scroll_x, y, width, 1))
+
+    def _spans_of_columns(self) -> list[tuple[int, int]]:
+        """(x, width) of each column, in order: fixed widths, so worked out once per layout."""
+        spans, x = [], self._row_label_column_width
+        for column in self.ordered_columns:
+            width = column.get_render_width(self)
+            spans.append((x, width))
+            x += width
+        return spans
 
     def render_lines(self, crop: Region) -> list[Strip]:
         if self._changed_cells:
