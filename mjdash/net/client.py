@@ -544,7 +544,7 @@ class MidjourneyClient:
         if isinstance(parsed, Task) and parsed.id == task_id and parsed.needs_polling:
             if len(self._last_answers) >= MAX_REMEMBERED:
                 self._last_answers.clear()
-            self._last_answers[task_id] = (obj, parsed)
+            self._last_answers[task_id] = (_without_rand(obj), parsed)
         else:
             self._last_answers.pop(task_id, None)  # finished: not asked again
         return parsed
@@ -867,20 +867,23 @@ def _severity(exc: BaseException) -> int:
 
 
 def _same_answer(old: dict[str, Any], new: object) -> bool:
-    """Equal, or equal but for the `rand=` that new-api appends to a running task's preview URL:
-    it changes on every fetch and says nothing about the task (the first URL keeps working)."""
-    if old == new:
-        return True
-    if not isinstance(new, dict) or len(old) != len(new):
+    """Equal to the last answer as remembered (`_without_rand`): new-api appends a `rand=` to a
+    running task's preview URL that changes on every fetch and says nothing about the task (the
+    first URL keeps working). Progress and status first: most answers of a running batch moved,
+    and those need no deep compare."""
+    if not isinstance(new, dict):
         return False
     if old.get("progress") != new.get("progress") or old.get("status") != new.get("status"):
-        return False  # it moved: no need to look at the URL (most answers of a running batch)
-    before, after = old.get("imageUrl"), new.get("imageUrl")
-    if not isinstance(before, str) or not isinstance(after, str) or before == after:
         return False
-    if _RAND_RE.sub("", before) != _RAND_RE.sub("", after):
-        return False
-    return {**new, "imageUrl": before} == old  # everything else equal (compared in C)
+    return _without_rand(new) == old  # everything else equal (compared in C)
+
+
+def _without_rand(answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer with the preview URL's `rand=` dropped (the same object when it has none)."""
+    url = answer.get("imageUrl")
+    if isinstance(url, str) and "rand=" in url:
+        return {**answer, "imageUrl": _RAND_RE.sub("", url)}
+    return answer
 
 
 _AUTH_HEADER = {"bearer": "Authorization: Bearer <key>", "mj-api-secret": "mj-api-secret: <key>"}
