@@ -38,10 +38,18 @@ class Secret:
             # Probes: every run of FRAGMENT characters of the key holds one of its aligned
             # runs of FRAGMENT // 2, so finding none of those (a few fast substring searches)
             # proves no fragment is there; finding one only means: look properly.
+            # Any start works (a run of FRAGMENT holds a whole run of every phase): take the
+            # phase whose probes are least like prose, so a prompt rarely sets one off.
             step = max(1, size // 2)
-            self._probes = tuple(
-                dict.fromkeys(value[i : i + step] for i in range(0, len(value) - step + 1, step))
-            )
+            phases = [
+                tuple(
+                    dict.fromkeys(
+                        value[i : i + step] for i in range(p, len(value) - step + 1, step)
+                    )
+                )
+                for p in range(min(step, len(value) - step + 1))
+            ]
+            self._probes = min(phases, key=_prose_like)
             if value.isascii() and value.isprintable() and not set(value) & set('"\\/'):
                 self._byte_probes = tuple(p.encode() for p in self._probes)
                 self._probe_grams = _grams_around(value.encode(), self._byte_probes, size)
@@ -159,3 +167,8 @@ def _grams_around(
             at = key.find(probe, at + 1)
         around[probe] = tuple(found)
     return around
+
+
+def _prose_like(probes: tuple[str, ...]) -> int:
+    """How many of these probes ordinary text would hold: lower-case letters only."""
+    return sum(1 for probe in probes if probe.isalpha() and probe.islower())
