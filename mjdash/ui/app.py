@@ -65,11 +65,22 @@ from mjdash.ui.saver import SaveFinished, SaveWaiting, WatchlistSaver
 from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
 from mjdash.ui.status_line import PollView, render_status_line
 from mjdash.ui.summary import SummaryLine
-from mjdash.ui.table import COLUMNS, TaskTable, columns_for_width
+from mjdash.ui.table import COLUMNS, WIDE_TABLE, TaskTable, columns_for_width
 
 INTERVAL_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
-WIDE = 120
+DETAIL_MIN = 40  # cells the detail pane needs beside the table
+DETAIL_SHARE = 0.35  # of the screen for the detail beside the table, when the table can spare it
+DETAIL_COLUMNS = 100  # a detail under the table this wide puts its buttons and preview beside
 TICK_MERGE = 0.3  # s: a tick this close to a poll is left to the poll (one frame, not two)
+
+
+def detail_beside(width: int) -> int:
+    """The detail pane's width beside the table, or 0: it goes under the table. Beside only when
+    the table keeps its wide columns (ui/table.py WIDE_TABLE): squeezed beside the detail at 120
+    columns, the table was as narrow as at 80 (no label column, ids cut to 8 digits)."""
+    if width - DETAIL_MIN < WIDE_TABLE:
+        return 0
+    return max(DETAIL_MIN, min(int(width * DETAIL_SHARE), width - WIDE_TABLE))
 
 
 def tick_left_to_poll(now: float, poll_due: float | None, poll_started: float | None) -> bool:
@@ -267,12 +278,11 @@ class MjdashApp(App[None]):
         self.render_status_line()  # what fits the new width
 
     def _apply_layout(self, width: int) -> None:
-        wide = width >= WIDE
-        self.query_one("#main").set_class(wide, "-wide")
-        detail_width = max(40, int(width * 0.35))
-        table_width = width - detail_width if wide else width
-        self.detail.styles.width = detail_width if wide else "100%"
-        keys, prompt_width = columns_for_width(table_width)
+        beside = detail_beside(width)
+        self.query_one("#main").set_class(bool(beside), "-wide")
+        self.detail.styles.width = beside or "100%"
+        self.detail.set_columns(not beside and width >= DETAIL_COLUMNS)
+        keys, prompt_width = columns_for_width(width - beside)
         if self.table.set_layout(keys, prompt_width):
             self.sync_rows(self.row_ids())
 
