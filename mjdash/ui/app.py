@@ -506,8 +506,12 @@ class MjdashApp(App[None]):
         if changes.lineage:  # a hand-added id's parentId names a watched task: place it there
             self.rebuild_rows()
         if changed:
-            if self._cache_writer is not None and changes.fresh:  # off the UI thread, coalesced
-                self._cache_writer.put(changes.fresh, urgent=changes.urgent or changes.finished)
+            # Off the UI thread, coalesced; not-found answers too (`status --cached` says so).
+            missing = [i for i in result.not_found if i in self.not_found]
+            if self._cache_writer is not None and (changes.fresh or missing):
+                self._cache_writer.put(
+                    changes.fresh, not_found=missing, urgent=changes.urgent or changes.finished
+                )
             self.sync_rows(changed, triage=False)  # the board counted triage moves itself
             if self.selected_id in changed:
                 self.show_selected()
