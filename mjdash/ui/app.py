@@ -66,6 +66,7 @@ from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
 from mjdash.ui.status_line import PollView, render_status_line
 from mjdash.ui.summary import SummaryLine
 from mjdash.ui.table import COLUMNS, WIDE_TABLE, TaskTable, columns_for_width
+from mjdash.ui.toasts import ToastGate
 
 INTERVAL_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
 DETAIL_MIN = 40  # cells the detail pane needs beside the table
@@ -178,6 +179,7 @@ class MjdashApp(App[None]):
         self._server_reached = False  # "● ok" only once a poll was answered
         self._refresh_problem = ""  # the watchlist file's last unreadable state, shown once
         self._toasts: dict[str, Notification] = {}  # keyed toasts (say(key=...)) still shown
+        self.toast_gate = ToastGate(self, changed=self.render_status_line)  # none over dialogs
         self._status_line_text: Text | None = None
         self._auth_noted = False  # the "other header style worked" toast was shown
         self.actions = Actions(self)
@@ -257,6 +259,7 @@ class MjdashApp(App[None]):
         self.poller.track(ids, known=self.tasks)
         self.batch.start()
         self.images.start()
+        self.toast_gate.start()
         self._apply_layout(self.size.width)
         self.rebuild_rows()
         self.table.focus()
@@ -606,6 +609,7 @@ class MjdashApp(App[None]):
             triage=triage,
             marked=len(self.marks),
             note=self.moves.progress,
+            held=len(self.toast_gate.held),
             width=self.size.width,
         )
         if text != self._status_line_text:
@@ -890,6 +894,12 @@ class MjdashApp(App[None]):
         )
         self._toasts[key] = notification
         self.post_message(Notify(notification))
+
+    def on_notify(self, message: Notify) -> None:
+        """Every toast passes here: while a dialog is open it waits (ui/toasts.py), instead of
+        being drawn over the dialog by Textual's own handler."""
+        if not self.toast_gate.admit(message.notification):
+            message.prevent_default()
 
     def copy_value(self, what: str, value: str, *, lines: bool = False) -> None:
         """Copy `value` (one line; `lines`: keep its lines, as for marked tasks)."""
