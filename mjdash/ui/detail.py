@@ -449,6 +449,7 @@ class DetailPane(VerticalScroll, can_focus=False):
         self._now = datetime.now().astimezone()
         self._shown: tuple[Text, ...] = (Text(NO_TASK), Text(), Text())  # the parts on screen
         self._side = (0, 0)  # with columns: the buttons' and the preview's cells, with gaps
+        self._buttons_title: Text | None = None  # the button list's title (with columns)
 
     def compose(self):
         # The text in three parts (facts, clocks, texts), each redrawn only when it changed.
@@ -514,7 +515,9 @@ class DetailPane(VerticalScroll, can_focus=False):
         # column, and takes the room.
         empty = not (model.task and model.task.buttons) and not copyable_prompts(model.task)
         buttons.set_class(empty, "-empty")
-        buttons.border_title = buttons_heading(model.task, " · ")
+        title = buttons_heading(model.task, " · ")
+        if title != self._buttons_title:  # not every second: setting it repaints the list
+            self._buttons_title = buttons.border_title = title
         titled = self.columns and not empty
         return render_detail_parts(model, now, self.text_width, buttons_title=not titled)
 

@@ -533,6 +533,8 @@ class ImagePreview(Vertical):
         self._set("#preview-under", Text(""))
 
     def _keep_focused_sibling_visible(self) -> None:
+        if self.styles.is_split:  # a column of its own (the detail's columns): pushes nothing
+            return
         focused = self.screen.focused if self.is_attached else None
         if focused is not None and focused.parent is self.parent:
             focused.scroll_visible(animate=False)

@@ -189,7 +189,7 @@ async def test_narrow_pane_drops_columns_and_stacks_the_detail(sim, tmp_path):
         assert app.table.region.width == 60
         assert app.detail.region.y > app.table.region.y
         assert app.table.region.height >= 5
-        await pilot.resize_terminal(140, 36)
+        await pilot.resize_terminal(160, 40)  # the detail goes beside from 155 columns
         await pilot.pause()
         assert "prompt" in app.table.column_keys
         assert app.query_one("#main").has_class("-wide")
