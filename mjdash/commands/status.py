@@ -98,10 +98,11 @@ def _status_cached(args: argparse.Namespace, ids: list[str], server: str) -> int
             counts = cached_status.cached_counts(cache.default_path(), ids, server)
             out(status_report.render_template(args.format, counts))
             return EXIT_OK
-        tasks = cached_status.cached_tasks(cache.default_path(), ids, server)
+        tasks, not_found = cached_status.cached_answers(cache.default_path(), ids, server)
     except sqlite3.Error as exc:
         raise Fail(f"the task cache cannot be read ({exc}); run `mjdash status` once") from None
-    rows = [Row(i, tasks.get(i)) for i in ids]  # never polled: no task, no error
+    # Never polled: no task, no error ("not polled yet"); last answered "not found": says so.
+    rows = [Row(i, None, NOT_FOUND) if i in not_found else Row(i, tasks.get(i)) for i in ids]
     _Report(args, sys.stdout).show(rows, interval=0, final=True)
     if args.exit_status and any(row.failed for row in rows):
         return EXIT_FAILED
@@ -207,7 +208,7 @@ async def _status(
             force = False
             if result.state is PollerState.OK:
                 failing_since = None
-                cache.put_many(result.tasks.values())
+                cache.put_many(result.tasks.values(), not_found=result.not_found)
                 board.apply(result, watched, time.time())
                 for task_id in result.tasks:
                     bad_streak.pop(task_id, None)

@@ -10,7 +10,8 @@ A watched id is in exactly one bucket:
 - ``queued``: SUBMITTED, NOT_START, or a PENDING of our own (see model/task.py).
 - ``modal``: MODAL: the task waits for a prompt from the user (Custom Zoom, Vary (Region)).
 - ``missing``: the server does not know the id (not found), or `status` got an unusable answer
-  and has no earlier one.
+  and has no earlier one. With `status --cached`: the last answer kept in the cache was "not
+  found" (store/cache.py keeps those answers).
 - ``unpolled``: no answer yet (never polled; with `status --cached`: not in the cache).
 - ``other``: a status mjdash does not know.
 

@@ -10,6 +10,11 @@ Rows are keyed by server (the base URL, mode prefix included) and id: a task cac
 server never answers for another. A version-1 cache (keyed by id alone) is migrated: its rows
 belong to no server until the first cache opened with a server adopts them (they came from the
 server configured at the time, which is almost always still the one configured).
+
+Not-found answers are kept too (table `not_found`, by server and id), so `status --cached` can
+say "not found" instead of "not polled yet": a task answered later loses its mark in the same
+transaction that stores it. The table was added within schema version 2 (CREATE IF NOT EXISTS):
+an older cache simply has no marks yet, and readers that open the file read-only check for it.
 """
 
 from __future__ import annotations
@@ -34,6 +39,18 @@ _CREATE = (
     "CREATE TABLE IF NOT EXISTS tasks (server TEXT NOT NULL, id TEXT NOT NULL,"
     " json TEXT NOT NULL, updated REAL NOT NULL, PRIMARY KEY (server, id))"
 )
+
+
+NOT_FOUND_TABLE = "not_found"
+_CREATE_NOT_FOUND = (
+    f"CREATE TABLE IF NOT EXISTS {NOT_FOUND_TABLE} (server TEXT NOT NULL, id TEXT NOT NULL,"
+    " updated REAL NOT NULL, PRIMARY KEY (server, id))"
+)
+
+
+_PUT_TASK = "INSERT OR REPLACE INTO tasks (server, id, json, updated) VALUES (?, ?, ?, ?)"
+_PUT_NOT_FOUND = f"INSERT OR REPLACE INTO {NOT_FOUND_TABLE} (server, id, updated) VALUES (?, ?, ?)"
+_CLEAR_NOT_FOUND = f"DELETE FROM {NOT_FOUND_TABLE} WHERE server = ? AND id = ?"
 
 
 def server_key(base_url: str) -> str:
@@ -87,6 +104,22 @@ def select_by_ids(
         query = f"SELECT id, {column} FROM tasks WHERE {where}id IN ({marks})"
         rows += db.execute(query, [*args, *chunk]).fetchall()
     return rows
+
+
+def select_not_found(db: sqlite3.Connection, ids: list[str], server: str) -> set[str]:
+    """The ids among `ids` with a not-found mark for `server` (a cache older than the marks has
+    no table for them: none). Raises sqlite3.Error for an unreadable cache."""
+    exists = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (NOT_FOUND_TABLE,)
+    ).fetchone()
+    if exists is None:
+        return set()
+    found: set[str] = set()
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        query = f"SELECT id FROM {NOT_FOUND_TABLE} WHERE server = ? AND id IN ({marks})"
+        found.update(row[0] for row in db.execute(query, [server, *chunk]))
+    return found
 
 
 def parse_rows(rows: Iterable[tuple[str, str]]) -> dict[str, Task]:
@@ -157,7 +190,9 @@ class TaskCache:
                 self._migrate_v1(db)
             elif version != SCHEMA_VERSION:
                 db.execute("DROP TABLE IF EXISTS tasks")
+                db.execute(f"DROP TABLE IF EXISTS {NOT_FOUND_TABLE}")
             db.execute(_CREATE)
+            db.execute(_CREATE_NOT_FOUND)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             if self.server:  # rows from a version-1 cache: this server adopts them
                 adopt = "UPDATE OR IGNORE tasks SET server = ? WHERE server = ''"
@@ -241,8 +276,11 @@ class TaskCache:
                 return {}
         return parse_rows(rows)
 
-    def put_many(self, tasks: Iterable[Task]) -> None:
-        """Store snapshots, replacing older ones, in one transaction."""
+    def put_many(self, tasks: Iterable[Task], *, not_found: Iterable[str] = ()) -> None:
+        """Store snapshots, replacing older ones, and the ids the server answered as not found,
+        in one transaction. A stored task loses its not-found mark (it was answered since);
+        a not-found id keeps its last snapshot (export still has it), the mark says what the
+        server said last."""
         now = time.time()
         rows = []
         for task in tasks:
@@ -251,29 +289,58 @@ class TaskCache:
             except (TypeError, ValueError):
                 continue
             rows.append((self.server, task.id, text, now))
-        if not rows:
-            return
-        self._write(
-            "INSERT OR REPLACE INTO tasks (server, id, json, updated) VALUES (?, ?, ?, ?)", rows
-        )
+        missing = [(self.server, i, now) for i in dict.fromkeys(not_found) if isinstance(i, str)]
+        answered = {row[1] for row in rows}
+        missing = [row for row in missing if row[1] not in answered]  # a task's answer wins
+        statements: list[tuple[str, list[tuple]]] = []
+        if rows:
+            forget_marks = [(self.server, row[1]) for row in rows]
+            statements += [(_PUT_TASK, rows), (_CLEAR_NOT_FOUND, forget_marks)]
+        if missing:
+            statements.append((_PUT_NOT_FOUND, missing))
+        if statements:
+            self._write_all(statements)
+
+    def load_not_found(self, ids: Iterable[str]) -> set[str]:
+        """The ids among `ids` this server last answered as not found."""
+        wanted = list(dict.fromkeys(i for i in ids if isinstance(i, str)))
+        with self._lock:
+            if self._db is None:
+                return set()
+            try:
+                return select_not_found(self._db, wanted, self.server)
+            except sqlite3.Error as exc:
+                self._recover(exc)
+                return set()
 
     def put(self, task: Task) -> None:
         self.put_many([task])
 
     def forget(self, ids: Iterable[str]) -> None:
-        """Drop snapshots (for ids no longer watched), whichever server they came from."""
+        """Drop snapshots and not-found marks (for ids no longer watched), whichever server
+        they came from."""
         doomed = [(i,) for i in dict.fromkeys(ids) if isinstance(i, str)]
         if doomed:
-            self._write("DELETE FROM tasks WHERE id = ?", doomed)
+            self._write_all(
+                [
+                    ("DELETE FROM tasks WHERE id = ?", doomed),
+                    (f"DELETE FROM {NOT_FOUND_TABLE} WHERE id = ?", doomed),
+                ]
+            )
 
     def _write(self, sql: str, rows: list[tuple]) -> None:
+        self._write_all([(sql, rows)])
+
+    def _write_all(self, statements: list[tuple[str, list[tuple]]]) -> None:
+        """Each (sql, rows) of `statements`, in one transaction."""
         with self._lock:
             if self._db is None:
                 return
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    self._db.executemany(sql, rows)
+                    for sql, rows in statements:
+                        self._db.executemany(sql, rows)
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):
                         self._db.execute("ROLLBACK")

@@ -6,6 +6,9 @@ enough for the next start, so snapshots go to a writer thread: a task that finis
 waits for the user (what saves requests on the next start) is written within `urgent_delay`;
 a running task's newest snapshot at most every `delay` seconds. `close()` writes what is left.
 A crash loses at most `delay` seconds of progress snapshots, never a watched id.
+
+Not-found answers are queued beside the snapshots (urgent: they are final): the newest answer
+for an id wins, a snapshot or "not found" (`status --cached` says which).
 """
 
 from __future__ import annotations
@@ -29,25 +32,40 @@ class CacheWriter:
         self.delay = delay
         self.urgent_delay = urgent_delay
         self.error: str | None = None
-        self._pending: dict[str, Task] = {}
+        self._pending: dict[str, Task | None] = {}  # None: the server answered "not found"
         self._due: float | None = None  # monotonic time of the next write
         self._closed = False
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def put(self, tasks: Iterable[Task] | dict[str, Task], *, urgent: bool | None = None) -> None:
-        """Queue snapshots (the newest per task wins); never waits for SQLite. `tasks` may be
-        a dict by id already. `urgent`: some task finished or waits for the user (None: look)."""
+    def put(
+        self,
+        tasks: Iterable[Task] | dict[str, Task],
+        *,
+        not_found: Iterable[str] = (),
+        urgent: bool | None = None,
+    ) -> None:
+        """Queue snapshots (the newest per task wins) and ids the server answered as not found;
+        never waits for SQLite. `tasks` may be a dict by id already. `urgent`: some task
+        finished or waits for the user (None: look); a not-found answer always is."""
+        missing = list(dict.fromkeys(not_found))
         with self._wake:
             if self._closed:
-                self.cache.put_many(tasks.values() if isinstance(tasks, dict) else tasks)
+                values = tasks.values() if isinstance(tasks, dict) else tasks
+                self.cache.put_many(values, not_found=missing)
                 return
-            batch = tasks if isinstance(tasks, dict) else {task.id: task for task in tasks}
+            batch: dict[str, Task | None] = (
+                dict(tasks) if isinstance(tasks, dict) else {task.id: task for task in tasks}
+            )
+            for task_id in missing:
+                batch.setdefault(task_id, None)  # one poll answers an id once; a task wins
             self._pending.update(batch)
             if not self._pending:
                 return
-            if urgent is None:
-                urgent = not all(task.needs_polling for task in batch.values())
+            if urgent is None or missing:
+                urgent = bool(urgent) or any(
+                    task is None or not task.needs_polling for task in batch.values()
+                )
             due = time.monotonic() + (self.urgent_delay if urgent else self.delay)
             if self._due is None or due < self._due:
                 self._due = due
@@ -86,10 +104,12 @@ class CacheWriter:
                 batch, self._pending, self._due = self._pending, {}, None
             self._write(batch)
 
-    def _write(self, batch: dict[str, Task]) -> None:
+    def _write(self, batch: dict[str, Task | None]) -> None:
         if not batch:
             return
+        tasks = [task for task in batch.values() if task is not None]
+        missing = [task_id for task_id, task in batch.items() if task is None]
         try:
-            self.cache.put_many(batch.values())
+            self.cache.put_many(tasks, not_found=missing)
         except Exception as exc:  # TaskCache catches its own errors; this thread must not die
             self.error = f"task cache error: {type(exc).__name__}"

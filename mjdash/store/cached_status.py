@@ -3,7 +3,8 @@
 tmux runs `status-right` commands every `status-interval` seconds, so this path reads the
 SQLite cache read-only, asks SQLite for each task's status (json_extract, no JSON parsing in
 Python) and imports nothing heavy: no httpx, no asyncio, no textual. The counts are what the
-dashboard (or the last `mjdash status`) saw; ids never polled count in {total} only.
+dashboard (or the last `mjdash status`) saw: an id the server last answered as not found is
+`missing` (store/cache.py keeps those answers), one never answered `unpolled`.
 
 Parsing a TOML watchlist of 1,000 entries costs more than everything else together, so the ids
 are also kept in a small JSON index in the cache dir, used while the watchlist file is the same
@@ -19,11 +20,17 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from mjdash.model.buckets import WAITING, bucket, tally
+from mjdash.model.buckets import MISSING, WAITING, bucket, tally
 from mjdash.model.report import Counts
 from mjdash.model.task import Task, parse_status
 from mjdash.store import atomic, paths
-from mjdash.store.cache import STATUS_COLUMN, parse_rows, select_by_ids, server_key
+from mjdash.store.cache import (
+    STATUS_COLUMN,
+    parse_rows,
+    select_by_ids,
+    select_not_found,
+    server_key,
+)
 
 INDEX_NAME = "status-ids.json"
 
@@ -89,34 +96,57 @@ def cached_statuses(path: Path, ids: list[str], server: str = "") -> dict[str, o
 
     Raises sqlite3.Error for an unreadable cache.
     """
+    return _statuses_and_not_found(path, ids, server)[0]
+
+
+def _statuses_and_not_found(
+    path: Path, ids: list[str], server: str
+) -> tuple[dict[str, object], set[str]]:
+    """`cached_statuses`, and the ids the server last answered as not found (one connection)."""
     db = _connect(path)
     if db is None:
-        return {}
+        return {}, set()
     try:
         where, args = _server_filter(db, server)
-        return dict(select_by_ids(db, ids, STATUS_COLUMN, where=where, args=args))
+        statuses = dict(select_by_ids(db, ids, STATUS_COLUMN, where=where, args=args))
+        return statuses, select_not_found(db, ids, server_key(server))
     finally:
         db.close()
 
 
 def cached_counts(path: Path, ids: list[str], server: str = "") -> Counts:
     """Counts by bucket (model/buckets.py), as `mjdash status --format` counts, from the cache
-    alone: an id not in the cache is `unpolled` (not polled yet)."""
+    alone: an id the server last answered as not found is `missing` (whatever snapshot is kept
+    from before), an id not in the cache `unpolled` (not polled yet). Each id counts once."""
     unique = list(dict.fromkeys(ids))
-    statuses = cached_statuses(path, unique, server)
-    return Counts(
-        **tally(bucket(parse_status(statuses[i])[0]) if i in statuses else WAITING for i in unique)
-    )
+    statuses, not_found = _statuses_and_not_found(path, unique, server)
+
+    def bucket_of(task_id: str) -> str:
+        if task_id in not_found:
+            return MISSING
+        if task_id in statuses:
+            return bucket(parse_status(statuses[task_id])[0])
+        return WAITING
+
+    return Counts(**tally(bucket_of(i) for i in unique))
 
 
 def cached_tasks(path: Path, ids: list[str], server: str = "") -> dict[str, Task]:
     """The cached tasks among `ids`, parsed as the dashboard parses them (for --json / table)."""
+    return cached_answers(path, ids, server)[0]
+
+
+def cached_answers(
+    path: Path, ids: list[str], server: str = ""
+) -> tuple[dict[str, Task], set[str]]:
+    """`cached_tasks`, and the ids the server last answered as not found."""
     db = _connect(path)
     if db is None:
-        return {}
+        return {}, set()
     try:
         where, args = _server_filter(db, server)
         unique = list(dict.fromkeys(ids))
-        return parse_rows(select_by_ids(db, unique, where=where, args=args))
+        tasks = parse_rows(select_by_ids(db, unique, where=where, args=args))
+        return tasks, select_not_found(db, unique, server_key(server))
     finally:
         db.close()

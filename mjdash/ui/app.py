@@ -65,11 +65,23 @@ from mjdash.ui.saver import SaveFinished, SaveWaiting, WatchlistSaver
 from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
 from mjdash.ui.status_line import PollView, render_status_line
 from mjdash.ui.summary import SummaryLine
-from mjdash.ui.table import COLUMNS, TaskTable, columns_for_width
+from mjdash.ui.table import COLUMNS, WIDE_TABLE, TaskTable, columns_for_width
+from mjdash.ui.toasts import ToastGate
 
 INTERVAL_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
-WIDE = 120
+DETAIL_MIN = 40  # cells the detail pane needs beside the table
+DETAIL_SHARE = 0.35  # of the screen for the detail beside the table, when the table can spare it
+DETAIL_COLUMNS = 100  # a detail under the table this wide puts its buttons and preview beside
 TICK_MERGE = 0.3  # s: a tick this close to a poll is left to the poll (one frame, not two)
+
+
+def detail_beside(width: int) -> int:
+    """The detail pane's width beside the table, or 0: it goes under the table. Beside only when
+    the table keeps its wide columns (ui/table.py WIDE_TABLE): squeezed beside the detail at 120
+    columns, the table was as narrow as at 80 (no label column, ids cut to 8 digits)."""
+    if width - DETAIL_MIN < WIDE_TABLE:
+        return 0
+    return max(DETAIL_MIN, min(int(width * DETAIL_SHARE), width - WIDE_TABLE))
 
 
 def tick_left_to_poll(now: float, poll_due: float | None, poll_started: float | None) -> bool:
@@ -167,6 +179,7 @@ class MjdashApp(App[None]):
         self._server_reached = False  # "● ok" only once a poll was answered
         self._refresh_problem = ""  # the watchlist file's last unreadable state, shown once
         self._toasts: dict[str, Notification] = {}  # keyed toasts (say(key=...)) still shown
+        self.toast_gate = ToastGate(self, changed=self.render_status_line)  # none over dialogs
         self._status_line_text: Text | None = None
         self._auth_noted = False  # the "other header style worked" toast was shown
         self.actions = Actions(self)
@@ -246,6 +259,7 @@ class MjdashApp(App[None]):
         self.poller.track(ids, known=self.tasks)
         self.batch.start()
         self.images.start()
+        self.toast_gate.start()
         self._apply_layout(self.size.width)
         self.rebuild_rows()
         self.table.focus()
@@ -267,12 +281,11 @@ class MjdashApp(App[None]):
         self.render_status_line()  # what fits the new width
 
     def _apply_layout(self, width: int) -> None:
-        wide = width >= WIDE
-        self.query_one("#main").set_class(wide, "-wide")
-        detail_width = max(40, int(width * 0.35))
-        table_width = width - detail_width if wide else width
-        self.detail.styles.width = detail_width if wide else "100%"
-        keys, prompt_width = columns_for_width(table_width)
+        beside = detail_beside(width)
+        self.query_one("#main").set_class(bool(beside), "-wide")
+        self.detail.styles.width = beside or "100%"
+        self.detail.set_columns(not beside and width >= DETAIL_COLUMNS)
+        keys, prompt_width = columns_for_width(width - beside)
         if self.table.set_layout(keys, prompt_width):
             self.sync_rows(self.row_ids())
 
@@ -496,8 +509,12 @@ class MjdashApp(App[None]):
         if changes.lineage:  # a hand-added id's parentId names a watched task: place it there
             self.rebuild_rows()
         if changed:
-            if self._cache_writer is not None and changes.fresh:  # off the UI thread, coalesced
-                self._cache_writer.put(changes.fresh, urgent=changes.urgent or changes.finished)
+            # Off the UI thread, coalesced; not-found answers too (`status --cached` says so).
+            missing = [i for i in result.not_found if i in self.not_found]
+            if self._cache_writer is not None and (changes.fresh or missing):
+                self._cache_writer.put(
+                    changes.fresh, not_found=missing, urgent=changes.urgent or changes.finished
+                )
             self.sync_rows(changed, triage=False)  # the board counted triage moves itself
             if self.selected_id in changed:
                 self.show_selected()
@@ -592,6 +609,7 @@ class MjdashApp(App[None]):
             triage=triage,
             marked=len(self.marks),
             note=self.moves.progress,
+            held=len(self.toast_gate.held),
             width=self.size.width,
         )
         if text != self._status_line_text:
@@ -876,6 +894,12 @@ class MjdashApp(App[None]):
         )
         self._toasts[key] = notification
         self.post_message(Notify(notification))
+
+    def on_notify(self, message: Notify) -> None:
+        """Every toast passes here: while a dialog is open it waits (ui/toasts.py), instead of
+        being drawn over the dialog by Textual's own handler."""
+        if not self.toast_gate.admit(message.notification):
+            message.prevent_default()
 
     def copy_value(self, what: str, value: str, *, lines: bool = False) -> None:
         """Copy `value` (one line; `lines`: keep its lines, as for marked tasks)."""

@@ -21,7 +21,7 @@ from mjdash.model.task import Button, Status, Task
 from mjdash.model.wrap import hanging_wrap, wrap
 from mjdash.ui.cells import STATUS_LOOK, format_duration, one_line, progress_bar
 from mjdash.ui.keybind import bind
-from mjdash.ui.preview import ImagePreview
+from mjdash.ui.preview import MAX_COLUMNS, MAX_ROWS, ImagePreview
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,9 @@ class CopyEntry:
     text: str
 
 
+REFUSED_NOTE = "  refused by this server"
+
+
 class ButtonList(OptionList):
     """The task's buttons, then "Copy prompt N" lines for a describe's suggestions or a
     shorten's results; the highlighted button is what `c` copies and `enter` presses (on a copy
@@ -104,6 +107,12 @@ class ButtonList(OptionList):
         self.refused = dict(refused)
         self.clear_options()
         name_width = max((len(b.name) for b in buttons), default=0)
+        # The list scrolls on its own when it is taller than the pane: keep its bar's room.
+        room = width - 2 - self.styles.scrollbar_size_vertical
+        # A narrow list (the detail's columns) says it shorter than wrap it at its edge.
+        refused_note = REFUSED_NOTE
+        if width > 0 and name_width + len(REFUSED_NOTE) > room:
+            refused_note = "  refused"
         options = []
         for button in buttons:
             refusal = self.refused.get(button.custom_id)
@@ -111,12 +120,10 @@ class ButtonList(OptionList):
             line.append("✓ " if button.custom_id in used else "  ", style="green")
             line.append(button.name.ljust(name_width), style="bold dim" if refusal else "bold")
             if refusal:
-                line.append("  refused by this server", style="dim italic")
+                line.append(refused_note, style="dim italic")
             # No emoji: terminals disagree on the width of 🖌️-style sequences and the
             # columns after them shift; the derived name says the same thing.
             line.append("\n")
-            # The list scrolls on its own when it is taller than the pane: keep its bar's room.
-            room = width - 2 - self.styles.scrollbar_size_vertical
             pieces = wrap(button.custom_id, room) if room > 12 else [button.custom_id]
             for index, piece in enumerate(pieces):
                 line.append("\n  " if index else "  ", style=_INDENT)  # see _INDENT
@@ -211,11 +218,13 @@ def _joined(parts: tuple[Text, ...]) -> Text:
 
 
 def render_detail_parts(
-    model: DetailModel, now: datetime, width: int = 0
+    model: DetailModel, now: datetime, width: int = 0, *, buttons_title: bool = True
 ) -> tuple[Text, Text, Text]:
     """The facts, the clocks and the texts: the once-a-second tick redraws only the clocks (a
     few short lines), not the prompt. Built from plain strings: server text stays inert.
-    `width` (the pane's cells, 0 unknown) wraps long values under themselves."""
+    `width` (the pane's cells, 0 unknown) wraps long values under themselves. Without
+    `buttons_title` the "Buttons (N)" line is left to the button list's own title (the pane's
+    columns, `DetailPane.set_columns`)."""
     head, clocks, body = Text(), Text(), Text()
 
     def row(
@@ -315,12 +324,9 @@ def render_detail_parts(
         body.append("o opens the video · D downloads the MP4s\n", style="grey62")
     if task.custom_id:
         row(body, "From", task.custom_id, "dim")
-    body.append("\n")
-    body.append(f"Buttons ({len(task.buttons)})", style="bold")
-    if task.buttons:
-        body.append("  enter press · c/C copy", style="grey62")
-    elif not task.is_terminal:
-        body.append("  (when the task finishes)", style="grey62")
+    if buttons_title:
+        body.append("\n")
+        body.append_text(buttons_heading(task))
     if model.refused:
         count = len(model.refused)
         what = "all" if count == len(task.buttons) else str(count)
@@ -328,6 +334,16 @@ def render_detail_parts(
     if copyable_prompts(task):
         body.append("\nBelow them: Copy prompt 1… (enter or c copies)", style="grey62")
     return _chomp(head), _chomp(clocks), body
+
+
+def buttons_heading(task: Task | None, separator: str = "  ") -> Text:
+    """ "Buttons (N)" and how to use them: above the list, or as its title."""
+    heading = Text(f"Buttons ({len(task.buttons) if task else 0})", style="bold")
+    if task is not None and task.buttons:
+        heading.append(f"{separator}enter press · c/C copy", style="grey62")
+    elif task is not None and not task.is_terminal:
+        heading.append(f"{separator}(when the task finishes)", style="grey62")
+    return heading
 
 
 def continued_modal(task: Task) -> bool:
@@ -417,6 +433,10 @@ def same_height(old: Text | None, new: Text, width: int) -> bool:
 
 
 PART_IDS = ("detail-info", "detail-clocks", "detail-body")
+# With columns (DetailPane.set_columns): the button list's share of the pane, and its least.
+BUTTONS_SHARE = 0.32
+BUTTONS_MIN = 30
+PREVIEW_MIN_ROWS = 4
 NO_TASK = "No task selected. Press a to add task ids."
 
 
@@ -428,6 +448,8 @@ class DetailPane(VerticalScroll, can_focus=False):
         self.model: DetailModel | None = None
         self._now = datetime.now().astimezone()
         self._shown: tuple[Text, ...] = (Text(NO_TASK), Text(), Text())  # the parts on screen
+        self._side = (0, 0)  # with columns: the buttons' and the preview's cells, with gaps
+        self._buttons_title: Text | None = None  # the button list's title (with columns)
 
     def compose(self):
         # The text in three parts (facts, clocks, texts), each redrawn only when it changed.
@@ -439,7 +461,65 @@ class DetailPane(VerticalScroll, can_focus=False):
                 # Under the facts, visible without scrolling (issue 16); its first line says
                 # "loading" while the image comes, so the arrival moves little.
                 yield ImagePreview(id="preview")
-        yield ButtonList(id="buttons")
+        yield ButtonList(id="buttons", classes="-empty")
+
+    def set_columns(self, on: bool) -> None:
+        """Under the table on a wide screen: the texts on the left, the buttons and then the image
+        preview in columns of their own on the right, each at the pane's top (issue 16: at
+        120x36 the preview sat below the prompt and ~25 lines of buttons, off screen). The pane
+        is ~14 lines tall there: one column for everything left the preview and the buttons
+        below the fold, so they get columns of their own. Narrower panes keep one column."""
+        if on == self.has_class("-columns"):
+            return
+        self.set_class(on, "-columns")
+        self._fit_columns()
+        self._render_again()
+
+    @property
+    def columns(self) -> bool:
+        return self.has_class("-columns")
+
+    def _fit_columns(self) -> None:
+        """Size the buttons' and the preview's columns for the pane (nothing in one column)."""
+        preview, buttons = self.query_one(ImagePreview), self.query_one(ButtonList)
+        if not self.columns:
+            self._side = (0, 0)
+            preview.styles.width = None
+            buttons.styles.width = None
+            preview.set_max_rows(MAX_ROWS)
+            return
+        region = self.scrollable_content_region
+        # The image as tall as the pane under its caption line; a grid (square) is twice as
+        # many columns as rows.
+        rows = max(PREVIEW_MIN_ROWS, min(MAX_ROWS, region.height - 1))
+        preview_width = min(MAX_COLUMNS, 2 * rows)
+        buttons_width = max(BUTTONS_MIN, int(region.width * BUTTONS_SHARE))
+        self._side = (buttons_width + 1, preview_width + 1)  # each with its gap on the left
+        buttons.styles.width, preview.styles.width = self._side
+        preview.set_max_rows(rows)
+
+    def on_image_preview_shown(self) -> None:
+        """The preview's column came or went: the texts beside it have another width."""
+        if self.columns:
+            self._render_again()
+
+    def _render_again(self) -> None:
+        model = self.model
+        if model is not None:
+            self._show_parts(self._parts(model, self._now))
+            self._show_buttons(self.query_one(ButtonList), model)
+
+    def _parts(self, model: DetailModel, now: datetime) -> tuple[Text, Text, Text]:
+        buttons = self.query_one(ButtonList)
+        # A task with nothing to press gets no column: its text says "Buttons (0)" as in one
+        # column, and takes the room.
+        empty = not (model.task and model.task.buttons) and not copyable_prompts(model.task)
+        buttons.set_class(empty, "-empty")
+        title = buttons_heading(model.task, " · ")
+        if title != self._buttons_title:  # not every second: setting it repaints the list
+            self._buttons_title = buttons.border_title = title
+        titled = self.columns and not empty
+        return render_detail_parts(model, now, self.text_width, buttons_title=not titled)
 
     @property
     def info_text(self) -> Text:
@@ -461,9 +541,10 @@ class DetailPane(VerticalScroll, can_focus=False):
         buttons = self.query_one(ButtonList)
         if model is None:
             self._show_parts((Text(empty), Text(), Text()))
+            buttons.set_class(True, "-empty")
             buttons.show_buttons((), frozenset())
             return
-        self._show_parts(render_detail_parts(model, now, self.text_width))
+        self._show_parts(self._parts(model, now))
         if not same_task:
             buttons.highlighted = None
         self._show_buttons(buttons, model)
@@ -475,24 +556,33 @@ class DetailPane(VerticalScroll, can_focus=False):
         when the text is the same, no layout when its lines wrap as before."""
         self._now = now
         if self.model is not None:
-            self._show_parts(render_detail_parts(self.model, now, self.text_width))
+            self._show_parts(self._parts(self.model, now))
 
     @property
     def text_width(self) -> int:
-        """The cells a line of the pane has: room for the scrollbar is kept even while it is
-        hidden, so lines wrapped here are never wrapped again at the edge (0 before layout)."""
+        """The cells a line of the text has: room for the scrollbar is kept even while it is
+        hidden, so lines wrapped here are never wrapped again at the edge (0 before layout);
+        with columns, what the buttons and the preview leave."""
         region = self.scrollable_content_region.width
         if region <= 0:
             return 0
         bar = 0 if self.show_vertical_scrollbar else self.styles.scrollbar_size_vertical
-        return max(0, region - bar)
+        buttons, preview = self._side
+        if self.query_one(ButtonList).has_class("-empty"):
+            buttons = 0
+        if not self.query_one(ImagePreview).has_class("-shown"):
+            preview = 0
+        return max(0, region - bar - buttons - preview)
+
+    @property
+    def buttons_width(self) -> int:
+        """The cells a line of the button list has."""
+        return self._side[0] - 1 if self.columns else self.text_width
 
     def on_resize(self) -> None:
-        """The lines were wrapped for the old width."""
-        model = self.model
-        if model is not None:
-            self._show_parts(render_detail_parts(model, self._now, self.text_width))
-            self._show_buttons(self.query_one(ButtonList), model)
+        """The lines were wrapped for the old width (and the columns sized for the old pane)."""
+        self._fit_columns()
+        self._render_again()
 
     def _show_buttons(self, buttons: ButtonList, model: DetailModel) -> None:
         """The task's buttons, then a describe's or a shorten's prompts to copy one by one."""
@@ -501,7 +591,7 @@ class DetailPane(VerticalScroll, can_focus=False):
             for number, text in enumerate(copyable_prompts(model.task), start=1)
         )
         task_buttons = model.task.buttons if model.task else ()
-        buttons.show_buttons(task_buttons, model.used, copies, model.refused, self.text_width)
+        buttons.show_buttons(task_buttons, model.used, copies, model.refused, self.buttons_width)
 
     def _show_parts(self, parts: tuple[Text, ...]) -> None:
         shown, self._shown = self._shown, parts

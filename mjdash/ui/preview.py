@@ -31,6 +31,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.containers import Vertical
+from textual.message import Message
 from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
@@ -172,21 +173,23 @@ def rows_text(rows: list[list[Segment]]) -> Text:
     return out
 
 
-def prepare_drawing(mode: str, image: Image, width: int, grid: bool) -> Any:
+def prepare_drawing(mode: str, image: Image, width: int, grid: bool, rows: int = MAX_ROWS) -> Any:
     """What the UI thread will draw, made in the worker: half-block rows as Strips, or for
     Kitty / Sixel the image at the exact pixel size (see `graphic_pixels`); for Sixel also
     quantized to 256 colours (textual-image's own method, fast octree), since its encoder skips
-    quantizing a palette image of at most 256 colours. Run in a thread."""
+    quantizing a palette image of at most 256 colours. At most `width` x `rows` cells (and
+    MAX_COLUMNS x MAX_ROWS). Run in a thread."""
+    width, rows = min(width, MAX_COLUMNS), min(rows, MAX_ROWS)
     if mode in ("kitty", "sixel"):
         from mjdash.media.images import cell_size
 
-        pixels = graphic_pixels(image, *cell_size(image, min(width, MAX_COLUMNS), MAX_ROWS))
+        pixels = graphic_pixels(image, *cell_size(image, width, rows))
         if mode == "sixel":
             from PIL import Image as PILImage
 
             pixels = pixels.quantize(256, method=PILImage.Quantize.FASTOCTREE)
         return pixels
-    return block_strips(half_block_rows(image, min(width, MAX_COLUMNS), MAX_ROWS, grid=grid))
+    return block_strips(half_block_rows(image, width, rows, grid=grid))
 
 
 def block_strips(rows: list[list[Segment]]) -> list[Strip]:
@@ -271,7 +274,10 @@ class ImagePreview(Vertical):
         self._timer: Timer | None = None
         self._drawn: tuple | None = None
         self._graphic: Any = None  # the textual-image widget, in kitty / sixel modes
-        # (task id, label, width, mode) -> what `prepare_drawing` made in the worker
+        # The image's rows at most: fewer when the preview has a column of its own beside the
+        # detail's text, as tall as the pane (ui/detail.py DetailPane.set_columns).
+        self.max_rows = MAX_ROWS
+        # (task id, label, (width, rows), mode) -> what `prepare_drawing` made in the worker
         self.prepared: OrderedDict[tuple, Any] = OrderedDict()
 
     def compose(self):
@@ -332,14 +338,14 @@ class ImagePreview(Vertical):
             self._forget_graphic()
         if not self.wants(task):
             self._cancel()
-            self.set_class(False, "-shown")
+            self._set_shown(False)
             self._forget_graphic()
             self._drawn = None
             return
         assert task is not None
         self.links = preview_links(task)
         self.index = min(self.index, len(self.links) - 1)
-        self.set_class(True, "-shown")
+        self._set_shown(True)
         key = self.key
         if key in self.images:
             self._cancel()
@@ -354,6 +360,14 @@ class ImagePreview(Vertical):
         self._say(f"{self._caption()}: loading…")
         self._cancel()
         self._timer = self.set_timer(self.delay, self._fetch, name="preview")
+
+    class Shown(Message):
+        """The preview appeared or went (the detail's columns make room for it)."""
+
+    def _set_shown(self, shown: bool) -> None:
+        if shown != self.has_class("-shown"):
+            self.set_class(shown, "-shown")
+            self.post_message(self.Shown())
 
     def cycle(self) -> bool:
         """Show the next of the task's images (grid, U1..U4); False when there is only one."""
@@ -454,10 +468,10 @@ class ImagePreview(Vertical):
         else:
             # The drawing for the pane's width is made here too, off the UI thread (the
             # half-block rows; the graphics modes' exact-size pixels).
-            width, mode = self._width(), self.mode
+            box, mode = self._box(), self.mode
             grid = is_grid(task) and label == "grid"
-            drawing = await asyncio.to_thread(prepare_drawing, mode, image, width, grid)
-            self._keep_drawing((*key, width, mode), drawing)
+            drawing = await asyncio.to_thread(prepare_drawing, mode, image, box[0], grid, box[1])
+            self._keep_drawing((*key, box, mode), drawing)
             self.images[key] = image
             while len(self.images) > CACHE_SIZE:
                 self.images.popitem(last=False)
@@ -466,11 +480,19 @@ class ImagePreview(Vertical):
 
     # --- drawing --------------------------------------------------------------------------
 
-    def _width(self) -> int:
+    def _box(self) -> tuple[int, int]:
+        """The cells (columns, rows) the image may take."""
         width = self.size.width
         if width <= 0 and self.parent is not None:
             width = self.parent.size.width - 2
-        return max(8, width)
+        return max(8, width), max(2, self.max_rows)
+
+    def set_max_rows(self, rows: int) -> None:
+        """At most `rows` rows of image (drawn again when that changes)."""
+        if rows != self.max_rows:
+            self.max_rows = rows
+            if self.key in self.images:
+                self._draw()
 
     def _draw(self) -> None:
         key = self.key
@@ -478,12 +500,12 @@ class ImagePreview(Vertical):
         if task is None or key not in self.images:
             return
         self.images.move_to_end(key)
-        width = self._width()
-        if self._drawn == (key, width, self.mode):
+        box = self._box()
+        if self._drawn == (key, box, self.mode):
             return
         image = self.images[key]
         grid = is_grid(task) and key[1] == "grid"
-        prepared = self.prepared.get((*key, width, self.mode))
+        prepared = self.prepared.get((*key, box, self.mode))
         if prepared is None:
             # The pane's width changed since the worker made the drawing (a resize, the pane's
             # scrollbar), or it was dropped from memory: made again off the UI thread. A resize
@@ -491,19 +513,19 @@ class ImagePreview(Vertical):
             if self._drawn is None or self._drawn[0] != key:
                 self._say(f"{self._caption()}: loading…")
             self.run_worker(
-                self._prepare(image, key, width, grid),
+                self._prepare(image, key, box, grid),
                 group="preview-draw",
                 exclusive=True,
                 exit_on_error=False,
             )
             return
-        self._drawn = (key, width, self.mode)
+        self._drawn = (key, box, self.mode)
         self._set("#preview-caption", Text(self._caption(), style="grey62"))
         # The drawing pushes what is under it down: a focused sibling (the button list the
         # user just entered) is kept in view once the new layout is made.
         self.call_after_refresh(self._keep_focused_sibling_visible)
         if self.mode in ("kitty", "sixel"):
-            self._draw_graphic(image, width, grid, prepared)
+            self._draw_graphic(image, box, grid, prepared)
             return
         self._forget_graphic()
         self._show_strips(prepared)
@@ -511,14 +533,18 @@ class ImagePreview(Vertical):
         self._set("#preview-under", Text(""))
 
     def _keep_focused_sibling_visible(self) -> None:
+        if self.styles.is_split:  # a column of its own (the detail's columns): pushes nothing
+            return
         focused = self.screen.focused if self.is_attached else None
         if focused is not None and focused.parent is self.parent:
             focused.scroll_visible(animate=False)
 
-    async def _prepare(self, image: Image, key: tuple[str, str], width: int, grid: bool) -> None:
+    async def _prepare(
+        self, image: Image, key: tuple[str, str], box: tuple[int, int], grid: bool
+    ) -> None:
         mode = self.mode
-        drawing = await asyncio.to_thread(prepare_drawing, mode, image, width, grid)
-        self._keep_drawing((*key, width, mode), drawing)
+        drawing = await asyncio.to_thread(prepare_drawing, mode, image, box[0], grid, box[1])
+        self._keep_drawing((*key, box, mode), drawing)
         if self.key == key:
             self._draw()
 
@@ -527,10 +553,10 @@ class ImagePreview(Vertical):
         while len(self.prepared) > CACHE_SIZE:
             self.prepared.popitem(last=False)
 
-    def _draw_graphic(self, image: Image, width: int, grid: bool, prepared: Any) -> None:
+    def _draw_graphic(self, image: Image, box: tuple[int, int], grid: bool, prepared: Any) -> None:
         from mjdash.media.images import cell_size
 
-        columns, rows = cell_size(image, min(width, MAX_COLUMNS), MAX_ROWS)
+        columns, rows = cell_size(image, min(box[0], MAX_COLUMNS), min(box[1], MAX_ROWS))
         widget_class = graphics_widget(self.mode)
         if self._graphic is None or not isinstance(self._graphic, widget_class):
             self._forget_graphic(remove=True)

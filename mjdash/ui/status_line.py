@@ -57,6 +57,7 @@ def render_status_line(
     triage: int = 0,
     marked: int = 0,
     note: str = "",
+    held: int = 0,
     width: int = 0,
 ) -> Text:
     """Health first (it is what a narrow pane must not cut off), then the watchlist's size.
@@ -64,7 +65,7 @@ def render_status_line(
     `key_source` names where the key came from (the variable's name or the key file's path),
     for the key-rejected hint; never the key. `width` (0: no limit): parts that do not fit are
     left out whole, the least needed first (the request rate, the poll clock, ...), never
-    cut mid-word.
+    cut mid-word. `held`: toasts waiting for the open dialog to close (ui/toasts.py).
 
     The per-state counts live in the summary line below, so they are not repeated here.
     """
@@ -84,6 +85,9 @@ def render_status_line(
         parts.append((Text(f" │ {note}", style="bold yellow"), 8))
     if marked:
         parts.append((Text(f" │ {marked} marked", style="bold magenta"), 7))
+    if held:
+        words = f"{held} note{'' if held == 1 else 's'} when the dialog closes"
+        parts.append((Text(f" │ {words}", style="bold cyan"), 7))
     if view.polled_ago is not None:
         parts.append((Text(f" · polled {format_age(view.polled_ago)} ago", style="grey62"), 2))
     parts.append((Text(f" · every {view.interval:g}s", style="grey62"), 3))

@@ -84,13 +84,18 @@ def _fixed(keys: list[str], id_width: int) -> int:
     return sum((id_width if k == "id" else COLUMNS[k].width) + 2 for k in keys if k != "prompt") + 2
 
 
+# The fewest cells a table needs for its wide columns (the label, the longer id, a prompt of
+# WIDE_MIN_PROMPT): the app keeps the detail pane under the table until both fit side by side.
+WIDE_TABLE = _fixed(list(WIDE_ORDER), WIDE_ID_WIDTH) + 2 + WIDE_MIN_PROMPT
+
+
 def columns_for_width(width: int) -> tuple[list[str], int]:
     """The column keys that fit `width` cells, and the prompt column's width.
 
-    A wide table (the prompt keeps WIDE_MIN_PROMPT cells even so) adds the watchlist label
-    column and shows more of the id (`id_width`)."""
+    A wide table (at least WIDE_TABLE cells: the prompt keeps WIDE_MIN_PROMPT even so) adds the
+    watchlist label column and shows more of the id (`id_width`)."""
     wide = list(WIDE_ORDER)
-    if width - _fixed(wide, WIDE_ID_WIDTH) - 2 >= WIDE_MIN_PROMPT:
+    if width >= WIDE_TABLE:
         return wide, width - _fixed(wide, WIDE_ID_WIDTH) - 2
     keys = list(COLUMN_ORDER)
     for drop in DROP_ORDER:

@@ -189,7 +189,7 @@ async def test_narrow_pane_drops_columns_and_stacks_the_detail(sim, tmp_path):
         assert app.table.region.width == 60
         assert app.detail.region.y > app.table.region.y
         assert app.table.region.height >= 5
-        await pilot.resize_terminal(140, 36)
+        await pilot.resize_terminal(160, 40)  # the detail goes beside from 155 columns
         await pilot.pause()
         assert "prompt" in app.table.column_keys
         assert app.query_one("#main").has_class("-wide")
@@ -217,6 +217,20 @@ async def test_restart_shows_cached_tasks_before_any_poll(sim, tmp_path):
         assert cell(again, grid, "status") == "✔ SUCCESS"
         assert len(again.buttons.buttons) == 9
     assert sim.stats()["total"] == requests
+
+
+async def test_the_dashboard_keeps_not_found_answers_in_the_cache_for_status_cached(sim, tmp_path):
+    from mjdash.store import cached_status
+
+    known = imagine(sim, "a harbour at dawn")
+    unknown = "1773314942177999"  # the simulator never made it
+    app = make_app(sim, tmp_path, [known, unknown], auto_poll=False)
+    async with app.run_test(size=WIDE) as pilot:
+        await poll(app, pilot)
+        assert unknown in app.not_found
+        await pilot.press("q")  # the cache writer's queue is written on the way out
+    tasks, not_found = cached_status.cached_answers(tmp_path / "cache.sqlite3", [known, unknown])
+    assert not_found == {unknown} and set(tasks) == {known}
 
 
 async def test_finished_tasks_are_announced_once_per_poll(sim_factory, tmp_path):

@@ -338,7 +338,9 @@ async def test_auto_download_saves_images_as_tasks_succeed(sim_factory, tmp_path
 async def test_preview_draws_half_blocks_with_u_labels_and_v_turns_it_off(sim_factory, tmp_path):
     clock, sim = demo(sim_factory)
     app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock), preview=True)
-    async with app.run_test(size=WIDE) as pilot:
+    # The detail beside the table: the preview's whole 16 rows (under it, at 130 columns, the
+    # preview is as tall as the pane; tests/app/test_screen_layout.py checks that).
+    async with app.run_test(size=(160, 40)) as pilot:
         preview = app.query_one(ImagePreview)
         preview.delay = 30  # the first row (the grid) must not be fetched while polling
         await poll(app, pilot)

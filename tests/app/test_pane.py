@@ -363,3 +363,57 @@ async def test_a_modal_rows_elapsed_moves_with_the_clock(sim_factory, tmp_path):
         await pilot.pause()
         after = app.table.get_cell(modal, "elapsed").plain
         assert after != before, (before, after)
+
+
+# --- toasts and dialogs ---------------------------------------------------------------------
+
+
+async def test_toasts_wait_while_a_dialog_is_open_and_come_after_it(sim_factory, tmp_path):
+    clock = ManualClock()
+    sim = sim_factory(clock=clock, speed=1.0)
+    ids = [imagine(sim, f"a paper crane {n}") for n in range(2)]
+    app = make_app(sim, tmp_path, ids, auto_poll=False)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await poll(app, pilot)
+        await pilot.press("y")  # "Copied id": a toast on screen when the dialog opens
+        await pilot.pause()
+        assert any("Copied" in t for t in toasts(app))
+        await pilot.press("question_mark")
+        await pilot.pause()
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        dialog = help_screen.query_one("#help").region
+        clock.advance(900)  # both finish: the poll's digest says "2 done"
+        await poll(app, pilot)
+        await pilot.pause()
+        assert all(app.tasks[i].is_terminal for i in ids)
+        # Nothing drawn over the dialog: no toast on its screen at all, none overlapping it.
+        on_top = list(help_screen.query("Toast"))
+        assert not any(toast.region.overlaps(dialog) for toast in on_top)
+        assert on_top == []
+        assert "2 notes when the dialog closes" in status_line(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen is not help_screen
+        shown = toasts(app)
+        assert any("Copied" in t for t in shown) and any("done" in t for t in shown), shown
+        assert "when the dialog closes" not in status_line(app)
+
+
+async def test_many_held_toasts_come_back_as_the_newest_few_and_one_folded(sim, tmp_path):
+    app = make_app(sim, tmp_path, auto_poll=False)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        for n in range(6):
+            app.notify(f"note {n}", markup=False)
+        await pilot.pause()
+        assert list(app.screen.query("Toast")) == []
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.pause()
+        shown = toasts(app)
+        assert len(shown) == 4, shown
+        assert all(f"note {n}" in " ".join(shown) for n in range(6))  # nothing lost
+        assert "While the dialog was open" in shown[0]

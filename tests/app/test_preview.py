@@ -14,6 +14,7 @@ from tests.app.test_insight_ui import by_prompt, clocked
 from tests.support.harness import make_app
 
 SIZE = (120, 36)
+BESIDE = (160, 45)  # the detail beside the table (ui/app.py detail_beside)
 
 
 def demo(sim_factory, **engine):
@@ -60,24 +61,33 @@ async def test_a_2048_jpeg_grid_draws_near_the_top_with_labels_and_from_disk_nex
         await settle(app, pilot)
         assert preview.fetches == 1 and preview.problems == {}
         lines = preview.drawn.plain.splitlines()
-        assert len(lines) == 16 and lines[0].startswith("U1") and lines[8].startswith("U3")
+        # At 120x36 the detail is under the table, the preview in a column of its own: the
+        # image is as tall as the pane under its caption (fewer than the 16 rows at most).
+        half = len(lines) // 2
+        assert 12 <= len(lines) < 16 and lines[0].startswith("U1") and lines[half].startswith("U3")
         assert len(bg_colors(preview.drawn)) >= 4  # the four quadrants (and their shading)
-        # Visible without scrolling in a 120x36 terminal: the whole image is on screen.
+        # Visible without scrolling in a 120x36 terminal: the whole image is on screen, to
+        # the pane's last line.
         top, bottom = region_of(app, preview.query_one("#preview-image"))
         assert top > 0 and bottom <= SIZE[1]
+        assert app.detail.scroll_y == 0 and bottom == app.detail.content_region.bottom
     # A restart draws from the thumbnail cache: no download.
     again = make_app(
         sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock), preview=True
     )
     routes_before = sim.stats()["routes"]["image"]
-    async with again.run_test(size=SIZE) as pilot:
+    async with again.run_test(size=BESIDE) as pilot:
         preview = again.query_one(ImagePreview)
         preview.delay = 0.05
         await poll(again, pilot)
         again.table.select(grid)
         await settle(again, pilot)
         assert preview.fetches == 0 and preview.disk_hits == 1
-        assert preview.drawn.plain.splitlines()[0].startswith("U1")
+        # The detail beside the table: the whole 16 rows, under the facts, on screen.
+        lines = preview.drawn.plain.splitlines()
+        assert len(lines) == 16 and lines[0].startswith("U1") and lines[8].startswith("U3")
+        top, bottom = region_of(again, preview.query_one("#preview-image"))
+        assert again.detail.region.y < top and bottom <= BESIDE[1]
     assert sim.stats()["routes"]["image"] == routes_before
 
 
@@ -235,7 +245,7 @@ async def test_the_half_block_rows_are_built_off_the_ui_thread(sim_factory, tmp_
         app.table.select(by_prompt(app, "paper boat"))
         await settle(app, pilot)
         lines = preview.drawn.plain.splitlines()
-        assert len(lines) == 16 and lines[0].startswith("U1")
+        assert len(lines) == preview.max_rows and lines[0].startswith("U1")
     main = threading.main_thread().name
     assert built_on and main not in built_on, built_on
 

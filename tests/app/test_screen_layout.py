@@ -13,14 +13,17 @@ from mjdash.model.insight import Summary
 from mjdash.model.task import Status
 from mjdash.model.wrap import cell_width
 from mjdash.store.watchlist import Watchlist
+from mjdash.ui.app import DETAIL_MIN, detail_beside
 from mjdash.ui.browser import NO_BROWSER
 from mjdash.ui.cells import fit_parts
 from mjdash.ui.summary import render_summary
+from mjdash.ui.table import WIDE_MIN_PROMPT, WIDE_TABLE, columns_for_width
 from tests.app.test_app import cell, imagine, poll
 from tests.app.test_insight_ui import by_prompt, clocked, demo, notes_of
 from tests.support.harness import make_app
 
 WIDE = (180, 36)
+BESIDE = (160, 40)  # the detail beside the table, ~45 cells wide (ui/app.py detail_beside)
 NARROW = (60, 20)
 
 
@@ -55,6 +58,105 @@ async def test_a_wide_table_shows_the_label_column_and_more_of_the_id(sim_factor
         app.sync_rows([root])
         await pilot.pause()
         assert cell(app, root, "label") == "hero shot"
+
+
+def test_the_detail_goes_beside_the_table_only_when_the_table_keeps_its_wide_columns():
+    # The threshold comes from the table's own numbers: the label column, the 16-cell id and a
+    # prompt of WIDE_MIN_PROMPT, plus the detail's least width.
+    assert columns_for_width(WIDE_TABLE)[1] == WIDE_MIN_PROMPT
+    assert "label" not in columns_for_width(WIDE_TABLE - 1)[0]
+    first = DETAIL_MIN + WIDE_TABLE
+    assert detail_beside(first - 1) == 0 and detail_beside(first) == DETAIL_MIN
+    for width in range(60, 260):
+        beside = detail_beside(width)
+        keys, prompt = columns_for_width(width - beside)
+        if beside:
+            assert beside >= DETAIL_MIN and "label" in keys and prompt >= WIDE_MIN_PROMPT
+        assert ("label" in keys) == (width >= WIDE_TABLE), width
+
+
+async def test_at_120x36_the_table_has_the_label_and_the_detail_its_preview_and_buttons_in_view(
+    sim_factory, tmp_path
+):
+    clock, sim = demo(sim_factory)
+    app = make_app(
+        sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock), preview="halfblocks"
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await poll(app, pilot)
+        grid = by_prompt(app, "paper boat")
+        app.watchlist.set_label(grid, "hero shot")
+        app.sync_rows([grid])
+        app.table.select(grid)
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        # The table is the screen's width: the label column, 16 cells of id, a wider prompt.
+        assert header(app) == ["Task", "Action", "Status", "Progress", "Elapsed", "Label", "Prompt"]
+        assert cell(app, grid, "label") == "hero shot"
+        assert app.table.columns["id"].width >= 16 and app.table.prompt_width >= 30
+        root = next(r.id for r in app.rows if not r.depth and not r.has_children)
+        assert cell(app, root, "id") == "…" + root[-13:]  # 8 digits at 80 columns
+        # The detail under the table, its preview and buttons at its top, beside the text.
+        detail, buttons = app.detail, app.buttons
+        preview = app.query_one("#preview")
+        image = preview.query_one("#preview-image")
+        assert detail.region.y > app.table.region.y and detail.scroll_y == 0
+        assert preview.display and image.region.height >= 10
+        inside = detail.content_region
+        for widget in (preview, image, buttons):
+            assert inside.contains_region(widget.region), widget
+        text = app.query_one("#detail-info").region
+        assert text.right <= buttons.region.x < preview.region.x
+        assert buttons.region.y == inside.y  # the first buttons on the pane's first lines
+        first = "".join(segment.text for segment in buttons.render_line(0))
+        assert first.strip() == app.tasks[grid].buttons[0].name
+        title = Text.from_markup(str(buttons.border_title)).plain
+        assert title == f"Buttons ({len(app.tasks[grid].buttons)}) · enter press · c/C copy"
+        # Its text is wrapped for its own column; the customIds for theirs.
+        assert all(
+            cell_width(line) <= detail.text_width for line in detail.info_text.plain.splitlines()
+        )
+        assert "Buttons (" not in detail.info_text.plain  # the list's title says it
+        lines = buttons.get_option_at_index(0).prompt.plain.splitlines()
+        assert all(cell_width(line) <= buttons.content_region.width for line in lines)
+        # A task with nothing to press: no empty column, its text takes the room.
+        running = next(i for i, t in app.tasks.items() if not t.buttons and not t.is_terminal)
+        app.table.select(running)
+        await pilot.pause()
+        assert not buttons.display and not preview.display
+        assert "Buttons (0)" in detail.info_text.plain
+        assert detail.text_width > inside.width - 4
+        # Back at 80x24 and 60x20: one column, as before.
+        for size in ((80, 24), (60, 20)):
+            app.table.select(grid)
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            await pilot.pause()
+            assert detail.region.y > app.table.region.y
+            assert f"Buttons ({len(app.tasks[grid].buttons)})" in detail.info_text.plain
+            assert buttons.region.x == preview.region.x == detail.content_region.x
+            assert buttons.region.y > preview.region.y
+
+
+async def test_at_160x40_the_detail_is_beside_a_table_that_keeps_its_label_column(
+    sim_factory, tmp_path
+):
+    clock, sim = demo(sim_factory)
+    app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await poll(app, pilot)
+        root = app.rows[-1].id
+        app.watchlist.set_label(root, "keeper")
+        app.sync_rows([root])
+        await pilot.pause()
+        table, detail = app.table, app.detail
+        assert detail.region.x >= table.region.right - 1 and detail.region.y == table.region.y
+        assert detail.region.width >= 40
+        assert header(app)[-2:] == ["Label", "Prompt"] and table.prompt_width >= 28
+        assert cell(app, root, "label") == "keeper"
+        assert table.region.width + detail.region.width == 160
+        assert "Buttons (" in detail.info_text.plain  # one column beside the table
 
 
 async def test_the_sorted_columns_header_has_an_arrow(sim_factory, tmp_path):
@@ -147,7 +249,7 @@ async def test_a_cjk_prompt_is_cut_with_an_ellipsis_in_the_table_and_wrapped_in_
     prompt = "夜の港に浮かぶ紙の舟、柔らかな光、水彩画風、細部まで描き込まれた幻想的な風景 --v 6"
     task_id = imagine(sim, prompt)
     app = make_app(sim, tmp_path, [task_id], auto_poll=False)
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=BESIDE) as pilot:  # a narrow detail: values wrap
         await poll(app, pilot)
         shown = cell(app, task_id, "prompt")
         assert shown.endswith("…")
@@ -176,7 +278,7 @@ async def test_the_detail_wraps_values_under_themselves_and_custom_ids_after_dou
 ):
     clock, sim = demo(sim_factory)
     app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock))
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=BESIDE) as pilot:  # a narrow detail: values wrap
         await poll(app, pilot)
         grid = by_prompt(app, "paper boat")
         app.table.select(grid)

@@ -18,8 +18,14 @@ TRACEBACK = re.compile(r"Traceback|Error:|EXITED-")
 
 
 def table_lines(screen: str) -> list[str]:
-    """The table's part of each line (the detail pane is on the right at 120 columns)."""
-    return [line.split("│")[0] for line in screen.splitlines()]
+    """The table's part of the screen: above the detail pane's top border (at 120 columns the
+    detail is under the table), left of its side border when it is beside the table."""
+    lines = []
+    for line in screen.splitlines():
+        if line.startswith("───"):
+            break
+        lines.append(line.split("│")[0])
+    return lines
 
 
 def depth(row: str) -> int:

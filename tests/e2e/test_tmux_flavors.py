@@ -1,5 +1,6 @@
-"""End to end per server flavor: `mjdash demo --flavor X` in tmux at 120x36; rows appear, a
-describe task's detail shows its four suggestions, and (new-api) a Vary (Region) continued from
+"""End to end per server flavor: `mjdash demo --flavor X` in tmux at 160x40 (the detail beside
+the table, tall enough for a describe's suggestions); rows appear, a describe task's detail
+shows its four suggestions, and (new-api) a Vary (Region) continued from
 MODAL is shown as moving on, not as waiting."""
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def task_rows(screen: str) -> list[str]:
 
 
 def detail_side(screen: str) -> str:
-    """The right-hand pane's text (the table is on the left at 120 columns)."""
+    """The right-hand pane's text (the table is on the left at 160 columns)."""
     return "\n".join(line.split("│ ", 1)[1] for line in screen.splitlines() if "│ " in line)
 
 
@@ -35,8 +36,8 @@ def flavor_terminal(tmp_path):
     def start(flavor: str) -> TmuxTerminal:
         term = TmuxTerminal(
             mjdash_command("demo", "--flavor", flavor, "--speed", "4"),
-            width=120,
-            height=36,
+            width=160,
+            height=40,
             env=terminal_env(tmp_path),
         )
         terminals.append(term)

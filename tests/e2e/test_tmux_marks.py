@@ -17,12 +17,12 @@ pytestmark = [
 
 TRACEBACK = re.compile(r"Traceback|Error:|EXITED-")
 ID_START = re.compile(r"[…●]")  # a marked row shows ● where the id's … was
-TABLE_WIDTH = 77  # at 120 columns the detail pane takes the right 42 (its border at 78)
 
 
 def table_rows(screen: str) -> list[str]:
-    """The table's rows (left of the detail pane), top to bottom."""
-    lines = [line[:TABLE_WIDTH] for line in screen.splitlines()]
+    """The table's rows, top to bottom (at 120 columns the detail pane is under the table: the
+    rows end at its top border; beside it they would end at its side border)."""
+    lines = [line.split("│")[0] for line in screen.splitlines()]
     header = next((i for i, line in enumerate(lines) if line.lstrip().startswith("Task ")), None)
     if header is None:
         return []

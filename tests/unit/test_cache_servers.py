@@ -77,3 +77,53 @@ def test_an_old_cache_migrates_and_the_configured_server_adopts_it(tmp_path: Pat
         assert other.load([A, B]) == {}
     assert cached_status.cached_tasks(path, [A], PROXY) == {}
     assert cached_status.cached_tasks(path, [A], COMET)[A].status is Status.SUCCESS
+
+
+# --- not-found answers -----------------------------------------------------------------------
+
+
+def test_not_found_answers_are_kept_per_server_and_cleared_when_the_task_is_answered(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "tasks.sqlite3"
+    with TaskCache(path, server=COMET) as comet:
+        comet.put_many([task(A, Status.SUCCESS, "was there")])
+        comet.put_many([], not_found=[A, B])
+        assert comet.load_not_found([A, B, "1712345678909999"]) == {A, B}
+        assert comet.load([A])[A].prompt == "was there"  # the last snapshot stays (export)
+    # --cached: the mark wins over the older snapshot; every id in exactly one bucket.
+    counts = cached_status.cached_counts(path, [A, B, "1712345678909999"], COMET)
+    assert (counts.total, counts.missing, counts.done, counts.unpolled) == (3, 2, 0, 1)
+    tasks, not_found = cached_status.cached_answers(path, [A, B], COMET)
+    assert not_found == {A, B} and set(tasks) == {A}
+    # Another server never saw those answers.
+    assert cached_status.cached_counts(path, [A, B], PROXY).missing == 0
+    with TaskCache(path, server=PROXY) as proxy:
+        assert proxy.load_not_found([A, B]) == set()
+    # Answered later: the mark goes in the same write; a task and a mark in one batch: the task.
+    with TaskCache(path, server=COMET) as comet:
+        comet.put_many([task(B, Status.IN_PROGRESS, "there now")], not_found=[B])
+        assert comet.load_not_found([A, B]) == {A}
+    counts = cached_status.cached_counts(path, [A, B], COMET)
+    assert (counts.missing, counts.running, counts.total) == (1, 1, 2)
+    # forget() drops the marks with the snapshots.
+    with TaskCache(path, server=COMET) as comet:
+        comet.forget([A])
+        assert comet.load_not_found([A]) == set()
+
+
+def test_a_cache_from_before_the_not_found_table_reads_as_no_marks(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.sqlite3"
+    with TaskCache(path, server=COMET) as comet:
+        comet.put_many([task(A, Status.SUCCESS, "old")])
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE not_found")  # as a version-2 cache written before this change
+    db.commit()
+    db.close()
+    counts = cached_status.cached_counts(path, [A, B], COMET)
+    assert (counts.done, counts.missing, counts.unpolled) == (1, 0, 1)
+    assert cached_status.cached_answers(path, [A], COMET)[1] == set()
+    with TaskCache(path, server=COMET) as comet:  # opening it adds the table, keeps the rows
+        assert comet.load([A])[A].prompt == "old"
+        comet.put_many([], not_found=[B])
+        assert comet.load_not_found([B]) == {B}

@@ -52,3 +52,32 @@ def test_finished_tasks_are_written_soon(tmp_path):
     assert writer.pending == 0
     writer.close()
     cache.close()
+
+
+def test_not_found_answers_are_written_urgently_and_the_newest_answer_wins(tmp_path):
+    cache = TaskCache(tmp_path / "tasks.sqlite3")
+    writer = CacheWriter(cache, delay=3600, urgent_delay=0.01)
+    gone, back = "1773314942177011", "1773314942177012"
+    writer.put([], not_found=[gone, back])
+    assert wait_for(lambda: cache.load_not_found([gone, back]) == {gone, back})
+    # Answered in a later poll: the snapshot replaces the mark.
+    writer.put([task(back, Status.SUCCESS)])
+    assert wait_for(lambda: cache.load_not_found([gone, back]) == {gone})
+    assert cache.load([back])[back].status is Status.SUCCESS
+    writer.close()
+    cache.close()
+
+
+def test_queued_answers_for_one_id_coalesce_to_the_newest(tmp_path):
+    cache = TaskCache(tmp_path / "tasks.sqlite3")
+    writer = CacheWriter(cache, delay=3600, urgent_delay=3600)
+    first, second = "1773314942177021", "1773314942177022"
+    writer.put([], not_found=[first])
+    writer.put([task(first, Status.IN_PROGRESS, 5)])  # answered after all
+    writer.put([task(second, Status.IN_PROGRESS, 5)])
+    writer.put([], not_found=[second])  # then gone
+    assert writer.pending == 2
+    writer.close()
+    assert cache.load_not_found([first, second]) == {second}
+    assert set(cache.load([first, second])) == {first}
+    cache.close()

@@ -38,6 +38,52 @@ def test_cached_status_makes_zero_requests_and_needs_no_key(sim, run: Runner):  
     assert sim.stats()["total"] == 0
 
 
+def test_cached_status_says_not_found_and_forgets_it_once_the_task_is_answered(
+    sim,
+    run: Runner,  # noqa: F811
+):
+    # A task of another account: for our key the server answers "not found" (the simulator's
+    # tasks are visible to the key that submitted them); with the owner's key it is answered.
+    owner = "sim-owner-key-7"
+    answer = sim.engine.imagine("a lantern in fog", owner=owner)
+    assert answer["code"] == 1
+    theirs = answer["result"]
+    ours = imagine(sim, "a lantern at dusk")
+    never_polled = "1773314942177003"
+    wait_finished(sim, [theirs, ours])
+    run.env["MJDASH_BASE_URL"] = sim.url
+    assert run("add", theirs, ours).code == 0
+    live = run("status")
+    assert live.code == 0, live.err
+    assert any(line.startswith(theirs) and "not found" in line for line in live.lines())
+    assert run("add", never_polled).code == 0
+    sim.reset_stats()
+
+    table = run("status", "--cached", COMETAPI_KEY=None)
+    assert table.code == 0, table.err
+    line_of = {line.split()[0]: line for line in table.lines()[1:]}
+    assert "not found" in line_of[theirs] and "not polled yet" not in line_of[theirs]
+    assert "not polled yet" in line_of[never_polled] and "SUCCESS" in line_of[ours]
+    assert "unreadable" not in table.out
+    rows = run("status", "--cached", "--json", COMETAPI_KEY=None).out.splitlines()
+    assert {"id": theirs, "error": "not found"} in [json.loads(row) for row in rows]
+    every = "{total} {done} {running} {queued} {failed} {modal} {missing} {unpolled} {other}"
+    counts = run("status", "--cached", "--format", every, COMETAPI_KEY=None).out.split()
+    total, done, *_, missing, unpolled, other = map(int, counts)
+    assert (total, done, missing, unpolled, other) == (3, 1, 1, 1, 0)
+    assert sum(map(int, counts[1:])) == total  # each id in exactly one bucket
+    assert run("status", "--cached", "--exit-status", COMETAPI_KEY=None).code == 1
+    assert sim.stats()["total"] == 0
+
+    # The owner's key answers it: the mark goes, the task is what --cached shows.
+    assert run("status", theirs, COMETAPI_KEY=owner).code == 0
+    table = run("status", "--cached", COMETAPI_KEY=None)
+    line = next(x for x in table.lines() if x.startswith(theirs))
+    assert "SUCCESS" in line and "not found" not in line
+    counts = run("status", "--cached", "--format", "{done} {missing} {unpolled}").out.split()
+    assert counts == ["2", "0", "1"]
+
+
 def test_the_watchlist_index_follows_every_change_of_the_file(sim, run: Runner):  # noqa: F811
     ids = [imagine(sim, f"bonsai {n}") for n in range(2)]
     wait_finished(sim, ids)

@@ -89,13 +89,17 @@ def test_status_words_and_buckets_that_add_up(run: Runner, sim) -> None:
 
     never = "1773314942177001"
     assert run("add", never).code == 0
-    cached = run("status", "--cached", "--format", ALL_FIELDS, COMETAPI_KEY=None)
+    server = ("--base-url", sim.url)  # the cache answers for the server it came from
+    cached = run("status", "--cached", "--format", ALL_FIELDS, *server, COMETAPI_KEY=None)
     counts = fields(cached.out)
-    assert counts["total"] == 4 and counts["unpolled"] >= 1
+    # The cache kept the server's "not found": the same buckets as the live answer, plus the
+    # id never polled.
+    assert counts["total"] == 4 and (counts["unpolled"], counts["missing"]) == (1, 1)
     assert sum(v for k, v in counts.items() if k != "total") == counts["total"]
-    table = run("status", "--cached", COMETAPI_KEY=None)
+    table = run("status", "--cached", *server, COMETAPI_KEY=None)
     line = next(x for x in table.lines() if x.startswith(never))
     assert "not polled yet" in line and "unreadable" not in table.out
+    assert any(x.startswith(UNKNOWN_ID) and "not found" in x for x in table.lines())
     live_table = run("status", "--base-url", sim.url)
     assert any(x.startswith(UNKNOWN_ID) and "not found" in x for x in live_table.lines())
     assert "unreadable" not in live_table.out
