@@ -17,6 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from mjdash.commands.dashboard import watch_demo_batch  # noqa: E402
 from mjdash.model.secret import Secret  # noqa: E402
 from mjdash.sim.engine import ManualClock  # noqa: E402
 from mjdash.sim.server import SimServer  # noqa: E402
@@ -27,7 +28,7 @@ from mjdash.ui.run import build_dashboard  # noqa: E402
 
 # (file name, terminal size, keys pressed after the first poll)
 SHOTS = [
-    ("main-wide", (140, 36), ()),
+    ("main-wide", (160, 40), ()),  # from 155 columns the detail sits beside the table
     ("narrow-pane", (60, 20), ()),
     ("detail-buttons", (120, 36), ("j", "enter", "down")),
     ("help", (100, 34), ("question_mark",)),
@@ -59,8 +60,7 @@ async def shoot(
         if images:
             sim.engine.image_size, sim.engine.image_format = IMAGE_SIZE, "mixed"
         watchlist = Watchlist.load(Path(folder) / "watchlist.toml")
-        for task_id in sim.seeded_ids:  # as `mjdash demo` adds them: children under parents
-            watchlist.add([task_id], parent=sim.engine.parent_of(task_id))
+        watch_demo_batch(watchlist, sim)  # as `mjdash demo` does
         config = Config(
             api=ApiConfig(base_url=sim.url, allow_http=True, timeout=5.0),
             poll=PollConfig(interval=0.5),

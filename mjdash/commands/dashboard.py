@@ -33,6 +33,7 @@ from mjdash.store.config import Config
 from mjdash.store.watchlist import Watchlist, WatchlistError
 
 if TYPE_CHECKING:
+    from mjdash.sim.server import SimServer
     from mjdash.store.journal import Journal
 
 # The demo batch was planned at speed 1 (finishing over ~4 minutes); at 2 the first seconds
@@ -116,8 +117,7 @@ def cmd_demo(args: argparse.Namespace, session: Session) -> int:
             watchlist = Watchlist.load(path)
         except WatchlistError as exc:
             raise Fail(str(exc), EXIT_USAGE) from None
-        for task_id in sim.seeded_ids:  # with their lineage: children under their parents
-            watchlist.add([task_id], parent=sim.engine.parent_of(task_id))
+        watch_demo_batch(watchlist, sim)
         save_watchlist(watchlist)
         from mjdash.store.journal import Journal
 
@@ -130,3 +130,16 @@ def cmd_demo(args: argparse.Namespace, session: Session) -> int:
             subtitle=f"demo · simulator at {sim.url}",
         )
     return EXIT_OK  # pragma: no cover - the with block returns
+
+
+# A few of the demo's first tasks carry a label, as a user's would (the Label column, 120+).
+DEMO_LABELS = ("moodboard", "client: Acme", "draft")
+
+
+def watch_demo_batch(watchlist: Watchlist, sim: SimServer) -> None:
+    """The simulator's demo batch, watched as `mjdash demo` shows it: children under their
+    parents, the first few top-level tasks labelled."""
+    labels = iter(DEMO_LABELS)
+    for task_id in sim.seeded_ids:
+        parent = sim.engine.parent_of(task_id)
+        watchlist.add([task_id], parent=parent, label="" if parent else next(labels, ""))
