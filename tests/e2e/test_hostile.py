@@ -82,7 +82,8 @@ def test_P5_dashboard_in_a_real_terminal_shows_hostile_text_inert(tmp_path: Path
     with SimServer(hostile=True, speed=50, fail_rate=0.0) as sim:
         ids = sim.seeded_ids
         argv = ["-m", "mjdash", "--base-url", sim.url, *ids]
-        with PtyProcess([sys.executable, *argv], env=env) as app:
+        # 200 columns: the detail beside the table is wide enough for a hostile URL on one line.
+        with PtyProcess([sys.executable, *argv], env=env, size=(200, 50)) as app:
             # The first row is selected: its prompt in the table and in full in the detail pane.
             app.wait_for("[@click=app.quit]quit[/]")
             shown = app.wait_for("gnp.exe")
