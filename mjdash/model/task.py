@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -488,6 +488,17 @@ def _parse_task(obj: object, expected_id: str | None) -> Task | BadTask:
         image_urls=_parse_urls(obj.get("imageUrls")),
         parent_id=_parse_parent(obj.get("parentId")),
         video_thumbnails=_urls(obj.get("videoUrls"), "thumbnail"),
+    )
+
+
+def moved(task: Task, obj: dict[str, Any]) -> Task:
+    """`task` with the progress and preview URL of `obj`, the next answer for it, when nothing
+    else in the answer changed: what parse_task would give (tested), at a fraction of its cost
+    (a running batch's answers mostly move only these two)."""
+    return replace(
+        task,
+        progress=parse_progress(obj.get("progress")),
+        image_url=clean(obj.get("imageUrl"), MAX_FIELD, single_line=True),
     )
 
 

@@ -27,7 +27,7 @@ from mjdash import __version__
 from mjdash.model.api import ACTION_PATH, AUTH_STYLES, BEARER, action_payload, auth_header
 from mjdash.model.kinds import moved_row, refused_prefix
 from mjdash.model.secret import Secret
-from mjdash.model.task import MAX_ID, BadTask, Status, Task, clean, parse_task
+from mjdash.model.task import MAX_ID, BadTask, Status, Task, clean, moved, parse_task
 from mjdash.model.urls import base_url_refusal, origin, url_refusal
 from mjdash.net.backoff import parse_retry_after
 from mjdash.net.bounded import ACCEPT_ENCODING, BoundedDecoder, DecodedTooLarge, DecodeRefused
@@ -540,7 +540,10 @@ class MidjourneyClient:
         last = self._last_answers.get(task_id)
         if last is not None and _same_answer(last[0], obj):
             return last[1]
-        parsed = parse_task(obj, expected_id=task_id)
+        if last is not None and _moved_only(last[0], obj):
+            parsed: Task | BadTask = moved(last[1], obj)
+        else:
+            parsed = parse_task(obj, expected_id=task_id)
         if isinstance(parsed, Task) and parsed.id == task_id and parsed.needs_polling:
             if len(self._last_answers) >= MAX_REMEMBERED:
                 self._last_answers.clear()
@@ -876,6 +879,13 @@ def _same_answer(old: dict[str, Any], new: object) -> bool:
     if old.get("progress") != new.get("progress") or old.get("status") != new.get("status"):
         return False
     return _without_rand(new) == old  # everything else equal (compared in C)
+
+
+def _moved_only(old: dict[str, Any], new: object) -> bool:
+    """The answer differs from the last (as remembered) in progress and the preview URL only."""
+    if not isinstance(new, dict) or len(new) != len(old):
+        return False
+    return {**new, "progress": old.get("progress"), "imageUrl": old.get("imageUrl")} == old
 
 
 def _without_rand(answer: dict[str, Any]) -> dict[str, Any]:

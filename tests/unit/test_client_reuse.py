@@ -49,3 +49,58 @@ async def test_a_changed_field_is_never_hidden(sim_factory):
             seen.append(task)
     progress = [t.progress for t in seen]
     assert len(set(progress)) > 2  # the progress did move, and each move was seen
+
+
+def test_an_answer_that_only_moved_gives_what_a_fresh_parse_gives(monkeypatch):
+    """Progress (and the preview URL) moved, nothing else: the remembered task is updated in
+    place of a full parse, and must equal parse_task of the new answer, field for field. Any
+    other change (status, a button, the prompt) takes the full parse. Answers written from the
+    API notes, not the simulator."""
+    base = {
+        "id": "1773314942177684",
+        "action": "IMAGINE",
+        "status": "IN_PROGRESS",
+        "progress": "12%",
+        "prompt": "a lighthouse in fog --ar 3:2",
+        "submitTime": 1773314942177,
+        "startTime": 1773314944930,
+        "finishTime": 0,
+        "imageUrl": "https://api.cometapi.com/mj/image/1773314942177684?rand=1",
+        "buttons": [],
+        "properties": {"finalPrompt": "a lighthouse in fog --ar 3:2"},
+        "failReason": "",
+    }
+    later = [
+        {"progress": "13%"},
+        {
+            "progress": "40%",
+            "imageUrl": "https://api.cometapi.com/mj/image/1773314942177684?rand=9",
+        },
+        {"progress": "41%", "imageUrl": "https://cdn.example.com/preview-41.webp"},
+        {"progress": "55%", "status": "FAILURE", "failReason": "banned prompt"},
+        {"progress": "60%", "prompt": "a lighthouse in fog, changed"},
+        {"progress": "70%", "buttons": [{"customId": "MJ::JOB::upsample::1::x", "label": "U1"}]},
+        {"progress": 80},
+        {"progress": "not a number"},
+    ]
+    import mjdash.net.client as client_module
+
+    full_parses: list[str] = []
+
+    def counted(obj, expected_id=None):
+        full_parses.append(str(obj.get("progress")))
+        return parse_task(obj, expected_id)
+
+    monkeypatch.setattr(client_module, "parse_task", counted)
+    client = MidjourneyClient("http://127.0.0.1:9", Secret("k"))
+    task_id = base["id"]
+    first = client._parse(dict(base), task_id)
+    assert first == parse_task(dict(base), task_id)
+    for change in later:
+        answer = {**base, **change}
+        got = client._parse(dict(answer), task_id)
+        assert got == parse_task(dict(answer), task_id), change
+        client._parse(dict(base), task_id)  # back to the base answer for the next step
+    # Only answers where more than progress and the preview URL moved were parsed whole (and
+    # the base answer after each of them: it differs from them in more than progress too).
+    assert full_parses == ["12%", "55%", "12%", "60%", "12%", "70%", "12%"]
