@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -217,15 +218,12 @@ def _joined(parts: tuple[Text, ...]) -> Text:
     return Text("\n").join(part for part in parts if part.plain)
 
 
-def render_detail_parts(
-    model: DetailModel, now: datetime, width: int = 0, *, buttons_title: bool = True
-) -> tuple[Text, Text, Text]:
-    """The facts, the clocks and the texts: the once-a-second tick redraws only the clocks (a
-    few short lines), not the prompt. Built from plain strings: server text stays inert.
-    `width` (the pane's cells, 0 unknown) wraps long values under themselves. Without
-    `buttons_title` the "Buttons (N)" line is left to the button list's own title (the pane's
-    columns, `DetailPane.set_columns`)."""
-    head, clocks, body = Text(), Text(), Text()
+Row = Callable[..., None]
+
+
+def _row_writer(width: int) -> Row:
+    """`row(out, name, value, style="", name_style="bold")`: one "Name  value" row of the
+    pane, the value wrapped under itself within `width` cells."""
 
     def row(
         out: Text, name: str, value: str | Text, style: str = "", name_style: str = "bold"
@@ -249,6 +247,52 @@ def render_detail_parts(
             out.append(body_text, style=style)
             out.append("\n")
 
+    return row
+
+
+def render_clocks(model: DetailModel, now: datetime, width: int = 0) -> Text:
+    """The part that moves with the clock (submitted, started, timing, stall): all the
+    once-a-second tick renders again. Empty for a task not answered yet or not found."""
+    clocks = Text()
+    task = model.task
+    if task is None or model.not_found:
+        return clocks
+    row = _row_writer(width)
+    row(clocks, "Submitted", _when(task.submit_time, now))
+    row(clocks, "Started", _when(task.start_time, now))
+    row(clocks, "Finished", _when(task.finish_time, now))
+    timing = []
+    if task.queue_wait is not None:
+        timing.append(f"queue {format_duration(task.queue_wait)}")
+    if task.render_time is not None:
+        timing.append(f"render {format_duration(task.render_time)}")
+    elapsed = task.elapsed(
+        now, first_seen_final=model.first_seen_final, modal_since=model.modal_since
+    )
+    if elapsed is not None:
+        timing.append(
+            f"{'in MODAL' if task.status is Status.MODAL else 'elapsed'} {format_duration(elapsed)}"
+        )
+    if timing:
+        row(clocks, "Timing", " · ".join(timing))
+    if model.last_change is not None and task.needs_polling:
+        row(clocks, "Changed", _when(model.last_change, now))
+    if model.stall_kind and model.stall_since is not None:
+        stall = Stall(model.stall_kind, (now - model.stall_since).total_seconds())
+        row(clocks, "Stalled", "⚠ " + stall_advice(stall, task.status), "bold yellow")
+    return _chomp(clocks)
+
+
+def render_detail_parts(
+    model: DetailModel, now: datetime, width: int = 0, *, buttons_title: bool = True
+) -> tuple[Text, Text, Text]:
+    """The facts, the clocks and the texts: the once-a-second tick redraws only the clocks (a
+    few short lines), not the prompt. Built from plain strings: server text stays inert.
+    `width` (the pane's cells, 0 unknown) wraps long values under themselves. Without
+    `buttons_title` the "Buttons (N)" line is left to the button list's own title (the pane's
+    columns, `DetailPane.set_columns`)."""
+    head, clocks, body = Text(), Text(), Text()
+    row = _row_writer(width)
     task = model.task
     head.append("Task ", style="bold")
     head.append(model.task_id, style="bold cyan")
@@ -290,28 +334,7 @@ def render_detail_parts(
         row(head, "Stale", f"last answer was unusable: {model.stale}", "yellow")
     if task.fail_reason:
         row(head, "Failed", task.fail_reason, "bold red", name_style="bold red")
-    row(clocks, "Submitted", _when(task.submit_time, now))
-    row(clocks, "Started", _when(task.start_time, now))
-    row(clocks, "Finished", _when(task.finish_time, now))
-    timing = []
-    if task.queue_wait is not None:
-        timing.append(f"queue {format_duration(task.queue_wait)}")
-    if task.render_time is not None:
-        timing.append(f"render {format_duration(task.render_time)}")
-    elapsed = task.elapsed(
-        now, first_seen_final=model.first_seen_final, modal_since=model.modal_since
-    )
-    if elapsed is not None:
-        timing.append(
-            f"{'in MODAL' if task.status is Status.MODAL else 'elapsed'} {format_duration(elapsed)}"
-        )
-    if timing:
-        row(clocks, "Timing", " · ".join(timing))
-    if model.last_change is not None and task.needs_polling:
-        row(clocks, "Changed", _when(model.last_change, now))
-    if model.stall_kind and model.stall_since is not None:
-        stall = Stall(model.stall_kind, (now - model.stall_since).total_seconds())
-        row(clocks, "Stalled", "⚠ " + stall_advice(stall, task.status), "bold yellow")
+    clocks = render_clocks(model, now, width)
     _texts(body, task, row)
     if task.image_url and task.image_url not in task.video_links:
         row(body, "Image", task.image_url, "underline")
@@ -333,7 +356,7 @@ def render_detail_parts(
         body.append(f"\n{what} refused by this server (dimmed): c copies them", style="grey62")
     if copyable_prompts(task):
         body.append("\nBelow them: Copy prompt 1… (enter or c copies)", style="grey62")
-    return _chomp(head), _chomp(clocks), body
+    return _chomp(head), clocks, body
 
 
 def buttons_heading(task: Task | None, separator: str = "  ") -> Text:
@@ -555,8 +578,10 @@ class DetailPane(VerticalScroll, can_focus=False):
         """Re-render the clocks ("3 minutes ago") of the shown task (once a second): nothing
         when the text is the same, no layout when its lines wrap as before."""
         self._now = now
-        if self.model is not None:
-            self._show_parts(self._parts(self.model, now))
+        model = self.model
+        if model is not None:
+            head, _, body = self._shown  # the facts and texts do not move with the clock
+            self._show_parts((head, render_clocks(model, now, self.text_width), body))
 
     @property
     def text_width(self) -> int:

@@ -393,3 +393,29 @@ def test_png_sanity_of_the_simulator_grid():
     colors = png.palette(5, 4)
     image = decode_png(png.grid_png((colors[0], colors[1], colors[2], colors[3])))
     assert image.pixel(0, 0) == colors[0]
+
+
+async def test_the_tick_redraws_the_detail_clocks_as_a_full_render_would(sim_factory, tmp_path):
+    """The once-a-second tick renders only the clock rows of the detail (DetailPane.
+    refresh_times): what it shows must equal a whole render at that moment, for a running task,
+    a stalled one and a finished one, at 160 and at 120 columns (beside, and under the table)."""
+    clock, sim = demo(sim_factory)
+    app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False, now=clocked(clock))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await poll(app, pilot)
+        running = by_prompt(app, "old fisherman")
+        finished = next(i for i, t in app.tasks.items() if t.status is Status.SUCCESS)
+        for size in ((160, 40), (120, 36)):
+            await pilot.resize_terminal(*size)
+            for task_id, advance in ((running, 5), (running, 11 * 60), (finished, 90)):
+                app.table.select(task_id)
+                await pilot.pause()
+                before = app.detail.info_text.plain
+                clock.advance(advance)
+                app.tick()
+                await pilot.pause()
+                shown = app.detail.info_text.plain
+                assert shown != before  # the clocks did move
+                app.detail.on_resize()  # renders every part again, at the tick's moment
+                assert app.detail.info_text.plain == shown
+        await pilot.press("q")
