@@ -99,9 +99,10 @@ async def test_startup_with_cached_tasks_builds_one_screenful(sim_factory, tmp_p
     assert sim.stats()["total"] == requests
 
 
-async def test_the_fast_row_render_draws_what_datatable_draws(sim_factory, tmp_path):
-    """TaskTable._render_line_in_row is DataTable's with per-pass values hoisted: for the header,
-    the cursor row, the hovered row and plain rows it must give the very same segments."""
+async def test_the_fast_row_and_cell_renders_draw_what_datatable_draws(sim_factory, tmp_path):
+    """TaskTable._render_line_in_row is DataTable's with per-pass values hoisted, and
+    _render_cell DataTable's with a cache by look: for the header, the cursor row, the hovered
+    row and plain rows they must give the very same segments."""
     from textual.coordinate import Coordinate
     from textual.widgets import DataTable
 
@@ -136,24 +137,8 @@ async def test_the_fast_row_render_draws_what_datatable_draws(sim_factory, tmp_p
                 compared += 1
         assert compared == 18
         table._pass_style = None
-
-
-async def test_a_cell_rendered_by_its_look_draws_what_datatable_draws(sim_factory, tmp_path):
-    """TaskTable._render_cell reuses the render of a cell that looked the same on another row
-    and adds this cell's row/column meta: the very same segments as DataTable's own, for every
-    column of plain, cursor and hovered rows, first render or reused."""
-    from textual.widgets import DataTable
-
-    sim = sim_factory(tasks=30, clock=ManualClock())
-    app = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False)
-    async with app.run_test(size=SIZE) as pilot:
-        await app.poll(force=True).wait()
-        await pilot.pause()
-        table = app.table
-        table.move_cursor(row=3)
-        await pilot.pause()
-        style = table.rich_style
-        table._pseudo_class_state = table.get_pseudo_class_state()
+        # TaskTable._render_cell reuses the render of a cell that looked the same on another
+        # row and adds this cell's row/column meta: the same segments, first render or reused.
         widths = [c.get_render_width(table) for c in table.ordered_columns]
         compared = reused = 0
         for _round in range(2):  # the second round finds every look in the look cache
