@@ -3,7 +3,7 @@
 Textual 8.2's `@lru_cache(1024)` on the method `StylesCache.get_inner_outer` keys on the
 instance: every widget that was ever drawn kept its StylesCache (and the rendered lines in it)
 alive after the widget was removed, until 1,024 newer keys pushed it out. The 5-minute soak
-(tests/perf/soak.py) grew ~2.5 MiB a minute that way, from its toasts. mjdash/ui/terminal.py
+(tests/perf/soak.py) grew ~2 MiB a minute that way, from its toasts. mjdash/ui/terminal.py
 keys that cache on the colours only; the dashboard applies it when it is built. Counted in
 objects, not in memory figures.
 """

@@ -30,9 +30,10 @@ they fill counts a one-time fill as growth; growth after they are full is counte
 capped at half the run: if they are not full by then, start is sampled anyway and the report
 says how full they were.
 
-After that, RSS still climbed ~2.5 MiB a minute with no plateau in 10 minutes (+22% at 600 s):
-every toast's StylesCache, pinned by Textual's lru_cache on an instance method, with the toast's
-rendered lines; found with --trace (tests/perf/soak_probe.py), mended in mjdash/ui/terminal.py.
+After that, RSS still climbed ~2 MiB a minute with no plateau (+20.7% at 600 s): every toast's
+StylesCache, pinned by Textual's lru_cache on an instance method, with the toast's rendered
+lines; found with --trace (tests/perf/soak_probe.py), mended in mjdash/ui/terminal.py (600 s:
++11.3%; part of what remains is the watchlist itself, ~14% more ids by then).
 
 The run's XDG dirs (config, data, cache, state) point into its scratch folder: the preview's
 thumbnails and the status index never land in the user's files, and the key-leak scan sees them.
