@@ -73,6 +73,10 @@ from tests.perf import soak_probe  # noqa: E402
 DEFAULT_FAULTS = (
     "429=0.03,500=0.02,slow=0.01,html=0.01,reset=0.01,garbage=0.01,inflate=0.005,echo_key=0.005"
 )
+# The simulator's seed (tasks and the fault draws). Its fault RNG is seeded: with seed 1 the
+# first `echo_key` is the 915th request, so a 5- (or 10-) minute soak never met it. Seed 18
+# draws `echo_key` at requests 3, 29, 157, 242 and `inflate` at 65, 191, 210, 212, 290.
+DEFAULT_SEED = 18
 # Long enough that its 8-character fragments mean something: `echo_key` sends it back.
 SOAK_KEY = "soak-key-Zx81Qw3Lm5Rt7Yu"
 MEMORY_LIMIT = 0.10  # growth from start to end
@@ -320,7 +324,7 @@ async def soak(
     interval: float = 1.0,
     warmup: float | None = None,
     folder: Path | None = None,
-    seed: int = 1,
+    seed: int = DEFAULT_SEED,
     progress: bool = False,
     trace_dir: Path | None = None,
     referrers: tuple[str, ...] = (),
@@ -462,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", default=DEFAULT_FAULTS, help=f"default {DEFAULT_FAULTS}")
     parser.add_argument("--speed", type=float, default=20.0, help="simulator clock (default 20)")
     parser.add_argument("--interval", type=float, default=1.0, help="poll interval (default 1)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="simulator seed")
     parser.add_argument("--warmup", type=float, default=None, help="least seconds before 'start'")
     parser.add_argument("--memory-limit", type=float, default=MEMORY_LIMIT, help="default 0.10")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -480,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
             speed=args.speed,
             interval=args.interval,
             warmup=args.warmup,
+            seed=args.seed,
             progress=args.progress,
             trace_dir=args.trace,
             referrers=tuple(name for name in args.referrers.split(",") if name),
