@@ -66,6 +66,7 @@ from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
 from mjdash.ui.status_line import PollView, render_status_line
 from mjdash.ui.summary import SummaryLine
 from mjdash.ui.table import COLUMNS, WIDE_TABLE, TaskTable, columns_for_width
+from mjdash.ui.terminal import unpin_styles_caches
 from mjdash.ui.toasts import ToastGate
 
 INTERVAL_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
@@ -140,6 +141,7 @@ class MjdashApp(App[None]):
         journal: Journal | None = None,
     ) -> None:
         super().__init__()
+        unpin_styles_caches()  # removed widgets (every toast) would stay in memory otherwise
         self.config = config
         self.client = client
         self.poller = poller

@@ -3,7 +3,8 @@
 Two modules use Textual privates, on purpose and documented: mjdash/ui/table.py (TaskTable
 copies DataTable's row renderer and reads its caches; the fast render is checked segment for
 segment against DataTable's in test_table_scale.py) and mjdash/ui/terminal.py (the driver, to
-write escape sequences). pyproject pins textual to the minor these tests run on.
+write escape sequences; StylesCache.get_inner_outer, re-keyed so removed widgets are freed:
+tests/app/test_widget_memory.py). pyproject pins textual to the minor these tests run on.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from importlib.metadata import version
 from textual.app import App
 from textual.widgets import DataTable
 
-from mjdash.ui.terminal import write_escape
+from mjdash.ui.terminal import unpin_styles_caches, write_escape
 
 DATATABLE_METHODS = {
     "_render_line_in_row": [
@@ -67,3 +68,9 @@ async def test_the_terminal_adapter_finds_the_driver():
     async with app.run_test():
         assert app._driver is not None  # the attribute ui/terminal.write_escape reads
         assert write_escape(app, "\x1b]9;mjdash\x07") is False  # headless: nothing written
+
+
+def test_the_styles_cache_method_the_terminal_adapter_re_keys_is_there():
+    # False would mean Textual changed StylesCache.get_inner_outer: see whether it still keeps
+    # removed widgets alive (test_widget_memory.py), then mend or drop unpin_styles_caches.
+    assert unpin_styles_caches() is True

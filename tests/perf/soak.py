@@ -29,6 +29,14 @@ now bounds them at two screens (3,000 cells, 400 rows), full within ~30 s. A sta
 they fill counts a one-time fill as growth; growth after they are full is counted. The wait is
 capped at half the run: if they are not full by then, start is sampled anyway and the report
 says how full they were.
+
+After that, RSS still climbed ~2 MiB a minute with no plateau (+20.7% at 600 s): every toast's
+StylesCache, pinned by Textual's lru_cache on an instance method, with the toast's rendered
+lines; found with --trace (tests/perf/soak_probe.py), mended in mjdash/ui/terminal.py (600 s:
++11.3%; part of what remains is the watchlist itself, ~14% more ids by then).
+
+The run's XDG dirs (config, data, cache, state) point into its scratch folder: the preview's
+thumbnails and the status index never land in the user's files, and the key-leak scan sees them.
 """
 
 from __future__ import annotations
@@ -43,7 +51,10 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -57,10 +68,15 @@ from mjdash.model.secret import Secret  # noqa: E402
 from mjdash.store.cache import TaskCache  # noqa: E402
 from mjdash.store.config import ApiConfig, Config, PollConfig, UiConfig  # noqa: E402
 from mjdash.store.watchlist import Watchlist  # noqa: E402
+from tests.perf import soak_probe  # noqa: E402
 
 DEFAULT_FAULTS = (
     "429=0.03,500=0.02,slow=0.01,html=0.01,reset=0.01,garbage=0.01,inflate=0.005,echo_key=0.005"
 )
+# The simulator's seed (tasks and the fault draws). Its fault RNG is seeded: with seed 1 the
+# first `echo_key` is the 915th request, so a 5- (or 10-) minute soak never met it. Seed 18
+# draws `echo_key` at requests 3, 29, 157, 242 and `inflate` at 65, 191, 210, 212, 290.
+DEFAULT_SEED = 18
 # Long enough that its 8-character fragments mean something: `echo_key` sends it back.
 SOAK_KEY = "soak-key-Zx81Qw3Lm5Rt7Yu"
 MEMORY_LIMIT = 0.10  # growth from start to end
@@ -250,6 +266,27 @@ def sample() -> Sample:
     )
 
 
+XDG_NAMES = ("CONFIG", "DATA", "CACHE", "STATE")
+
+
+@contextmanager
+def private_xdg_home(folder: Path) -> Iterator[None]:
+    """Point the XDG dirs into `folder` while the soak runs, then restore them: the preview's
+    thumbnails, the status index and any default path land there, never in the user's files (and
+    the key-leak scan of `folder` covers them too)."""
+    saved = {name: os.environ.get(f"XDG_{name}_HOME") for name in XDG_NAMES}
+    try:
+        for name in XDG_NAMES:
+            os.environ[f"XDG_{name}_HOME"] = str(folder / "xdg" / name.lower())
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(f"XDG_{name}_HOME", None)
+            else:
+                os.environ[f"XDG_{name}_HOME"] = value
+
+
 async def _submit(http: httpx.AsyncClient, url: str, prompt: str) -> str | None:
     """One imagine on the (faulty) simulator; None when this attempt met a fault.
 
@@ -287,15 +324,20 @@ async def soak(
     interval: float = 1.0,
     warmup: float | None = None,
     folder: Path | None = None,
-    seed: int = 1,
+    seed: int = DEFAULT_SEED,
     progress: bool = False,
+    trace_dir: Path | None = None,
+    referrers: tuple[str, ...] = (),
 ) -> SoakReport:
     from mjdash.ui.run import build_dashboard
 
     report = SoakReport(seconds=seconds, tasks=tasks, faults_spec=faults)
     warmup = warmup if warmup is not None else min(30.0, max(5.0, seconds * 0.1))
     settle_limit = max(warmup, seconds / 2)  # the longest wait for the render cache to fill
-    with tempfile.TemporaryDirectory(prefix="mjdash-soak-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="mjdash-soak-") as scratch,
+        private_xdg_home(Path(scratch)),
+    ):
         folder = folder or Path(scratch)
         sim = SimProcess(tasks=tasks, faults=faults, speed=speed, seed=seed)
         try:
@@ -332,7 +374,7 @@ async def soak(
             ):
                 began = time.monotonic()
                 next_add = next_remove = next_force = began
-                next_sample = began
+                next_sample = next_trace = began
                 while (now := time.monotonic()) < began + seconds:
                     if report.start is None and now >= began + warmup:
                         # Settled: the table's render cache has reached its bound (or half the
@@ -366,12 +408,16 @@ async def soak(
                         current = sample()
                         report.peak_fds = max(report.peak_fds, current.fds)
                         report.peak_tasks = max(report.peak_tasks, current.tasks)
+                        if trace_dir is not None and now >= next_trace:
+                            next_trace = now + 60.0
+                            soak_probe.dump(trace_dir, now - began, referrers)
                         if progress:
                             print(
                                 f"{now - began:6.0f}s rss {current.rss_kib / 1024:.1f} MiB,"
                                 f" fds {current.fds}, tasks {current.tasks},"
                                 f" requests {client.request_count},"
-                                f" render caches {render_cache_fill(app)[0]}:"
+                                f" render caches {render_cache_fill(app)[0]},"
+                                f" threads {current.threads}, {soak_probe.progress_figures()}:"
                                 f" {app.poller.status_line()}",
                                 file=sys.stderr,
                             )
@@ -420,11 +466,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", default=DEFAULT_FAULTS, help=f"default {DEFAULT_FAULTS}")
     parser.add_argument("--speed", type=float, default=20.0, help="simulator clock (default 20)")
     parser.add_argument("--interval", type=float, default=1.0, help="poll interval (default 1)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="simulator seed")
     parser.add_argument("--warmup", type=float, default=None, help="least seconds before 'start'")
     parser.add_argument("--memory-limit", type=float, default=MEMORY_LIMIT, help="default 0.10")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--trace", type=Path, default=None, help="object counts here (a minute)")
+    parser.add_argument("--tracemalloc", type=int, default=0, help="with --trace: frames kept")
+    parser.add_argument("--referrers", default="", help="with --trace: what holds these types")
     parser.add_argument("--progress", action="store_true", help="a line a second on stderr")
     args = parser.parse_args(argv)
+    if args.trace is not None and args.tracemalloc:
+        tracemalloc.start(args.tracemalloc)
     report = asyncio.run(
         soak(
             args.seconds,
@@ -433,7 +485,10 @@ def main(argv: list[str] | None = None) -> int:
             speed=args.speed,
             interval=args.interval,
             warmup=args.warmup,
+            seed=args.seed,
             progress=args.progress,
+            trace_dir=args.trace,
+            referrers=tuple(name for name in args.referrers.split(",") if name),
         )
     )
     problems = report.problems(memory_limit=args.memory_limit)
