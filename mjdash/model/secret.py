@@ -12,7 +12,10 @@ MASK = "***"
 # What raw JSON may hold between two characters of a string that the shown text drops or
 # joins: escapes (\n, \u200b, ...), raw DEL and any non-ASCII byte (U+200B and kin arrive as
 # UTF-8). Removing them all can only join more, so a look at what is left misses no fragment.
-_BETWEEN = re.compile(rb'\\u[0-9a-fA-F]{4}|\\[nrtbf"\\/]|[\x00-\x1f\x7f-\xff]+')
+# (Escapes by a regex that looks only at backslashes, the rest by bytes.translate: both run at
+# C speed; one regex for all of it cost ~1 ms per 55 KB answer.)
+_ESCAPES = re.compile(rb"\\(?:u[0-9a-fA-F]{4}|.)", re.DOTALL)
+_INVISIBLE = bytes(range(0x20)) + bytes(range(0x7F, 0x100))
 
 
 class Secret:
@@ -94,8 +97,9 @@ class Secret:
             return True  # a key JSON must escape: only the parsed strings tell
         if self._escapes.search(body):
             return True  # \u0073k-...: spelled so that no byte search finds it
-        if not body.isascii() or b"\\" in body or b"\x7f" in body:
-            body = _BETWEEN.sub(b"", body)
+        if b"\\" in body:
+            body = _ESCAPES.sub(b"", body)
+        body = body.translate(None, _INVISIBLE)
         # Every fragment holds one of the probes at the place the key has it: a probe found
         # is a fragment only if one of the key's runs around it is there too.
         for probe in self._byte_probes:
