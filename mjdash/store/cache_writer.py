@@ -68,21 +68,23 @@ class CacheWriter:
                 batch.setdefault(task_id, None)  # one poll answers an id once; a task wins
             if not batch:
                 return
-            soon = {
-                task_id
-                for task_id, task in batch.items()
-                if task is None or (urgent is not False and _final_or_waiting(task))
-            }
-            if urgent and not soon:
-                soon = set(batch)
+            # On the UI thread: one pass over the batch only when some of it may be urgent,
+            # the rest by dict and set operations (a 10,000-task poll pays microseconds).
+            if urgent is False:
+                soon = set(missing)
+            else:
+                soon = {k for k, t in batch.items() if t is None or _final_or_waiting(t)}
+                if urgent and not soon:
+                    soon = set(batch)
             now = time.monotonic()
-            for task_id, task in batch.items():
-                if task_id in soon:
-                    self._urgent[task_id] = task
-                    self._lazy.pop(task_id, None)
-                elif task is not None:
-                    self._lazy[task_id] = task
-                    self._urgent.pop(task_id, None)
+            lazy = self._lazy
+            lazy.update(batch)  # type: ignore[arg-type]  (the urgent ones move out below)
+            if self._urgent:
+                for task_id in self._urgent.keys() & batch.keys() - soon:
+                    del self._urgent[task_id]  # running again: the newest snapshot wins
+            for task_id in soon:
+                self._urgent[task_id] = batch[task_id]
+                lazy.pop(task_id, None)
             if soon and self._urgent_due is None:
                 self._urgent_due = now + self.urgent_delay
                 self._wake.notify()
