@@ -65,6 +65,12 @@ class ToastGate:
                 self.held = live + self.held
                 self.app.clear_notifications()
                 self.changed()
+            # clear_notifications redraws the dialog's toasts only: the dimmed screen under
+            # it still showed its own until they timed out.
+            # (Each toast sits in a holder that names its notification: the holder goes, so the
+            # replay can show it again.)
+            for below in self.app.screen_stack[:-1]:
+                below.query("ToastHolder").remove()
             return
         if self.held:
             self._replay()

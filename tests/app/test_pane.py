@@ -391,6 +391,8 @@ async def test_toasts_wait_while_a_dialog_is_open_and_come_after_it(sim_factory,
         on_top = list(help_screen.query("Toast"))
         assert not any(toast.region.overlaps(dialog) for toast in on_top)
         assert on_top == []
+        # Nor under it: the dimmed screen below showed the "Copied" toast it had (seen in tmux).
+        assert [t for s in app.screen_stack[:-1] for t in s.query("Toast")] == []
         assert "2 notes when the dialog closes" in status_line(app)
         await pilot.press("escape")
         await pilot.pause()
