@@ -24,7 +24,14 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 
 from mjdash import __version__
-from mjdash.model.api import ACTION_PATH, AUTH_STYLES, BEARER, action_payload, auth_header
+from mjdash.model.api import (
+    ACTION_PATH,
+    AUTH_STYLES,
+    BATCH_SIZE,
+    BEARER,
+    action_payload,
+    auth_header,
+)
 from mjdash.model.kinds import moved_row, refused_prefix
 from mjdash.model.secret import Secret
 from mjdash.model.task import MAX_ID, BadTask, Status, Task, clean, moved, parse_task
@@ -233,7 +240,7 @@ class MidjourneyClient:
         auth: str = BEARER,
         key_env: str = "COMETAPI_KEY",
         timeout: float = 15.0,
-        batch_size: int = 100,
+        batch_size: int = BATCH_SIZE,
         concurrency: int = 8,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -471,7 +478,9 @@ class MidjourneyClient:
     # --- batches ----------------------------------------------------------------------------
 
     async def _list_chunk(self, chunk: list[str]) -> Any:
-        """id -> result for one chunk; splits in halves when the answer is too large."""
+        """id -> result for one chunk; splits in halves when the answer is too large, and later
+        polls send chunks of that half at most (long prompts: one wasted request, not one on
+        every poll)."""
         try:
             return await self._list_once(chunk)
         except AnswerTooLarge:
@@ -479,6 +488,7 @@ class MidjourneyClient:
                 self._oversized.add(chunk[0])
                 return {chunk[0]: BadTask("answer too large", chunk[0])}
         middle = len(chunk) // 2
+        self.batch_size = min(self.batch_size, middle)
         halves = await self._gather(
             [self._list_chunk(chunk[:middle]), self._list_chunk(chunk[middle:])]
         )

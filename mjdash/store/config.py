@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from mjdash.model.api import AUTH_STYLES, BEARER, is_env_name
+from mjdash.model.api import AUTH_STYLES, BATCH_SIZE, BEARER, is_env_name
 from mjdash.model.secret import Secret
 from mjdash.model.urls import base_url_refusal
 from mjdash.store import atomic, paths
@@ -55,7 +55,7 @@ class ApiConfig:
 @dataclass(frozen=True)
 class PollConfig:
     interval: float = 5.0
-    batch_size: int = 100
+    batch_size: int = BATCH_SIZE
     concurrency: int = 8
 
 

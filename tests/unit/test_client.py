@@ -504,6 +504,24 @@ async def test_P4_too_large_batch_is_split_until_it_fits(server):
     assert [len(r.json()["ids"]) for r in server.requests] == [8, 4, 4, 2, 2, 2, 2]
 
 
+async def test_P4_after_a_too_large_batch_later_polls_send_the_size_that_fit(server):
+    """Long prompts: the split costs requests once, not on every poll."""
+    big = "x" * 400_000
+
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
+        ids = request.json()["ids"]
+        return await respond(200, [{**task_json(i), "prompt": big} for i in ids])(request, writer)
+
+    ids = [f"177331494217{n:04d}" for n in range(8)]
+    server.script(handler)
+    async with make_client(server.url) as client:
+        await client.fetch_many(ids)
+        server.requests.clear()
+        again = await client.fetch_many(ids)
+    assert all(isinstance(again[i], Task) for i in ids)
+    assert [len(r.json()["ids"]) for r in server.requests] == [2, 2, 2, 2]
+
+
 async def test_P4_a_task_too_large_alone_is_a_per_task_error_then_fetched_apart(server):
     async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
         if request.method == "GET":

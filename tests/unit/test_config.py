@@ -59,7 +59,7 @@ def test_no_file_gives_the_defaults() -> None:
     assert config == Config()
     assert config.path is None
     assert config.api == ApiConfig("https://api.cometapi.com", "COMETAPI_KEY", "bearer", 15.0)
-    assert config.poll == PollConfig(5.0, 100, 8)
+    assert config.poll == PollConfig(5.0, 200, 8)
     assert config.ui == UiConfig("textual-dark", True, True)
     assert config.watchlist == WatchlistConfig("")
 
