@@ -176,6 +176,9 @@ async def test_the_client_handles_each_recorded_exchange(flavor: str, fixture: d
         elif expect.get("refused_submit"):
             with pytest.raises(MjError, match="HTTP 404"):
                 await client.submit_action(body["taskId"], body["customId"])
+        elif expect.get("refused_modal"):
+            with pytest.raises(MjError, match="HTTP 404"):
+                await client.submit_modal(body["taskId"], body["prompt"])
         elif path.endswith("/imagine"):
             result = await client.submit_imagine(body["prompt"])
             assert (result.code, result.ok) == (expect["code"], expect["ok"])
