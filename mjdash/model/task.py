@@ -207,6 +207,8 @@ def describe_custom_id(custom_id: str) -> tuple[str, str] | None:
         return "describe_retry", "Reroll"
     if m := _SHORTEN_RE.match(custom_id):
         return "shorten", f"Shortened {m[1]}"
+    if custom_id == "MJ::BOOKMARK" or custom_id.startswith("MJ::BOOKMARK::"):
+        return "bookmark", "Bookmark"
     return None
 
 
@@ -245,6 +247,12 @@ class Button:
     def opens_modal(self) -> bool:
         """Custom Zoom and Vary (Region) answer code 21 and need /mj/submit/modal."""
         return self.kind in ("custom_zoom", "inpaint")
+
+    @property
+    def starts_task(self) -> bool:
+        """Whether pressing it makes a new task (and spends credits): not the ❤️ bookmark, which
+        trueai answers with the parent's own id."""
+        return self.kind != "bookmark"
 
     def to_api_dict(self) -> dict[str, Any]:
         return {

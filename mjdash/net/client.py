@@ -765,7 +765,8 @@ class MidjourneyClient:
             return None
         return (
             f"{self.host} took the key only as {_AUTH_HEADER[self.auth_switched]}: "
-            f'set auth = "{self.auth_switched}" in the config file to skip the failed try'
+            f'set auth = "{self.auth_switched}" in the config file\'s [api] section to skip the'
+            " failed try"
         )
 
     def _request_headers(self, with_key: bool, accept: str | None) -> _AuthHeaders:

@@ -50,6 +50,7 @@ class Flavor:
     modal_times_out = True  # the 1-hour sweep fails MODAL tasks too
     second_modal_row = True  # /mj/submit/modal stores a second row with the same id
     refused_prefixes = ("MJ::Job::PicReader::", "MJ::Picread::", "MJ::Job::PromptAnalyzer::")
+    bare_rate_limit = False  # the proxies answer 429 with no body (docs/api.md, "Errors")
 
     # --- auth ----------------------------------------------------------------------------
 
@@ -128,6 +129,7 @@ class TrueAi(Flavor):
     """trueai-org/midjourney-proxy (C#): raw Authorization, 204 for unknown ids, nulls."""
 
     name = "trueai"
+    bare_rate_limit = True
     routes = ALL_ROUTES
     pending_status = False
     modal_times_out = False
@@ -213,6 +215,7 @@ class Novicezk(Flavor):
     """novicezk/midjourney-proxy v2 (Java): mj-api-secret only, few routes, no buttons."""
 
     name = "novicezk"
+    bare_rate_limit = True
     routes = frozenset({"fetch", "imagine", "image", "video"})
     pending_status = False
     modal_times_out = False

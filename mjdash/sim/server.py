@@ -166,7 +166,13 @@ async def _dispatch(request: Request) -> Response | TruncatedResponse:
     fault = None if answering_for_fault else state.faults.draw()
     if fault is not None:
         state.stats.fault(fault)
+        family = state.engine.flavor
+        if fault == "401":  # each family's own 401 (trueai's text, novicezk's empty body)
+            return family.unauthorized("Invalid token", _request_id(state))
         response = await fault_response(fault, request.url.path, state.rng)
+        if fault == "429" and family.bare_rate_limit and response is not None:
+            wait = {k: v for k, v in response.headers.items() if k.lower() == "retry-after"}
+            return Response(b"", 429, wait)
         if response is not None:
             return response
         if fault == "echo_key":  # the real answer, then the key written into its text

@@ -291,8 +291,8 @@ class Actions:
         if problem:
             self.app.say(problem, severity="warning")
             return
-        if confirmed or not app.config.ui.confirm_actions:
-            self._send_press(task_id, button)
+        if confirmed or not app.config.ui.confirm_actions or not button.starts_task:
+            self._send_press(task_id, button)  # (the bookmark spends nothing: nothing to ask)
             return
         question = Text("Press ")
         question.append(button.name, style="bold")

@@ -294,7 +294,8 @@ async def test_m_after_a_restart_opens_the_mask_dialog_for_vary_region_on_trueai
 
 
 async def test_the_bookmark_adds_no_child_and_never_says_new_task(sim_factory, tmp_path):
-    _clock, sim, app = await started(sim_factory, tmp_path, "trueai", confirm_actions=False)
+    # Confirmations on: the bookmark spends nothing and starts nothing, so none is asked.
+    _clock, sim, app = await started(sim_factory, tmp_path, "trueai", confirm_actions=True)
     notes = notes_of(app)
     async with app.run_test(size=SIZE) as pilot:
         await poll(app, pilot)
@@ -310,6 +311,7 @@ async def test_the_bookmark_adds_no_child_and_never_says_new_task(sim_factory, t
         await open_buttons(app, pilot, index)
         await pilot.press("enter")
         await settle(app, pilot)
+        assert not isinstance(app.screen, ConfirmScreen)
         assert sim.stats()["routes"]["action"] == 1
         assert app.watchlist.children(upscale.id) == children
         assert len(app.watchlist) == len(sim.seeded_ids)

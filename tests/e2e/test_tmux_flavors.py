@@ -1,7 +1,7 @@
 """End to end per server flavor: `mjdash demo --flavor X` in tmux at 160x40 (the detail beside
 the table, tall enough for a describe's suggestions); rows appear, a describe task's detail
-shows its four suggestions, and (new-api) a Vary (Region) continued from
-MODAL is shown as moving on, not as waiting."""
+shows its four suggestions, and a MODAL continued is shown as moving on, not as waiting
+(new-api: a Vary (Region) with two rows; trueai: a Custom Zoom sent with m, same id)."""
 
 from __future__ import annotations
 
@@ -83,5 +83,25 @@ def test_new_api_region_continued_from_modal_is_shown_moving_on(flavor_terminal)
     )
     row = next(line for line in screen.splitlines() if "INPAINT" in line and "…" in line)
     assert "MODAL" not in row and ("SUCCESS" in row or "IN_PROGRESS" in row), row
+    assert "needs you" not in screen
+    assert not TRACEBACK.search(screen), screen
+
+
+def test_trueai_custom_zoom_sent_from_modal_moves_on_under_the_same_id(flavor_terminal):
+    """trueai: the MODAL task is action ZOOM with no customId; m opens the zoom dialog, and
+    after the prompt is sent the same id goes on (no second row)."""
+    term = flavor_terminal("trueai")
+    term.wait_for(lambda s: len(task_rows(s)) >= 12, what="the demo's rows")
+    term.keys("v")
+    filter_to(term, "zoom")
+    term.wait_for(lambda s: "Action     ZOOM" in s and "needs you" in s, what="the waiting zoom")
+    term.keys("m")
+    term.wait_for(lambda s: "Custom Zoom for task" in s and "--zoom" in s, what="the zoom dialog")
+    term.keys("Enter")
+    screen = term.wait_for(
+        lambda s: "Action     ZOOM" in s and "moved on" in s, what="the zoom moving on"
+    )
+    row = next(line for line in screen.splitlines() if "ZOOM" in line and "…" in line)
+    assert "MODAL" not in row, row
     assert "needs you" not in screen
     assert not TRACEBACK.search(screen), screen

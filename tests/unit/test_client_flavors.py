@@ -252,4 +252,5 @@ def test_status_prints_the_auth_setting_to_save(sim, flavor, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["id"] == sim.seeded_ids[0]
-    assert 'set auth = "mj-api-secret"' in done.stderr and KEY not in done.stderr
+    assert 'set auth = "mj-api-secret" in the config file\'s [api] section' in done.stderr
+    assert KEY not in done.stderr

@@ -70,6 +70,7 @@ def check_expect(task: Task, expect: dict[str, Any], flavor: str) -> None:
         "modal_kind": lambda: kinds.modal_kind(task),
         "parent_id": lambda: task.parent_id,
         "buttons": lambda: len(task.buttons),
+        "needs_polling": lambda: task.needs_polling,
         "refused_buttons": lambda: sum(kinds.refusal(b, flavor) is not None for b in task.buttons),
     }
     for name, wanted in expect.items():
@@ -97,6 +98,9 @@ def test_of_two_rows_for_one_id_the_one_that_moved_is_kept(flavor: str, fixture:
 
 BASE = "http://127.0.0.1:9"
 TASK_ID = "1773316000111001"
+UPSCALE_ID = "1773316000222002"
+CUSTOM_ZOOM = "MJ::CustomZoom::6f1c2a9e-1d2b-4c3d-9e8f-0a1b2c3d4e5f"
+UNKNOWN_ANSWER = {f: d for f, n, d in ALL if n == "unknown_id"}  # each family's not-found
 
 
 def _fill(value: Any, ids: dict[str, str]) -> Any:
@@ -120,9 +124,10 @@ def _task_answer(task_id: str) -> httpx.Response:
 
 @pytest.mark.parametrize(("flavor", "fixture"), EXCHANGES)
 async def test_the_client_handles_each_recorded_exchange(flavor: str, fixture: dict) -> None:
-    ids = {"unknown": UNKNOWN, "describe": TASK_ID, "upscale": TASK_ID}
+    ids = {"unknown": UNKNOWN, "describe": TASK_ID, "upscale": UPSCALE_ID}
+    ids["custom_zoom"] = CUSTOM_ZOOM
     request = _fill(fixture["request"], ids)
-    expect = fixture["expect"]
+    expect = _fill(fixture["expect"], ids)
     styles_seen: list[str] = []
 
     def handler(sent: httpx.Request) -> httpx.Response:
@@ -132,9 +137,12 @@ async def test_the_client_handles_each_recorded_exchange(flavor: str, fixture: d
             return httpx.Response(200, json=[])  # batch answers leave unknown ids out
         if expect.get("auth_retry_works") and style == "mj-api-secret":
             return _task_answer(TASK_ID)
+        if "batch" in expect and sent.url.path.endswith("/fetch"):  # the left-out id, confirmed
+            return _recorded(UNKNOWN_ANSWER[flavor], ids)
         return _recorded(fixture, ids)
 
     auth = "bearer" if flavor == "newapi" or expect.get("auth_retry_works") else "mj-api-secret"
+    auth = expect.get("fetched_with", auth)
     transport = httpx.MockTransport(handler)
     async with MidjourneyClient(BASE, Secret(KEY), auth=auth, transport=transport) as client:
         path, body = request["path"], request.get("json") or {}
@@ -145,6 +153,17 @@ async def test_the_client_handles_each_recorded_exchange(flavor: str, fixture: d
         elif expect.get("auth_error"):
             with pytest.raises(AuthError, match=r'auth setting \(now "bearer"'):
                 await client.fetch(TASK_ID)
+        elif "fetched_with" in expect:
+            task = await client.fetch(TASK_ID)
+            assert task.id == TASK_ID and client.auth_switched is None
+            assert styles_seen == [expect["fetched_with"]]
+        elif "batch" in expect:
+            tasks = await client.fetch_many(body["ids"])
+            assert list(tasks) == body["ids"]  # in the order asked, matched by id
+            for task_id in expect["batch"]["found"]:
+                assert isinstance(tasks[task_id], Task) and tasks[task_id].id == task_id
+            for task_id in expect["batch"]["missing"]:
+                assert tasks[task_id] is None
         elif expect.get("auth_retry_works"):
             task = await client.fetch(TASK_ID)
             assert task.id == TASK_ID and client.auth_switched == "mj-api-secret"
@@ -157,6 +176,9 @@ async def test_the_client_handles_each_recorded_exchange(flavor: str, fixture: d
         elif expect.get("refused_submit"):
             with pytest.raises(MjError, match="HTTP 404"):
                 await client.submit_action(body["taskId"], body["customId"])
+        elif expect.get("refused_modal"):
+            with pytest.raises(MjError, match="HTTP 404"):
+                await client.submit_modal(body["taskId"], body["prompt"])
         elif path.endswith("/imagine"):
             result = await client.submit_imagine(body["prompt"])
             assert (result.code, result.ok) == (expect["code"], expect["ok"])
@@ -168,6 +190,8 @@ async def test_the_client_handles_each_recorded_exchange(flavor: str, fixture: d
                 assert result.code == expect["code"]
             if "ok" in expect:
                 assert result.ok is expect["ok"]
+            if "opened_modal" in expect:
+                assert result.opened_modal is expect["opened_modal"]
             if result.refused_button:
                 assert client.refused_prefixes == {"MJ::Job::PicReader::"}
 
@@ -212,6 +236,11 @@ def test_the_simulator_answers_in_the_recorded_shape(flavor: str, fixture: dict)
             assert_same_shape(sim_row, recorded, ["status", "description"])
         assert rows[1]["action"] == "MODAL"
         return
+    if "submit" in want:  # a task just submitted
+        engine = Engine(clock=ManualClock(), speed=1.0, fail_rate=0.0, flavor=flavor)
+        answer = engine.task_json(engine.imagine(want["submit"])["result"])
+        assert_same_shape(answer, fixture["task"], want.get("same", []))
+        return
     engine, answers = _demo(flavor, want.get("advance", 0))
     matches = [
         a
@@ -242,8 +271,12 @@ def _sim_ids(server: SimServer) -> dict[str, str]:
             continue
         if answer.get("action") == "DESCRIBE":
             ids.setdefault("describe", task_id)
-        if answer.get("action") == "UPSCALE":
-            ids.setdefault("upscale", task_id)
+        if answer.get("action") == "UPSCALE" and "upscale" not in ids:
+            ids["upscale"] = task_id
+            zoom = [
+                b["customId"] for b in answer.get("buttons") or [] if "CustomZoom" in b["customId"]
+            ]
+            ids["custom_zoom"] = zoom[0] if zoom else "MJ::CustomZoom::none"
     return ids
 
 
@@ -261,6 +294,18 @@ def test_the_simulator_answers_each_recorded_exchange(flavored_sims, flavor, fix
     assert answer.status_code == fixture["http_status"]
     match = fixture.get("match", "exact")
     if match == "status":
+        return
+    if match == "ids":  # a batch answer: the same rows, in any order (matched by id)
+        rows = answer.json()
+        assert isinstance(rows, list)
+        recorded = _fill(fixture["body"], ids)
+        assert sorted(row["id"] for row in rows) == sorted(row["id"] for row in recorded)
+        for row, want in zip(
+            sorted(rows, key=lambda r: r["id"]),
+            sorted(recorded, key=lambda r: r["id"]),
+            strict=True,
+        ):
+            assert set(row) == set(want), set(row) ^ set(want)
         return
     if "text" in fixture:
         assert answer.text == fixture["text"]

@@ -196,6 +196,25 @@ def test_fault_switches_work_in_every_flavor(sim, flavor):
     assert sim.stats()["faults"]["500"] == 1
 
 
+def test_fault_answers_take_the_familys_shape(sim, flavor):
+    """docs/api.md "Errors": new-api's 429 has a body, the proxies' is bare; each 401 is the
+    family's own (the Auth row)."""
+    with api(sim, flavor) as client:
+        sim.set_faults("429=1.0")
+        limited = client.get(f"/mj/task/{sim.seeded_ids[0]}/fetch")
+        sim.set_faults("401=1.0")
+        refused = client.get(f"/mj/task/{sim.seeded_ids[0]}/fetch")
+        sim.set_faults("")
+    assert limited.status_code == 429 and refused.status_code == 401
+    if flavor == "newapi":
+        assert limited.json()["code"] == 30
+        assert refused.json()["error"]["type"] == "comet_api_error"
+    else:
+        assert limited.content == b""
+        wanted = b"Authorization header missing." if flavor == "trueai" else b""
+        assert refused.content == wanted
+
+
 def test_mjdash_sim_takes_a_flavor():
     process = subprocess.Popen(
         [sys.executable, "-m", "mjdash", "sim", "--port", "0", "--flavor", "novicezk"],

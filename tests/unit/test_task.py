@@ -908,8 +908,10 @@ BUTTON_CASES = [
     ],
     *[(f"MJ::Job::PicReader::{i}", f"{i}\u20e3", "", f"Describe {i}", D) for i in range(1, 5)],
     ("MJ::Picread::Retry", "", "🔄", "Reroll", "describe_retry"),
+    # trueai's ❤️: a bookmark, not a new task.
+    ("MJ::BOOKMARK", "", "❤️", "Bookmark", "bookmark"),
+    (f"MJ::BOOKMARK::{H}", "Bookmark", "", "Bookmark", "bookmark"),
     # Unknown customIds keep whatever the server shows.
-    (f"MJ::BOOKMARK::{H}", "Bookmark", "", "Bookmark", "unknown"),
     (f"MJ::JOB::animate_high::1::{H}::SOLO", "Animate (High)", "🎞️", "Animate (High)", "unknown"),
     ("MJ::Something::new", "", "❤️", "❤️", "unknown"),
     ("MJ::Something::new", "", "", "MJ::Something::new", "unknown"),
@@ -928,6 +930,7 @@ def test_button_names(custom_id: str, label: str, emoji: str, name: str, kind: s
     assert button.name == name
     assert button.kind == kind
     assert button.opens_modal is (kind in ("custom_zoom", "inpaint"))
+    assert button.starts_task is (kind != "bookmark")
 
 
 def test_buttons_through_parse_task() -> None:
