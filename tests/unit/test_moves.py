@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from mjdash.model.moves import (
     ALREADY_PRESSED,
+    FAILED,
+    NO_BUTTONS,
     NO_SUCH_BUTTON,
     NOT_FETCHED,
     NOT_FINISHED,
@@ -104,6 +106,23 @@ def test_tasks_lacking_the_button_are_listed_with_the_reason():
         (C, NO_SUCH_BUTTON),
         (D, NOT_FETCHED),
     ]
+
+
+def test_a_failed_task_and_a_server_without_buttons_are_named_as_such():
+    # novicezk's midjourney-proxy v2 sends no `buttons` at all (docs/api.md, "How the real
+    # servers differ"): "no such button" would send the user looking for a typo.
+    bare = {"id": C, "action": "IMAGINE", "status": "SUCCESS", "progress": "100%", "prompt": "x"}
+    no_buttons = parse_task(bare)
+    assert isinstance(no_buttons, Task) and no_buttons.buttons == ()
+    tasks = {A: task(A, "FAILURE"), B: task(B, "CANCEL"), C: no_buttons}
+    plan = plan_press([A, B, C], tasks, ["U1"])
+    assert plan.presses == ()
+    assert [(s.task_id, s.reason) for s in plan.lacking] == [
+        (A, FAILED),
+        (B, FAILED),
+        (C, NO_BUTTONS),
+    ]
+    assert "2 failed, 1 no buttons from the server" in press_question(plan, ["U1"], 1.0)
 
 
 def test_a_running_task_that_already_lists_the_button_is_not_pressed():
