@@ -4,6 +4,7 @@ simulator over loopback HTTP; what was sent is read back from the simulator."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import itertools
 import re
 import time
@@ -122,6 +123,11 @@ async def test_marks_toggle_view_and_clear_with_a_mark_that_survives_the_cursor(
         assert copied == ["\n".join(grids[:2])]
         await pilot.press("x")
         assert [app.watchlist.get(g).dismissed for g in grids] == [True, True, False, False]
+        # E with marks exports only them (the view holds four).
+        await pilot.press("E")
+        (exported,) = app.batch.export_dir.glob("mjdash-*.csv")
+        with exported.open(newline="", encoding="utf-8") as handle:
+            assert [r["id"] for r in csv.DictReader(handle)] == grids[:2]
         # C: prompts of the marked tasks, one a line.
         await pilot.press("C")
         assert isinstance(app.screen, ChoiceScreen)
@@ -314,6 +320,11 @@ async def test_r_retries_a_failed_task_as_a_linked_imagine_with_the_same_prompt(
         await poll(app, pilot)
         assert app.tasks[new].action == "IMAGINE"
         assert app.table.get_row_index(new) == app.table.get_row_index(failed) + 1
+        # The lineage says what the link is: a retry of the old task, not a button's child.
+        app.table.select(new)
+        await pilot.pause()
+        detail = app.detail.query_one("#detail-info").render().plain
+        assert f"Retry of   {failed}" in detail and "Parent" not in detail
         # Retried already: skipped unless `a`.
         await pilot.press("ctrl+t")
         app.table.select(failed)
