@@ -30,7 +30,7 @@ FAILED = "failed"  # a failed or cancelled task has no buttons to press (retry i
 NO_SUCH_BUTTON = "no such button"
 # A finished task with no buttons at all: a server that sends none (novicezk's
 # midjourney-proxy v2 has no /submit/action), or a kind that has none.
-NO_BUTTONS = "no buttons from the server"
+NO_BUTTONS = "no buttons"
 ALREADY_PRESSED = "already pressed"
 OPENS_DIALOG = "opens a dialog (press it alone)"
 BOT_TYPES = frozenset({"MID_JOURNEY", "NIJI_JOURNEY"})
