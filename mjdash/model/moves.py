@@ -159,6 +159,8 @@ def press_question(plan: PressPlan, names: Sequence[str], pace: float) -> str:
         why = ", ".join(f"{len(ids)} {reason}" for reason, ids in reasons.items())
         lacking = len({s.task_id for s in plan.lacking})
         text += f" ({lacking} lack{'s' if lacking == 1 else ''} it: {why})"
+    if plan.already:  # said in the sentence: their lines are often cut off below the lacking
+        text += f", {len(plan.already)} pressed before (skipped)"
     return text
 
 

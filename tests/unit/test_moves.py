@@ -67,6 +67,7 @@ def task(task_id: str, status: str = "SUCCESS", **fields) -> Task:
 
 
 A, B, C, D = (f"17123456789012{n:02d}" for n in range(4))
+H_U1 = f"MJ::JOB::upsample::1::{H}"
 
 
 def test_a_button_is_found_by_label_by_derived_name_and_by_custom_id():
@@ -236,6 +237,10 @@ def test_the_confirm_question_counts_jobs_and_says_which_lack_the_button():
     assert (
         press_question(one, ["U1\x1b[31m"], 0)
         == "press U1 [31m: 1 job on 1 task, no wait between them"
+    )
+    pressed = plan_press([A, B], tasks, ["U1"], lambda i: [H_U1] if i == A else [])
+    assert press_question(pressed, ["U1"], 1.0) == (
+        "press U1: 1 job on 1 task, 1 s apart, 1 pressed before (skipped)"
     )
 
 
