@@ -16,6 +16,7 @@ from mjdash.commands.common import (
     ids_from,
     load_watchlist,
     need_key,
+    plural,
 )
 from mjdash.commands.moves_cli import (
     confirm,
@@ -24,7 +25,7 @@ from mjdash.commands.moves_cli import (
     report_skips,
     run_and_print,
 )
-from mjdash.model.task import clean
+from mjdash.model.task import Status, Task, clean
 
 
 def cmd_press(args: argparse.Namespace, session: Session) -> int:
@@ -48,7 +49,11 @@ def cmd_press(args: argparse.Namespace, session: Session) -> int:
         raise Fail("the watchlist is empty: nothing to press")
     tasks = fetch_tasks(config, key, ids)
     if args.all_grids:  # every finished grid; the other tasks are not part of the move
+        watched = len(ids)
         ids = [i for i in ids if (task := tasks.get(i)) is not None and is_grid(task)]
+        if not ids:
+            err(_no_grid(watched, tasks))
+            return EXIT_FAILED
 
     def used(task_id: str) -> list[str]:
         entry = watchlist.get(task_id)
@@ -70,3 +75,13 @@ def cmd_press(args: argparse.Namespace, session: Session) -> int:
     question = press_question(plan, expand_buttons(args.button), args.pace)
     confirm(question, len(jobs), config, args)
     return run_and_print(config, key, jobs, watchlist, args)
+
+
+def _no_grid(watched: int, tasks: dict[str, Task | None]) -> str:
+    """Why --all-grids found nothing to press: no finished grid, or no buttons at all (a
+    server without /submit/action, novicezk's midjourney-proxy v2, sends none)."""
+    text = f"no finished grid (a task with U1-U4) among the {plural(watched, 'watched task')}"
+    finished = [t for t in tasks.values() if t is not None and t.status is Status.SUCCESS]
+    if finished and not any(t.buttons for t in finished):
+        text += ": this server sends no buttons, so none can be pressed"
+    return text

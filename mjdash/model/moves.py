@@ -26,7 +26,11 @@ RETRY_ACTIONS = frozenset({"IMAGINE", "REROLL", ""})
 # Why a task has no job in a move (the confirm shows these).
 NOT_FETCHED = "not fetched"
 NOT_FINISHED = "not finished"
+FAILED = "failed"  # a failed or cancelled task has no buttons to press (retry it instead)
 NO_SUCH_BUTTON = "no such button"
+# A finished task with no buttons at all: a server that sends none (novicezk's
+# midjourney-proxy v2 has no /submit/action), or a kind that has none.
+NO_BUTTONS = "no buttons"
 ALREADY_PRESSED = "already pressed"
 OPENS_DIALOG = "opens a dialog (press it alone)"
 BOT_TYPES = frozenset({"MID_JOURNEY", "NIJI_JOURNEY"})
@@ -118,13 +122,14 @@ def plan_press(
             if task is None:
                 lacking.append(Skip(task_id, name, NOT_FETCHED))
                 continue
-            button = find_button(task, name)
-            if button is None:
-                reason = NOT_FINISHED if task.status is not Status.SUCCESS else NO_SUCH_BUTTON
+            if task.status is not Status.SUCCESS:
+                reason = FAILED if task.status in RETRYABLE else NOT_FINISHED
                 lacking.append(Skip(task_id, name, reason))
                 continue
-            if task.status is not Status.SUCCESS:
-                lacking.append(Skip(task_id, button.name, NOT_FINISHED))
+            button = find_button(task, name)
+            if button is None:
+                reason = NO_SUCH_BUTTON if task.buttons else NO_BUTTONS
+                lacking.append(Skip(task_id, name, reason))
                 continue
             if button.opens_modal:  # Custom Zoom, Vary (Region): a prompt or mask per task
                 lacking.append(Skip(task_id, button.name, OPENS_DIALOG))
@@ -154,6 +159,8 @@ def press_question(plan: PressPlan, names: Sequence[str], pace: float) -> str:
         why = ", ".join(f"{len(ids)} {reason}" for reason, ids in reasons.items())
         lacking = len({s.task_id for s in plan.lacking})
         text += f" ({lacking} lack{'s' if lacking == 1 else ''} it: {why})"
+    if plan.already:  # said in the sentence: their lines are often cut off below the lacking
+        text += f", {len(plan.already)} pressed before (skipped)"
     return text
 
 

@@ -60,11 +60,19 @@ def answer_problem(result: SubmitResult) -> str | None:
         return f"24 banned: {clean(word, 80, single_line=True)}" if word else "24 banned prompt"
     if code == QUEUE_FULL:
         return f"23 {_CODE_WORDS[QUEUE_FULL]}"
+    if code == SYSTEM_ERROR and _says_queue_full(description):  # trueai's full queue
+        return f"9 {_CODE_WORDS[QUEUE_FULL]} ({description})"
     words = _CODE_WORDS.get(code)
     if words is None:
         shown = f"code {code}" if code else "no answer code"
         return f"{shown}: {description}" if description else f"{shown}: unexpected answer"
     return f"{code} {words}: {description}" if description else f"{code} {words}"
+
+
+def _says_queue_full(description: str) -> bool:
+    """trueai answers a full queue with code 9 "提交失败，队列已满" (docs/api.md, "How the real
+    servers differ"), not 23: the words tell it from any other system error."""
+    return "队列已满" in description or "queue is full" in description.casefold()
 
 
 def action_outcome(result: SubmitResult, parent_id: str, *, opens_modal: bool = False) -> str:

@@ -399,6 +399,7 @@ class MjdashApp(App[None]):
             label=entry.label if entry else "",
             parent=parent,
             parent_watched=parent in self.watchlist,
+            retry_of=entry.retry_of if entry else "",
             children=self.children_of(task_id),
             used=frozenset(entry.used) if entry else frozenset(),
             not_found=task_id in self.not_found,

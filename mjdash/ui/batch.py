@@ -125,8 +125,24 @@ class BatchFeatures:
         """On mount, after the cache is loaded: restore stall clocks from the journal."""
         app = self.app
         ids = app.watchlist.ids
-        latest = ((r.id, r.ts, r.new, r.progress) for r in self.journal.latest(ids).values())
-        app.board.restore_clocks(latest, ids, self._now())
+        now = self._now()
+        records = self.journal.latest(ids)
+        latest = ((r.id, r.ts, r.new, r.progress) for r in records.values())
+        app.board.restore_clocks(latest, ids, now)
+        # Unfinished tasks loaded from the cache (a last run, `mjdash status`) that the journal
+        # never saw: their stall clocks start now, and a task stuck from here on makes no
+        # transition to journal. Their first sight goes in, as a poll's would, so `mjdash
+        # retry --stalled` judges them by the dashboard's own clock.
+        tasks = app.tasks
+        first = [
+            Record(now, task.id, None, task.status_text, task.progress)
+            for task_id in ids
+            if task_id not in records
+            and (task := tasks.get(task_id)) is not None
+            and task.needs_polling
+        ]
+        if first:
+            self.journal_writer.put(first)
         app.table.show_sort(self.view.sort)  # a sort saved by the last run
 
     # --- rows -------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class DetailModel:
     stale: str = ""
     last_change: datetime | None = None
     parent_watched: bool = True
+    retry_of: str = ""  # the task whose prompt this one submitted again (a batch move's retry)
     dismissed: bool = False
     stall_kind: str = ""  # "silent" or "queue" when the task is stalled (mjdash.model.insight)
     stall_since: datetime | None = None
@@ -300,7 +301,9 @@ def render_detail_parts(
     if model.label:
         row(head, "Label", model.label)
     if model.parent:
-        row(head, "Parent", task_link(model.parent, watched=model.parent_watched))
+        # A retry sits under the task it replaces: say so, a retry is not a button's child.
+        relation = "Retry of" if model.retry_of == model.parent else "Parent"
+        row(head, relation, task_link(model.parent, watched=model.parent_watched))
     if model.children:
         children = Text()
         for index, child in enumerate(model.children):

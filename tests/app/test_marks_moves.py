@@ -4,16 +4,21 @@ simulator over loopback HTTP; what was sent is read back from the simulator."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import itertools
 import re
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from mjdash.model.moves import stalled_ids
 from mjdash.model.task import Status
+from mjdash.sim.engine import ManualClock
 from mjdash.store.config import ActConfig
+from mjdash.store.journal import Journal
 from mjdash.ui.app import MjdashApp
 from mjdash.ui.modal_prompt import ChoiceScreen
 from mjdash.ui.move_screens import MoveConfirmScreen, TypedCountScreen
@@ -122,6 +127,11 @@ async def test_marks_toggle_view_and_clear_with_a_mark_that_survives_the_cursor(
         assert copied == ["\n".join(grids[:2])]
         await pilot.press("x")
         assert [app.watchlist.get(g).dismissed for g in grids] == [True, True, False, False]
+        # E with marks exports only them (the view holds four).
+        await pilot.press("E")
+        (exported,) = app.batch.export_dir.glob("mjdash-*.csv")
+        with exported.open(newline="", encoding="utf-8") as handle:
+            assert [r["id"] for r in csv.DictReader(handle)] == grids[:2]
         # C: prompts of the marked tasks, one a line.
         await pilot.press("C")
         assert isinstance(app.screen, ChoiceScreen)
@@ -314,6 +324,11 @@ async def test_r_retries_a_failed_task_as_a_linked_imagine_with_the_same_prompt(
         await poll(app, pilot)
         assert app.tasks[new].action == "IMAGINE"
         assert app.table.get_row_index(new) == app.table.get_row_index(failed) + 1
+        # The lineage says what the link is: a retry of the old task, not a button's child.
+        app.table.select(new)
+        await pilot.pause()
+        detail = app.detail.query_one("#detail-info").render().plain
+        assert f"Retry of   {failed}" in detail and "Parent" not in detail
         # Retried already: skipped unless `a`.
         await pilot.press("ctrl+t")
         app.table.select(failed)
@@ -321,3 +336,30 @@ async def test_r_retries_a_failed_task_as_a_linked_imagine_with_the_same_prompt(
         await pilot.press("R")
         assert app.screen.question.count == 0
         await pilot.press("n")
+
+
+async def test_retry_stalled_judges_a_task_stuck_since_the_dashboard_started(sim_factory, tmp_path):
+    """`mjdash retry --stalled` reads the dashboard's journal. A task the dashboard loaded from
+    the cache and that never moved after made no transition to journal: the dashboard flagged
+    it stalled while the command said it had never been seen (found in tmux, issue 15)."""
+    clock = ManualClock()
+    sim = sim_factory(clock=clock, speed=1.0, demo=True)
+    now = lambda: datetime.fromtimestamp(clock(), UTC)  # noqa: E731
+    # The cache filled by another run whose journal is elsewhere (as `mjdash status` fills it).
+    elsewhere = Journal(tmp_path / "elsewhere.jsonl")
+    first = make_app(sim, tmp_path, sim.seeded_ids, auto_poll=False, now=now, journal=elsewhere)
+    async with first.run_test(size=WIDE) as pilot:
+        await poll(first, pilot)
+        fisherman = next(i for i, t in first.tasks.items() if "old fisherman" in t.prompt)
+        assert first.tasks[fisherman].progress == 93  # stuck there (the demo's stall)
+    assert Journal().latest([fisherman]) == {}
+    app = make_app(sim, tmp_path, auto_poll=False, now=now)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        clock.advance(11 * 60)
+        await poll(app, pilot)
+        assert app.batch.stalls.is_stalled(fisherman)
+        task = app.tasks[fisherman]
+    records = Journal().latest([fisherman])
+    history = {r.id: (r.ts, (r.new, r.progress)) for r in records.values()}
+    assert stalled_ids([task], history, clock(), after=600, queue_after=900) == {fisherman}

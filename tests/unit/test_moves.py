@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from mjdash.model.moves import (
     ALREADY_PRESSED,
+    FAILED,
+    NO_BUTTONS,
     NO_SUCH_BUTTON,
     NOT_FETCHED,
     NOT_FINISHED,
@@ -65,6 +67,7 @@ def task(task_id: str, status: str = "SUCCESS", **fields) -> Task:
 
 
 A, B, C, D = (f"17123456789012{n:02d}" for n in range(4))
+H_U1 = f"MJ::JOB::upsample::1::{H}"
 
 
 def test_a_button_is_found_by_label_by_derived_name_and_by_custom_id():
@@ -104,6 +107,23 @@ def test_tasks_lacking_the_button_are_listed_with_the_reason():
         (C, NO_SUCH_BUTTON),
         (D, NOT_FETCHED),
     ]
+
+
+def test_a_failed_task_and_a_server_without_buttons_are_named_as_such():
+    # novicezk's midjourney-proxy v2 sends no `buttons` at all (docs/api.md, "How the real
+    # servers differ"): "no such button" would send the user looking for a typo.
+    bare = {"id": C, "action": "IMAGINE", "status": "SUCCESS", "progress": "100%", "prompt": "x"}
+    no_buttons = parse_task(bare)
+    assert isinstance(no_buttons, Task) and no_buttons.buttons == ()
+    tasks = {A: task(A, "FAILURE"), B: task(B, "CANCEL"), C: no_buttons}
+    plan = plan_press([A, B, C], tasks, ["U1"])
+    assert plan.presses == ()
+    assert [(s.task_id, s.reason) for s in plan.lacking] == [
+        (A, FAILED),
+        (B, FAILED),
+        (C, NO_BUTTONS),
+    ]
+    assert "2 failed, 1 no buttons" in press_question(plan, ["U1"], 1.0)
 
 
 def test_a_running_task_that_already_lists_the_button_is_not_pressed():
@@ -217,6 +237,10 @@ def test_the_confirm_question_counts_jobs_and_says_which_lack_the_button():
     assert (
         press_question(one, ["U1\x1b[31m"], 0)
         == "press U1 [31m: 1 job on 1 task, no wait between them"
+    )
+    pressed = plan_press([A, B], tasks, ["U1"], lambda i: [H_U1] if i == A else [])
+    assert press_question(pressed, ["U1"], 1.0) == (
+        "press U1: 1 job on 1 task, 1 s apart, 1 pressed before (skipped)"
     )
 
 

@@ -165,6 +165,28 @@ def test_all_grids_presses_only_the_finished_grids_of_the_watchlist(world):
     assert bad[0] not in done.stdout + done.stderr
 
 
+def test_all_grids_on_a_server_without_buttons_says_so_and_exits_1(sim_factory, tmp_path):
+    # novicezk's midjourney-proxy v2 has no /submit/action and sends no buttons (docs/api.md).
+    clock = ManualClock()
+    server = sim_factory(clock=clock, flavor="novicezk")
+    watchlist = tmp_path / "watchlist.toml"
+    env = child_env(
+        tmp_path / "home",
+        COMETAPI_KEY=KEY,
+        MJDASH_BASE_URL=server.url,
+        MJDASH_WATCHLIST=str(watchlist),
+    )
+    config = tmp_path / "proxy.toml"
+    config.write_text('[api]\nauth = "mj-api-secret"\n', encoding="utf-8")
+    watch(watchlist, grids(server, clock, 2))
+    done = mjdash(env, "--config", str(config), "press", "--all-grids", "--button", "U1", "--yes")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    assert "no finished grid (a task with U1-U4) among the 2 watched tasks" in done.stderr
+    assert "this server sends no buttons" in done.stderr
+    assert server.stats()["routes"]["action"] == 0
+
+
 def test_retry_failed_resubmits_the_prompts_linked_and_reports_a_refusal(world):
     server, clock, env, watchlist = world
     old = failed(server, clock, ["a paper crane --ar 2:3", "a forbidden zebra"])

@@ -147,6 +147,11 @@ async def test_rate_limits_are_waited_out_then_reported():
             "9 system error: System error: no account",
         ),
         (SubmitResult(23, "队列已满", None), "23 queue full, try again later"),
+        # trueai's full queue is a 9 with these words (docs/api.md, the servers table).
+        (
+            SubmitResult(9, "提交失败，队列已满", None),
+            "9 queue full, try again later (提交失败，队列已满)",
+        ),
         (SubmitResult(24, "x", None, {"bannedWord": "gore"}), "24 banned: gore"),
         (SubmitResult(24, "x", None), "24 banned prompt"),
         (SubmitResult(0, "", None), "no answer code: unexpected answer"),
