@@ -22,7 +22,7 @@ from textual.css.query import NoMatches
 from textual.notifications import Notification, Notify
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, OptionList, Static
+from textual.widgets import DataTable, OptionList
 from textual.worker import Worker, WorkerState
 
 from mjdash.model.board import Board
@@ -61,6 +61,7 @@ from mjdash.ui.keybind import bind
 from mjdash.ui.marks import Marks
 from mjdash.ui.messages import TasksFinished, TasksPolled
 from mjdash.ui.moves import Moves
+from mjdash.ui.one_line import OneLine
 from mjdash.ui.saver import SaveFinished, SaveWaiting, WatchlistSaver
 from mjdash.ui.screens import AddScreen, ConfirmScreen, HelpScreen
 from mjdash.ui.status_line import PollView, render_status_line
@@ -219,7 +220,7 @@ class MjdashApp(App[None]):
     # --- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(id="status-line")
+        yield OneLine(id="status-line")
         yield SummaryLine(id="summary")
         with Container(id="main"):
             yield TaskTable(id="table", cell_source=self._cells_for)
@@ -617,7 +618,7 @@ class MjdashApp(App[None]):
         )
         if text != self._status_line_text:
             self._status_line_text = text
-            self.query_one("#status-line", Static).update(text, layout=False)  # always 1 line
+            self.query_one("#status-line", OneLine).update(text)
 
     # --- watchlist changes ------------------------------------------------------------------
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from rich.text import Text
-from textual.widgets import Static
 
 from mjdash.model.insight import Summary
 from mjdash.model.summary_text import Phrase, done_percent, outcome_phrase
 from mjdash.model.task import Status
 from mjdash.ui.cells import STATUS_LOOK, bar_cells, fit_parts, format_duration
+from mjdash.ui.one_line import OneLine
 
 BAR_WIDTH = 16
 
@@ -126,7 +126,7 @@ def _parts(
     return parts
 
 
-class SummaryLine(Static):
+class SummaryLine(OneLine):
     """One line under the status line."""
 
     DEFAULT_CSS = """
@@ -160,7 +160,7 @@ class SummaryLine(Static):
         text = render_summary(self.summary, now, self.view_text, self.size.width, self.show_mode)
         if text != self._shown:
             self._shown = text
-            self.update(text, layout=False)  # always one line (height: 1)
+            self.update(text)
 
     @property
     def plain(self) -> str:
