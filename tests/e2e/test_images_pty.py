@@ -1,5 +1,6 @@
 """Terminal graphics in a real pseudo-terminal: with TERM=xterm-kitty the preview is sent with
-the Kitty graphics protocol (textual-image) and deleted when the selection moves away."""
+the Kitty graphics protocol (textual-image) and deleted from the terminal when the selection
+moves away, a dialog opens or the terminal resizes (no pixels left behind)."""
 
 from __future__ import annotations
 
