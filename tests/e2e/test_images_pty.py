@@ -1,6 +1,7 @@
 """Terminal graphics in a real pseudo-terminal: with TERM=xterm-kitty the preview is sent with
 the Kitty graphics protocol (textual-image) and deleted from the terminal when the selection
-moves away, a dialog opens or the terminal resizes (no pixels left behind)."""
+moves away, a dialog opens or the terminal resizes (no pixels left behind); with
+`preview = "sixel"` it is sent as Sixel and its cells are written over in the same cases."""
 
 from __future__ import annotations
 
@@ -99,4 +100,67 @@ def test_kitty_preview_is_sent_placed_and_deleted(tmp_path):
     placed = {c["i"] for c in sent if c.get("a") == "p"}
     deleted = {c["I"] for c in sent if c.get("a") == "d" and "I" in c}
     assert len(placed) >= 3 and placed <= deleted, (placed, deleted)
+    assert "Traceback" not in app.text
+
+
+SIXEL = re.compile(rb"\x1bP[0-9;]*q")
+CURSOR = re.compile(rb"\x1b\[(\d+);(\d+)H")
+
+
+def cells_not_written(out: bytes, top: int, left: int, rows: int) -> list[int]:
+    """The rows of the image's box (from `top`, starting at column `left`) that `out` does not
+    move the cursor into at or left of `left`, to write text over (a terminal drops the sixel
+    pixels under the cells written)."""
+    written = {int(row) for row, column in CURSOR.findall(out) if int(column) <= left}
+    return [row for row in range(top, top + rows) if row not in written]
+
+
+def test_sixel_preview_is_drawn_and_written_over_when_it_goes(tmp_path):
+    """`[ui] preview = "sixel"`: the image is sent as Sixel (textual-image) where the preview
+    is; when a dialog opens, the terminal resizes or the selection moves, the cells under it
+    are written again (Sixel has no delete: text written over the cells is the erase), and no
+    image is sent while the dialog is open."""
+    home = tmp_path / "home"
+    env = child_env(home, TERM="xterm-256color")
+    for name in ("TMUX", "STY", "TERM_PROGRAM", "KITTY_WINDOW_ID"):
+        env.pop(name, None)
+    config = home / "config" / "mjdash"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text('[ui]\npreview = "sixel"\n')
+    with PtyProcess([sys.executable, "-m", "mjdash", "demo"], env=env, size=(130, 40)) as app:
+
+        def drawn_at(mark: int) -> tuple[int, int]:
+            app.wait_for(lambda _text: SIXEL.search(app.output[mark:]) is not None, timeout=20)
+            out = app.output[mark:]
+            moves = CURSOR.findall(out[: SIXEL.search(out).start()])
+            row, column = moves[-1]  # where the cursor was put for the image
+            return int(row), int(column)
+
+        app.wait_for("to triage")
+        mark = app.mark()
+        app.send("n")  # the next finished task to triage: a grid with an image
+        top, left = drawn_at(mark)
+        mark = app.mark()
+        app.send("?")
+        app.wait_for("mjdash keys", since=mark)
+        time.sleep(0.5)
+        assert cells_not_written(app.output[mark:], top, left, 8) == []
+        assert SIXEL.search(app.output[mark:]) is None  # not drawn over the dialog
+        mark = app.mark()
+        app.send("\x1b")
+        top, left = drawn_at(mark)  # back once the dialog is closed
+        time.sleep(0.5)
+        mark = app.mark()
+        resize(app, (112, 36))
+        app.wait_for(lambda _text: len(app.output) - mark > 1000)
+        time.sleep(1.0)
+        assert cells_not_written(app.output[mark:], top, left, 8) == []
+        top, left = drawn_at(mark)  # drawn again in the new layout
+        time.sleep(0.5)
+        mark = app.mark()
+        app.send("G")  # the table's last row
+        app.wait_for(lambda _text: cells_not_written(app.output[mark:], top, left, 8) == [])
+        assert app.process.poll() is None
+        app.send("q")
+        assert app.wait() == 0
     assert "Traceback" not in app.text
