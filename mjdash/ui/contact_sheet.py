@@ -15,6 +15,7 @@ scrolled past before its turn is never fetched). Thumbnails come from the disk c
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,11 @@ GAP = 2
 THUMB_SIDE = 64  # pixels kept per tile: plenty for 24 columns x 12 rows of half-blocks
 THUMB_LABEL = f"sheet@{THUMB_SIDE}"
 PARALLEL = 4
+# Tiles whose segment rows are kept, the least recently drawn dropped first (rebuilt in a thread
+# from the thumbnail kept in memory when scrolled back to). A tile's rows are ~1,700 objects the
+# collector scans on each full pass: with every tile of a 1,000-task sheet kept, those passes
+# took 0.4-0.7 s, each a frozen frame while scrolling (tests/perf/bench.py --images).
+KEEP_TILES = 60
 LABEL_STYLE = Style(color="white", bgcolor="black", bold=True)
 BLANK = Style(bgcolor=Color.from_rgb(40, 40, 40))
 
@@ -100,10 +106,14 @@ class SheetGrid(ScrollView, can_focus=True):
         self.selected = 0
         self.images: dict[str, Image] = {}
         self.problems: dict[str, str] = {}
-        self.loading: set[str] = set()
+        # Tiles being fetched / decoded / built. Not `loading`: that is Textual's flag for a busy
+        # widget, which it treats as disabled (no scrolling, out of the focus chain).
+        self.in_flight: set[str] = set()
         self.fetched = 0  # downloads started
         self.decoded = 0  # thumbnails decoded (downloaded or from the disk cache)
-        self._tiles: dict[tuple[str, int, int], list[list[Segment]]] = {}
+        self._tiles: OrderedDict[tuple[str, int, int], list[list[Segment]]] = OrderedDict()
+        self.keep_tiles = KEEP_TILES  # at least 3 screens' worth are kept (`_keep_tile`)
+        self._want_soon = False
         self.columns, self.tile_width, self.image_rows = 1, MIN_TILE, MIN_TILE // 2
 
     # --- geometry ---------------------------------------------------------------------------
@@ -181,42 +191,69 @@ class SheetGrid(ScrollView, can_focus=True):
         if not self.is_mounted:
             return
         for index in self.visible_indexes():
-            if len(self.loading) >= PARALLEL:
+            if len(self.in_flight) >= PARALLEL:
                 return
             task_id = self.ids[index]
-            if task_id in self.images or task_id in self.problems or task_id in self.loading:
+            if task_id in self.problems or task_id in self.in_flight or self._has_tile(task_id):
                 continue
-            task = self.tasks.get(task_id)
-            links = (
-                preview_links(task) if task is not None and task.status is Status.SUCCESS else []
-            )
-            if not links:
-                self.problems[task_id] = "no image"
-                continue
-            self.loading.add(task_id)
-            self.run_worker(self._load(task_id, links[0][1]), group="sheet", exit_on_error=False)
+            url = ""  # a thumbnail in memory: only its rows are made again (dropped, resized)
+            if task_id not in self.images:
+                task = self.tasks.get(task_id)
+                links = (
+                    preview_links(task)
+                    if task is not None and task.status is Status.SUCCESS
+                    else []
+                )
+                if not links:
+                    self.problems[task_id] = "no image"
+                    continue
+                url = links[0][1]
+            self.in_flight.add(task_id)
+            self.run_worker(self._load(task_id, url), group="sheet", exit_on_error=False)
+
+    def _has_tile(self, task_id: str) -> bool:
+        return (task_id, self.tile_width, self.image_rows) in self._tiles
+
+    def _keep_tile(self, key: tuple[str, int, int], lines: list[list[Segment]]) -> None:
+        self._tiles[key] = lines
+        self._tiles.move_to_end(key)
+        keep = max(self.keep_tiles, 3 * len(self.visible_indexes()))
+        while len(self._tiles) > keep:
+            self._tiles.popitem(last=False)
+
+    @property
+    def loading_count(self) -> int:
+        """Tiles whose thumbnail or rows are being made now."""
+        return len(self.in_flight)
+
+    @property
+    def kept_tiles(self) -> int:
+        """How many tiles' rows are kept in memory (bounded: `keep_tiles`)."""
+        return len(self._tiles)
 
     async def _load(self, task_id: str, url: str) -> None:
         try:
-            image = await asyncio.to_thread(self.thumbs.get, task_id, THUMB_LABEL)
+            image = self.images.get(task_id)
             if image is None:
-                if self.client is None:
-                    raise ImageError("no client")
-                self.fetched += 1
-                data = await self.client.download_image(url)
-                image = await asyncio.to_thread(decode, data, THUMB_SIDE)
-                await asyncio.to_thread(self.thumbs.put, task_id, THUMB_LABEL, image)
+                image = await asyncio.to_thread(self.thumbs.get, task_id, THUMB_LABEL)
+                if image is None:
+                    if self.client is None:
+                        raise ImageError("no client")
+                    self.fetched += 1
+                    data = await self.client.download_image(url)
+                    image = await asyncio.to_thread(decode, data, THUMB_SIDE)
+                    await asyncio.to_thread(self.thumbs.put, task_id, THUMB_LABEL, image)
+                self.images[task_id] = image
+                self.decoded += 1
             size = (self.tile_width, self.image_rows)
             tile = await asyncio.to_thread(self._build_tile, task_id, image, *size)
-            self._tiles[(task_id, *size)] = tile
-            self.images[task_id] = image
-            self.decoded += 1
+            self._keep_tile((task_id, *size), tile)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # one tile's bad image stays with that tile
             self.problems[task_id] = (str(exc).splitlines() or ["no image"])[0][:60] or "no image"
         finally:
-            self.loading.discard(task_id)
+            self.in_flight.discard(task_id)
         self.refresh_tile(task_id)
         self.want_visible()
 
@@ -233,23 +270,27 @@ class SheetGrid(ScrollView, can_focus=True):
     # --- drawing ----------------------------------------------------------------------------
 
     def _tile_lines(self, task_id: str) -> list[list[Segment]]:
-        """The tile's image rows as segments (cached per tile size; built in the loading
-        thread for the size on screen, here only after a resize)."""
+        """The tile's image rows as segments (kept per tile size, the least recently drawn
+        dropped; always built in a loading thread, never here: "…" until then)."""
         key = (task_id, self.tile_width, self.image_rows)
         cached = self._tiles.get(key)
         if cached is not None:
+            self._tiles.move_to_end(key)
             return cached
-        image = self.images.get(task_id)
         width, rows = self.tile_width, self.image_rows
-        if image is None:
-            words = self.problems.get(task_id, "…")
-            lines = [[Segment(" " * width, BLANK)] for _ in range(rows)]
-            lines[rows // 2] = [Segment(words[:width].center(width), BLANK + Style(color="grey62"))]
-            if task_id in self.problems:
-                self._tiles[key] = lines
-            return lines
-        lines = self._tiles[key] = self._build_tile(task_id, image, width, rows)
+        words = self.problems.get(task_id, "…")
+        lines = [[Segment(" " * width, BLANK)] for _ in range(rows)]
+        lines[rows // 2] = [Segment(words[:width].center(width), BLANK + Style(color="grey62"))]
+        if task_id in self.problems:
+            self._keep_tile(key, lines)
+        elif task_id not in self.in_flight and not self._want_soon:
+            self._want_soon = True  # a tile on screen without its rows: have them made
+            self.call_later(self._want_visible_soon)
         return lines
+
+    def _want_visible_soon(self) -> None:
+        self._want_soon = False
+        self.want_visible()
 
     def _build_tile(self, task_id: str, image: Image, width: int, rows: int):
         task = self.tasks.get(task_id)

@@ -270,3 +270,103 @@ def test_graphics_are_prepared_at_the_exact_pixel_size_and_sixel_with_a_palette(
     assert len(set(sixel.tobytes())) <= 256
     strips = prepare_drawing("halfblocks", image, 60, True)
     assert len(strips) == rows and strips[0].cell_length == columns
+
+
+# --- image answers that are not images: the preview says why, the next one still draws ----------
+
+HOSTILE = {  # task id -> (path, what the server sends as image/png, words of the refusal)
+    "1773314942177901": ("/img/page.png", "html", "HTML page"),
+    "1773314942177902": ("/img/bomb.png", "bomb", "too large"),
+    "1773314942177903": ("/img/cut.png", "truncated", "damaged or truncated"),
+}
+GOOD_IMAGE = "1773314942177904"
+
+
+def _image_bodies() -> dict[str, bytes]:
+    import io
+    import struct
+    import zlib
+
+    from PIL import Image as PILImage
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 60_000, 60_000, 8, 2, 0, 0, 0)
+    out = io.BytesIO()
+    PILImage.effect_noise((256, 256), 60).convert("RGB").save(out, format="PNG")
+    noisy = out.getvalue()
+    out = io.BytesIO()
+    PILImage.new("RGB", (512, 512), (200, 40, 40)).save(out, format="PNG")
+    return {
+        "html": b"<!DOCTYPE html><html><body>Just a moment...</body></html>",
+        "bomb": b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""),
+        "truncated": noisy[: len(noisy) // 2],
+        "good": out.getvalue(),
+    }
+
+
+async def test_an_html_page_a_bomb_and_a_truncated_file_served_as_png_say_why_in_the_preview(
+    tmp_path,
+):
+    """Image links answered with what is not a drawable image, all as Content-Type image/png:
+    the preview says why for that task (no crash, nothing cached), and a good image after
+    them draws."""
+    from types import SimpleNamespace
+
+    from tests.support.faultserver import FaultServer, respond, task_json
+
+    bodies = _image_bodies()
+    async with FaultServer() as server:
+        by_path = {path: bodies[kind] for path, kind, _words in HOSTILE.values()}
+        by_path["/img/good.png"] = bodies["good"]
+
+        def task(task_id: str, path: str) -> dict:
+            answer = task_json(task_id, status="SUCCESS", progress="100%")
+            answer.update(
+                action="UPSCALE", imageUrl=f"{server.url}{path}", finishTime=1773314990000
+            )
+            return answer
+
+        tasks = [task(task_id, path) for task_id, (path, _kind, _words) in HOSTILE.items()]
+        tasks.append(task(GOOD_IMAGE, "/img/good.png"))
+
+        async def route(request, writer) -> bool:
+            if request.path in by_path:
+                handler = respond(200, by_path[request.path], content_type="image/png")
+            elif request.path.endswith("/list-by-condition"):
+                handler = respond(200, tasks)
+            else:
+                handler = respond(200, next(t for t in tasks if t["id"] in request.path))
+            return await handler(request, writer)
+
+        server.script(route)
+        app = make_app(
+            SimpleNamespace(url=server.url),  # type: ignore[arg-type]
+            tmp_path,
+            [*HOSTILE, GOOD_IMAGE],
+            auto_poll=False,
+            preview=True,
+        )
+        async with app.run_test(size=SIZE) as pilot:
+            preview = app.query_one(ImagePreview)
+            preview.delay = 0.05
+            await poll(app, pilot)
+            for task_id, (_path, _kind, words) in HOSTILE.items():
+                app.table.select(task_id)
+                await settle(app, pilot)
+                problem = preview.problems.get((task_id, "image"), "")
+                assert words in problem, (task_id, problem)
+                caption = str(preview.query_one("#preview-caption").render())
+                assert caption.startswith("no preview:") and words in caption, caption
+                assert preview.drawn is None
+            app.table.select(GOOD_IMAGE)
+            await settle(app, pilot)
+            assert preview.problems.get((GOOD_IMAGE, "image")) is None
+            assert preview.drawn is not None and {(200, 40, 40)} == bg_colors(preview.drawn)
+            assert preview.fetches == 4
+        requested = [r.path for r in server.requests if r.path.startswith("/img/")]
+        assert sorted(requested) == sorted([*by_path])
+    thumbs = preview.thumbs.folder
+    assert len(list(thumbs.iterdir())) == 1  # only the good image was kept

@@ -198,6 +198,9 @@ async def sheet_scroll(n: int = 1000) -> dict[str, float]:
                         self.sheet = sheet
 
                     def on_mount(self) -> None:
+                        # As MjdashApp does once started: what startup made is frozen out of
+                        # the collector's scans; what the sheet keeps is what a pass scans.
+                        gc.freeze()
                         self.push_screen(self.sheet)
 
                 app = Host(sheet)
@@ -220,6 +223,9 @@ async def sheet_scroll(n: int = 1000) -> dict[str, float]:
                         return update
 
                     compositor.render_update = timed
+                    pauses: list[float] = []
+                    watch = _collector_pauses(pauses)
+                    gc.callbacks.append(watch)
                     rows = max(1, grid.size.height // grid.tile_height)
                     frames: list[float] = []
                     started = time.perf_counter()
@@ -230,20 +236,42 @@ async def sheet_scroll(n: int = 1000) -> dict[str, float]:
                         frames.append(drawn[0] if drawn else 0.0)  # the frame of the page
                         await _loaded(grid, pilot)
                     took = time.perf_counter() - started
+                    gc.callbacks.remove(watch)
                     compositor.render_update = render_update
+                    figures[f"{run}_gc_max_ms"] = max(pauses, default=0.0) * 1000
                     frames = frames[1:]  # the first page is the sheet's opening, not a scroll
                     figures[f"{run}_frame_median_ms"] = statistics.median(frames) * 1000
                     figures[f"{run}_frame_max_ms"] = max(frames) * 1000
                     figures[f"{run}_decoded"] = grid.decoded
                     figures[f"{run}_per_s"] = grid.decoded / took
                     figures[f"{run}_fetched"] = grid.fetched
+                    figures[f"{run}_kept_tiles"] = grid.kept_tiles
+                gc.unfreeze()
     return figures
+
+
+def _collector_pauses(pauses: list[float]):
+    """A gc callback recording how long each full (generation 2) collection took."""
+    started = [0.0]
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append(time.perf_counter() - started[0])
+
+    return watch
 
 
 async def _loaded(grid, pilot, timeout: float = 20.0) -> None:
     """Wait until the tiles on screen have their thumbnails (or a reason)."""
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
+        if grid.selected not in grid.visible_indexes():  # the page's scroll is not made yet
+            await pilot.pause(0.01)
+            continue
         pending = [
             i
             for i in grid.visible_indexes()
@@ -296,6 +324,8 @@ def images_table(images: dict[str, Any]) -> str:
             f"  contact sheet, {sheet['tiles']:.0f} tasks, paging top to bottom ({run}): frame "
             f"median {sheet[f'{run}_frame_median_ms']:.1f} ms, max "
             f"{sheet[f'{run}_frame_max_ms']:.1f} ms; {sheet[f'{run}_decoded']:.0f} thumbnails, "
-            f"{sheet[f'{run}_per_s']:.0f}/s decoded ({sheet[f'{run}_fetched']:.0f} downloaded)"
+            f"{sheet[f'{run}_per_s']:.0f}/s decoded ({sheet[f'{run}_fetched']:.0f} downloaded); "
+            f"longest full collection {sheet[f'{run}_gc_max_ms']:.0f} ms, "
+            f"{sheet[f'{run}_kept_tiles']:.0f} tiles' rows kept"
         )
     return "\n".join(lines)
