@@ -319,7 +319,7 @@ def shrink(image: Image, max_side: int = 128) -> Image:
 
 
 def is_grid(task: Task) -> bool:
-    """A four-image grid: the actions that make one, with U1-U4 among its buttons."""
+    """A four-image grid (model/kinds.makes_grid): its quadrants are labelled U1-U4."""
     return makes_grid(task)  # every grid action: PAN, ZOOM, LOW/HIGH_VARIATION, ... (issue 12)
 
 

@@ -37,10 +37,14 @@ SERVER_FAMILIES = ("newapi", "trueai", "novicezk")
 
 
 def makes_grid(task: Task) -> bool:
-    """A four-image grid: an action that makes one, with U1-U4 among its buttons (the overlay
-    is for pressing them: midjourney-proxy v2, with no buttons, gets none)."""
+    """A four-image grid: an action that makes one, with U1-U4 among its buttons, or finished
+    with no buttons at all (midjourney-proxy v2 sends none; its quadrants are still U1-U4 for
+    `/mj/submit/change`, so they are labelled too). Not a task still rendering: its preview
+    may not be four images yet."""
     if task.action not in GRID_ACTIONS:
         return False
+    if not task.buttons:
+        return task.status is Status.SUCCESS
     names = {button.name for button in task.buttons}
     return {"U1", "U2", "U3", "U4"} <= names
 

@@ -255,7 +255,9 @@ def test_grids_are_the_grid_actions_with_u1_to_u4():
     assert not is_grid(
         Task("1773314942177001", Status.SUCCESS, action="UPSCALE", buttons=U_BUTTONS)
     )
-    assert not is_grid(Task("1773314942177001", Status.SUCCESS, action="IMAGINE"))
+    # A server with no buttons at all (midjourney-proxy v2): a finished grid is labelled too.
+    assert is_grid(Task("1773314942177001", Status.SUCCESS, action="IMAGINE"))
+    assert not is_grid(Task("1773314942177001", Status.IN_PROGRESS, action="IMAGINE"))
 
 
 def test_preview_links_per_task_kind():

@@ -1198,7 +1198,11 @@ def test_every_grid_action_is_a_grid(action):
     buttons = tuple(Button(f"MJ::JOB::upsample::{n}::h", f"U{n}") for n in range(1, 5))
     assert kinds.makes_grid(_task(action=action, status=Status.SUCCESS, buttons=buttons))
     assert not kinds.makes_grid(_task(action="UPSCALE", status=Status.SUCCESS, buttons=buttons))
-    assert not kinds.makes_grid(_task(action=action, status=Status.SUCCESS))
+    # midjourney-proxy v2 sends no buttons: a finished grid is still one (labelled quadrants).
+    assert kinds.makes_grid(_task(action=action, status=Status.SUCCESS))
+    assert not kinds.makes_grid(_task(action=action, status=Status.IN_PROGRESS))
+    other = (Button("MJ::JOB::reroll::0::h", "🔄"),)
+    assert not kinds.makes_grid(_task(action=action, status=Status.SUCCESS, buttons=other))
 
 
 def test_refused_buttons_per_family_and_learned():
