@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from operator import attrgetter
 from typing import Any
 
 # Lengths past which server text is cut: a 1 MB prompt must not reach a widget.
@@ -503,11 +504,16 @@ def moved(task: Task, obj: dict[str, Any]) -> Task:
     """`task` with the progress and preview URL of `obj`, the next answer for it, when nothing
     else in the answer changed: what parse_task would give (tested), at a fraction of its cost
     (a running batch's answers mostly move only these two)."""
-    return replace(
-        task,
-        progress=parse_progress(obj.get("progress")),
-        image_url=clean(obj.get("imageUrl"), MAX_FIELD, single_line=True),
-    )
+    values = list(_TASK_VALUES(task))
+    values[_PROGRESS_AT] = parse_progress(obj.get("progress"))
+    values[_IMAGE_URL_AT] = clean(obj.get("imageUrl"), MAX_FIELD, single_line=True)
+    return Task(*values)  # (dataclasses.replace takes twice as long: keyword arguments)
+
+
+_TASK_FIELDS = tuple(f.name for f in fields(Task))
+_TASK_VALUES = attrgetter(*_TASK_FIELDS)
+_PROGRESS_AT = _TASK_FIELDS.index("progress")
+_IMAGE_URL_AT = _TASK_FIELDS.index("image_url")
 
 
 def _parse_urls(value: object) -> tuple[str, ...]:

@@ -519,7 +519,8 @@ class MidjourneyClient:
             item_id = clean(item.get("id"), MAX_ID, single_line=True)
             if item_id not in requested:
                 continue  # other keys' tasks are ignored
-            self._note_family(item)
+            if self.family is None:
+                self._note_family(item)
             parsed = self._parse(item, item_id) if item_id not in rows else parse_task(item)
             if isinstance(parsed, Task) and parsed.id != item_id:
                 continue
