@@ -74,6 +74,12 @@ INTERVAL_STEPS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
 DETAIL_MIN = 40  # cells the detail pane needs beside the table
 DETAIL_SHARE = 0.35  # of the screen for the detail beside the table, when the table can spare it
 DETAIL_COLUMNS = 100  # a detail under the table this wide puts its buttons and preview beside
+# Young objects between two passes of the collector (Python's default: 700). A poll decodes
+# up to a megabyte of JSON: tens of thousands of dicts and lists that live a few
+# milliseconds. With 700 the collector ran ~25 times in 20 s idle with 1,000 running tasks,
+# 5% of the dashboard's CPU (tests/perf/bench.py, in pairs); a pass over 20,000 young
+# objects takes a millisecond or two. Restored when the app ends.
+GC_YOUNG_THRESHOLD = 20_000
 TICK_MERGE = 0.3  # s: a tick this close to a poll is left to the poll (one frame, not two)
 
 
@@ -170,6 +176,7 @@ class MjdashApp(App[None]):
         self._poll_armed = 0.0  # monotonic time the poll timer was armed
         self._poll_started = 0.0  # monotonic time the poll in flight started
         self._tick_timer: Timer | None = None
+        self._gc_thresholds = gc.get_threshold()  # put back when the app ends (on_unmount)
         self._polling = False
         self._poll_again = False
         self._force_next = False
@@ -251,6 +258,8 @@ class MjdashApp(App[None]):
             self._start()
         finally:  # on every path: an exception here must not leave the collector off
             gc.freeze()
+            self._gc_thresholds = gc.get_threshold()
+            gc.set_threshold(GC_YOUNG_THRESHOLD, *self._gc_thresholds[1:])
             gc.enable()
 
     def _start(self) -> None:
@@ -735,6 +744,7 @@ class MjdashApp(App[None]):
         # Textual's crash output lists every frame's locals, and the key can be one
         # (docs/reliability.md K1): exit with one redacted line instead (mjdash/ui/crash.py).
         gc.enable()  # a crash before on_mount ran must not leave the collector off either
+        gc.set_threshold(*self._gc_thresholds)
         secrets = secrets_of(getattr(self, "client", None), getattr(self, "key_env", ""))
         super()._handle_exception(redacted(error, secrets))
 
@@ -758,6 +768,7 @@ class MjdashApp(App[None]):
         # final save does.
         gc.unfreeze()
         gc.enable()
+        gc.set_threshold(*self._gc_thresholds)
         try:
             self._final_save()
         finally:

@@ -277,7 +277,25 @@ async def test_an_exception_in_on_mount_leaves_the_garbage_collector_on(sim, tmp
 
     app.batch.start = broken  # the board's clocks fail to load
     assert gc.isenabled()
+    thresholds = gc.get_threshold()
     with pytest.raises(Exception, match="startup failed"):
         async with app.run_test(size=WIDE) as pilot:
             await pilot.pause()
     assert gc.isenabled()
+    assert gc.get_threshold() == thresholds  # the app's own young-generation size is undone
+
+
+async def test_the_app_sizes_the_young_generation_while_it_runs_and_puts_it_back(sim, tmp_path):
+    """A poll makes tens of thousands of short-lived objects: fewer collector passes while the
+    app runs (mjdash/ui/app.py GC_YOUNG_THRESHOLD); the process's own setting afterwards."""
+    import gc
+
+    from mjdash.ui.app import GC_YOUNG_THRESHOLD
+
+    thresholds = gc.get_threshold()
+    app = make_app(sim, tmp_path, [imagine(sim, "a kite")], auto_poll=False)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
+        assert gc.get_threshold()[1:] == thresholds[1:]
+    assert gc.get_threshold() == thresholds
