@@ -233,7 +233,8 @@ class Board:
             fresh[task_id] = task
             if task.parent_id != (old.parent_id if old is not None else ""):
                 changes.lineage = self._link(task_id, old, task) or changes.lineage
-            if status is Status.MODAL or task.clock_stops_when_seen:
+            # (`clock_stops_when_seen` spelled out: 10,000 rounds on a big poll.)
+            if status is Status.MODAL or (status.is_terminal and task.finish_time is None):
                 if moment is None:
                     moment = datetime.fromtimestamp(now, UTC)
                 entered = old is not None and old.status is not status
@@ -275,9 +276,9 @@ class Board:
             task = tasks.get(task_id)
             missing = task_id in not_found
             if task is not None and not missing:
-                before = update_stall(task, now)
+                status = task.status_text
+                before = update_stall(task, now, status)
                 if before is not same:
-                    status = task.status_text
                     old = before[0] if before is not None else None
                     transitions.append(Transition(task_id, old, status, task.progress))
                     if task.status is success and old != status:

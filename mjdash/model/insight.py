@@ -136,7 +136,7 @@ _ZERO = timedelta(0)
 _STATUS_GROUP = {status: status.group for status in Status}
 
 
-def _part(task: Task | None, not_found: bool) -> _Part:
+def _part(task: Task | None, not_found: bool = False) -> _Part:
     # Built for every changed task on every poll (10,000 on a big one): the Task properties
     # (group, queue_wait, render_time) are spelled out here.
     if task is None:
@@ -162,9 +162,9 @@ def _part(task: Task | None, not_found: bool) -> _Part:
 _NO_TIMES = (None, None, None, None)
 
 
-def task_part(task: Task | None, not_found: bool = False) -> _Part:
-    """A task's contribution to a BatchStats (for `BatchStats.put_part`)."""
-    return _part(task, not_found)
+# A task's contribution to a BatchStats (for `BatchStats.put_part`): `_part` itself, called
+# for every changed task on every poll (no wrapper call).
+task_part = _part
 
 
 class BatchStats:
@@ -394,13 +394,16 @@ class StallTracker:
         self.update(task, now)
         return was and task.id not in self.stalled
 
-    def update(self, task: Task, now: float) -> tuple[str, int | None] | object | None:
+    def update(
+        self, task: Task, now: float, status_text: str | None = None
+    ) -> tuple[str, int | None] | object | None:
         """Take the task's latest state. Returns its signature before, when it changed (None
-        when first seen), else `SAME`: a poll journals the change without asking again."""
+        when first seen), else `SAME`: a poll journals the change without asking again.
+        `status_text`: the task's, when the caller has it already."""
         # Called for every changed task on every poll: `signature` and `_schedule` inlined.
         task_id = task.id
         status = task.status
-        sig = (task.status_text, task.progress)
+        sig = (task.status_text if status_text is None else status_text, task.progress)
         sigs, since = self._sig, self._since
         before = sigs.get(task_id)
         if before != sig:
