@@ -46,5 +46,8 @@ def test_soak_for_thirty_seconds_loses_no_id_and_leaks_nothing() -> None:
     start, end = report["start"], report["end"]
     assert end["fds"] - start["fds"] <= 10, (start, end)
     assert end["tasks"] - start["tasks"] <= 12, (start, end)
-    assert end["threads"] == start["threads"]
+    # A reconnect after a cut resolves the host in one of anyio's worker threads, which stays
+    # idle for 10 s before it ends: one or two may be alive at the end. A leak grows with time
+    # (`tests/perf/soak.py --seconds 300` reports the count too).
+    assert end["threads"] - start["threads"] <= 2, (start, end)
     assert report["memory_growth"] < MEMORY_BOUND, report["memory_growth"]
