@@ -23,7 +23,7 @@ class OneLine(Static):
         super().__init__(**kwargs)
         self._line = text if text is not None else Text()
         self._strip: Strip | None = None
-        self._width = 0
+        self._drawn_for: tuple[int, object] = (0, None)  # (width, base style) of `_strip`
 
     @property
     def line(self) -> Text:
@@ -44,10 +44,11 @@ class OneLine(Static):
         if y != 0:
             return Strip.blank(width, base)
         strip = self._strip
-        if strip is None or self._width != width:
+        # Drawn again for a new width or new colours (a theme change: the text may not change).
+        if strip is None or self._drawn_for != (width, base):
             segments = Segment.apply_style(self._line.render(self.app.console, end=""), base)
             # Offsets, as a Static's: the text can be selected with the mouse. A short line is
             # padded by Textual, in the background's style, as a Static's is.
             strip = Strip(list(segments)).apply_offsets(0, 0).crop(0, width)
-            self._strip, self._width = strip, width
+            self._strip, self._drawn_for = strip, (width, base)
         return strip

@@ -72,3 +72,20 @@ async def test_one_line_follows_a_resize() -> None:
         await pilot.resize_terminal(80, 4)
         await pilot.pause()
         assert len(cells(one, 80)) == 80
+
+
+async def test_one_line_takes_a_new_theme_without_a_new_text() -> None:
+    """The summary's text can stay the same for minutes (a finished batch): a theme change
+    must still repaint it in the new colours, as a Static does."""
+    app = Pair()
+    async with app.run_test(size=(60, 4)) as pilot:
+        static, one = app.query_one("#static", Static), app.query_one("#one", OneLine)
+        text = Text.assemble(("● ok", "green"), " · polled")
+        static.update(text, layout=False)
+        one.update(text)
+        await pilot.pause()
+        before = cells(one, 60)
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert cells(one, 60) == cells(static, 60)
+        assert cells(one, 60) != before
